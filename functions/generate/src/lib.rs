@@ -1,0 +1,214 @@
+//! `POST /v1/images/generate`: authenticate, validate, admit the job in one
+//! transaction (rate window, concurrency slot, idempotency key, job), queue
+//! it, answer 202. Every answer to an authenticated caller carries the
+//! `X-RateLimit-*` headers.
+
+use std::time::Duration;
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use shared::auth::Caller;
+use shared::domain::{Job, JobStatus, SubmitRequest};
+use shared::queue::JobMessage;
+use shared::store::{NewJob, SubmitOutcome};
+use shared::time::{self, Timestamp};
+use shared::{ApiError, ApiResponse, App, http, ids};
+
+/// Concurrent submits of one tenant contend on its counters; DynamoDB
+/// cancels the losers with `TransactionConflict`, and we retry this often.
+const MAX_ATTEMPTS: u32 = 8;
+/// When a concurrency slot frees is unknown; this is a polite first retry.
+const CONCURRENCY_RETRY_AFTER_SECS: u64 = 5;
+const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::serve("generate", app, req, generate).await
+}
+
+async fn generate(app: &App, req: &Request) -> ApiResponse {
+    let mut caller = match app.auth.authenticate(&app.store, req).await {
+        Ok(caller) => caller,
+        Err(e) => return ApiResponse::error(&e),
+    };
+    let now = time::now();
+    let result = submit(app, req, &mut caller, now).await;
+    let mut resp = ApiResponse::from(result);
+    add_rate_limit_headers(app, &caller, now, &mut resp).await;
+    resp
+}
+
+async fn submit(app: &App, req: &Request, caller: &mut Caller, now: Timestamp) -> Result<ApiResponse, ApiError> {
+    let idempotency_key = idempotency_key(req)?;
+    let request = SubmitRequest::from_body(req.body().as_ref(), app.config.url_policy)?;
+    let fingerprint = request.fingerprint();
+
+    if let Some(key) = idempotency_key {
+        if let Some(replay) = replay(app, caller, key, &fingerprint, now).await? {
+            return Ok(replay);
+        }
+    }
+
+    let job = Job {
+        id: ids::new_id(),
+        tenant_id: caller.tenant_id.clone(),
+        status: JobStatus::Queued,
+        prompt: request.prompt,
+        mode: request.mode,
+        input_image_url: request.input_image_url,
+        aspect_ratio: request.aspect_ratio,
+        key_mode: caller.key_mode,
+        result_urls: Vec::new(),
+        error: None,
+        attempts: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    let minute = minute_of(now);
+    let mut new = NewJob {
+        job: &job,
+        idempotency: idempotency_key.map(|k| (k, fingerprint.as_str())),
+        limits: caller.limits,
+        minute,
+    };
+
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match app.store.create_job(&new).await? {
+            SubmitOutcome::Created => break,
+            SubmitOutcome::IdempotencyKeyTaken => {
+                // A concurrent first request with this key won the race.
+                let key = idempotency_key.unwrap_or_default();
+                if let Some(replay) = replay(app, caller, key, &fingerprint, now).await? {
+                    return Ok(replay);
+                }
+            }
+            SubmitOutcome::LimitsChanged(limits) => {
+                app.auth.update_limits(&caller.tenant_id, limits);
+                caller.limits = limits;
+                new.limits = limits;
+            }
+            SubmitOutcome::RateLimited => {
+                return Err(ApiError::RateLimited {
+                    message: format!(
+                        "Rate limit exceeded: at most {} submits per minute for this tenant",
+                        caller.limits.rpm
+                    ),
+                    retry_after_secs: seconds_to_next_minute(now),
+                });
+            }
+            SubmitOutcome::ConcurrencyLimited => {
+                return Err(ApiError::RateLimited {
+                    message: format!(
+                        "Concurrency limit exceeded: at most {} jobs may be queued or running at once for this tenant",
+                        caller.limits.max_concurrency
+                    ),
+                    retry_after_secs: CONCURRENCY_RETRY_AFTER_SECS,
+                });
+            }
+            SubmitOutcome::TenantGone => return Err(ApiError::InvalidApiKey("Invalid API key")),
+            SubmitOutcome::Conflict => tokio::time::sleep(backoff(attempt)).await,
+        }
+        if attempt >= MAX_ATTEMPTS {
+            return Err(ApiError::RateLimited {
+                message: "Too many simultaneous submits for this tenant; retry shortly".into(),
+                retry_after_secs: 1,
+            });
+        }
+    }
+    http::record_job_id(&job.id);
+
+    let message = JobMessage {
+        tenant_id: job.tenant_id.clone(),
+        job_id: job.id.clone(),
+    };
+    if let Err(send_error) = app.queue.send(&message).await {
+        // Never leave a job QUEUED that no message will ever run: take the
+        // whole submit back and let the client retry.
+        return Err(match app.store.undo_create_job(&new).await {
+            Ok(_) => ApiError::Internal {
+                source: send_error.into(),
+                public: Some("The job could not be queued and was not created. Please retry the request."),
+            },
+            Err(undo_error) => ApiError::internal(format!("{send_error}; undoing the submit failed too: {undo_error}")),
+        });
+    }
+    tracing::info!(mode = job.mode.as_str(), "job queued");
+    Ok(ApiResponse::json(
+        StatusCode::ACCEPTED,
+        &serde_json::json!({ "jobId": job.id, "status": job.status }),
+    ))
+}
+
+/// The answer to a repeated key: the original job if the body is the same,
+/// 422 if not; `None` if the key is unused (or its record expired).
+async fn replay(app: &App, caller: &Caller, key: &str, fingerprint: &str, now: Timestamp) -> Result<Option<ApiResponse>, ApiError> {
+    let Some(record) = app.store.get_idempotency(&caller.tenant_id, key).await? else {
+        return Ok(None);
+    };
+    if record.expires_at < now.timestamp() {
+        return Ok(None);
+    }
+    if record.fingerprint != fingerprint {
+        return Err(ApiError::IdempotencyKeyReused);
+    }
+    http::record_job_id(&record.job_id);
+    let job = app
+        .store
+        .get_job(&caller.tenant_id, &record.job_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("idempotency record points at a missing job"))?;
+    let mut resp = ApiResponse::json(
+        StatusCode::ACCEPTED,
+        &serde_json::json!({ "jobId": job.id, "status": job.status }),
+    );
+    resp.set_header("idempotent-replayed", "true");
+    Ok(Some(resp))
+}
+
+/// `Idempotency-Key`: 1–255 printable ASCII characters.
+fn idempotency_key(req: &Request) -> Result<Option<&str>, ApiError> {
+    let invalid = || {
+        ApiError::InvalidRequest(format!(
+            "Header `Idempotency-Key` must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} printable ASCII characters"
+        ))
+    };
+    let Some(key) = http::header(req, "idempotency-key").map_err(|_| invalid())? else {
+        return Ok(None);
+    };
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN || !key.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        return Err(invalid());
+    }
+    Ok(Some(key))
+}
+
+/// `X-RateLimit-Limit` (submits per minute), `-Remaining` (in the current
+/// minute) and `-Reset` (epoch seconds when the window resets).
+async fn add_rate_limit_headers(app: &App, caller: &Caller, now: Timestamp, resp: &mut ApiResponse) {
+    let minute = minute_of(now);
+    match app.store.rate_window_count(&caller.tenant_id, minute).await {
+        Ok(used) => {
+            resp.set_header("x-ratelimit-limit", &caller.limits.rpm.to_string());
+            resp.set_header("x-ratelimit-remaining", &caller.limits.rpm.saturating_sub(used).to_string());
+            resp.set_header("x-ratelimit-reset", &((minute + 1) * 60).to_string());
+        }
+        Err(e) => tracing::warn!(error = %e, "could not read the rate window for headers"),
+    }
+}
+
+fn minute_of(t: Timestamp) -> i64 {
+    t.timestamp().div_euclid(60)
+}
+
+fn seconds_to_next_minute(now: Timestamp) -> u64 {
+    let next = (minute_of(now) + 1) * 60;
+    (next - now.timestamp()).max(1) as u64
+}
+
+/// Exponential backoff with full jitter: 10 ms, 20 ms, … capped at 640 ms.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling_ms = 10u64 << attempt.min(6);
+    let mut b = [0u8; 8];
+    ids::fill_random(&mut b);
+    Duration::from_millis(u64::from_le_bytes(b) % ceiling_ms + 1)
+}

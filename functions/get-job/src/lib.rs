@@ -1,0 +1,47 @@
+//! `GET /v1/jobs/{jobId}`: one job of the caller's tenant. Another tenant's
+//! job is simply not found: the key includes the tenant, so it is never read.
+
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use shared::domain::{Job, JobError, JobStatus};
+use shared::{ApiError, ApiResponse, App, http, time};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::serve("get-job", app, req, get_job).await
+}
+
+async fn get_job(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
+    let caller = app.auth.authenticate(&app.store, req).await?;
+    let job_id = http::job_id_param(req)?;
+    let job = app
+        .store
+        .get_job(&caller.tenant_id, &job_id)
+        .await?
+        .ok_or(ApiError::JobNotFound)?;
+    Ok(ApiResponse::ok(&JobView::from(&job)))
+}
+
+/// The contract's job shape.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JobView<'a> {
+    job_id: &'a str,
+    status: JobStatus,
+    result_urls: &'a [String],
+    error: Option<&'a JobError>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl<'a> From<&'a Job> for JobView<'a> {
+    fn from(job: &'a Job) -> Self {
+        JobView {
+            job_id: &job.id,
+            status: job.status,
+            result_urls: &job.result_urls,
+            error: job.error.as_ref(),
+            created_at: time::iso_millis(&job.created_at),
+            updated_at: time::iso_millis(&job.updated_at),
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! `GET /health`: no auth, no I/O; answers as long as the function runs.
+
+use lambda_http::{Body, Request, Response};
+use shared::{ApiError, ApiResponse, App, http, time};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::serve("health", app, req, health).await
+}
+
+async fn health(_: &App, _: &Request) -> Result<ApiResponse, ApiError> {
+    Ok(ApiResponse::ok(&serde_json::json!({
+        "status": "ok",
+        "timestamp": time::iso_millis(&time::now()),
+    })))
+}

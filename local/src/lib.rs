@@ -1,0 +1,12 @@
+//! The local stack: the emulated AWS (moto), the resources the SAM template
+//! declares, a seeded dev tenant, and one HTTP server that routes every
+//! contract path to the very handler function its Lambda runs.
+//!
+//! `dev-server` (what `make dev` runs) and the integration tests both use it.
+
+pub mod moto;
+pub mod provision;
+pub mod server;
+pub mod stack;
+
+pub use stack::{Stack, StackOptions};

@@ -1,0 +1,57 @@
+//! `make dev`: the whole service on this machine. Starts moto (unless
+//! `AWS_ENDPOINT_URL` points at an emulator already), creates the resources,
+//! seeds the dev tenant and serves every route on `PORT` (3001).
+
+use std::time::Duration;
+
+use local::moto::{Moto, free_port};
+use local::provision::{DEV_API_KEY, DEV_TENANT_ID, seed_tenant};
+use local::{Stack, StackOptions};
+use shared::domain::TenantLimits;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    shared::telemetry::init();
+    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3001);
+
+    let (moto, endpoint) = match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(endpoint) if !endpoint.is_empty() => (None, endpoint),
+        _ => {
+            let moto_port = match std::env::var("MOTO_PORT").ok().and_then(|p| p.parse().ok()) {
+                Some(p) => p,
+                None => free_port()?,
+            };
+            let moto = Moto::start(moto_port).await?;
+            let endpoint = moto.endpoint.clone();
+            (Some(moto), endpoint)
+        }
+    };
+
+    let mut options = StackOptions::named("imagesaas");
+    options.auth_cache_ttl = Duration::from_secs(
+        std::env::var("AUTH_CACHE_TTL_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5),
+    );
+    let stack = Stack::provision(&endpoint, options).await?;
+    seed_tenant(&stack.app.store, DEV_TENANT_ID, "Dev tenant", DEV_API_KEY, TenantLimits::default()).await?;
+
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
+        .await
+        .map_err(|e| format!("cannot listen on port {port}: {e} (set PORT to use another)"))?;
+    println!("Image SaaS API (local stack)");
+    println!("  API        http://localhost:{port}   (try: curl http://localhost:{port}/health)");
+    println!("  AWS        {endpoint}   (moto: DynamoDB table {}, SQS queue {}, S3 bucket {})",
+        stack.options.table, stack.options.queue, stack.options.bucket);
+    println!("  dev key    {DEV_API_KEY}   (tenant {DEV_TENANT_ID})");
+    println!("Ctrl-C stops everything.");
+
+    let server = tokio::spawn(local::server::serve(listener, stack.app.clone()));
+    tokio::signal::ctrl_c().await?;
+    server.abort();
+    if let Some(moto) = moto {
+        moto.stop().await;
+    }
+    println!("stopped");
+    Ok(())
+}

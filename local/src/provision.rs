@@ -1,0 +1,133 @@
+//! Creating the resources the SAM template declares, on the emulated AWS,
+//! and seeding the dev tenant. Every step is idempotent: re-running `make
+//! dev` against the same emulator keeps what is there.
+
+use aws_sdk_dynamodb::types::TimeToLiveSpecification;
+use shared::domain::{ApiKeyHash, KeyMode, Tenant, TenantLimits};
+use shared::store::{KeyRecord, Store, schema};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub const DEV_TENANT_ID: &str = "cdevtenant000000000000000";
+pub const DEV_API_KEY: &str = "img_test_dev_123456789";
+/// The worker's Lambda timeout; the queue's visibility timeout is 6× it.
+pub const WORKER_TIMEOUT_SECS: u32 = 60;
+pub const MAX_RECEIVE_COUNT: u32 = 5;
+
+fn err<E: std::error::Error + 'static>(what: &str, e: E) -> BoxError {
+    format!("{what}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)).into()
+}
+
+/// The jobs table with both listing indexes, the stream and TTL.
+pub async fn create_table(ddb: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), BoxError> {
+    let def = schema::table_definition();
+    let created = ddb
+        .create_table()
+        .table_name(name)
+        .set_attribute_definitions(Some(def.attributes))
+        .set_key_schema(Some(def.key_schema))
+        .set_global_secondary_indexes(Some(def.indexes))
+        .billing_mode(def.billing_mode)
+        .stream_specification(def.stream)
+        .send()
+        .await;
+    match created {
+        Ok(_) => {
+            ddb.update_time_to_live()
+                .table_name(name)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .enabled(true)
+                        .attribute_name(schema::TTL_ATTRIBUTE)
+                        .build()
+                        .map_err(|e| err("TTL specification", e))?,
+                )
+                .send()
+                .await
+                .map_err(|e| err("UpdateTimeToLive", e))?;
+            Ok(())
+        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => Ok(()),
+        Err(e) => Err(err("CreateTable", e)),
+    }
+}
+
+/// The jobs queue and its dead-letter queue; returns the jobs queue URL.
+pub async fn create_queues(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, BoxError> {
+    use aws_sdk_sqs::types::QueueAttributeName as Attr;
+    let dlq_url = sqs
+        .create_queue()
+        .queue_name(format!("{name}-dlq"))
+        .attributes(Attr::MessageRetentionPeriod, (14 * 24 * 3600).to_string())
+        .send()
+        .await
+        .map_err(|e| err("CreateQueue (DLQ)", e))?
+        .queue_url
+        .ok_or("CreateQueue returned no URL")?;
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(Attr::QueueArn)
+        .send()
+        .await
+        .map_err(|e| err("GetQueueAttributes", e))?
+        .attributes
+        .and_then(|mut a| a.remove(&Attr::QueueArn))
+        .ok_or("the DLQ has no ARN")?;
+    let redrive = serde_json::json!({
+        "deadLetterTargetArn": dlq_arn,
+        "maxReceiveCount": MAX_RECEIVE_COUNT,
+    });
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .attributes(Attr::VisibilityTimeout, (WORKER_TIMEOUT_SECS * 6).to_string())
+        .attributes(Attr::RedrivePolicy, redrive.to_string())
+        .send()
+        .await
+        .map_err(|e| err("CreateQueue", e))?
+        .queue_url
+        .ok_or("CreateQueue returned no URL")?;
+    Ok(url)
+}
+
+/// The results bucket.
+pub async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str) -> Result<(), BoxError> {
+    match s3.create_bucket().bucket(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error().is_some_and(|s| {
+                s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
+            }) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(err("CreateBucket", e)),
+    }
+}
+
+/// A tenant with default limits and the given test key (stored hashed).
+pub async fn seed_tenant(store: &Store, tenant_id: &str, name: &str, api_key: &str, limits: TenantLimits) -> Result<(), BoxError> {
+    let mode = KeyMode::of_key(api_key).ok_or("seed key is not a well-formed API key")?;
+    store
+        .create_tenant(&Tenant {
+            id: tenant_id.to_string(),
+            name: name.to_string(),
+            limits,
+            active_jobs: 0,
+            webhook_url: None,
+            webhook_secret: None,
+        })
+        .await?;
+    store
+        .create_key(
+            &ApiKeyHash::of(api_key),
+            &KeyRecord {
+                tenant_id: tenant_id.to_string(),
+                mode,
+                revoked: false,
+            },
+        )
+        .await?;
+    Ok(())
+}

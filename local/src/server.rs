@@ -1,0 +1,117 @@
+//! One HTTP server for every route, calling the Lambdas' own handler
+//! functions with the request shaped as API Gateway (HTTP API, payload 2.0)
+//! would hand it to them: path and query parameters, request id.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+use lambda_http::http::Method;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, RequestExt};
+use shared::{ApiError, ApiResponse, App, ids};
+use tokio::net::TcpListener;
+
+/// API Gateway refuses larger payloads before any Lambda runs.
+const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// Accepts connections until the task is dropped.
+pub async fn serve(listener: TcpListener, app: Arc<App>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let app = app.clone();
+                async move { Ok::<_, Infallible>(handle(&app, req).await) }
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn handle(app: &App, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return to_hyper(
+                ApiResponse::error(&ApiError::InvalidRequest(format!(
+                    "Request body is larger than {MAX_BODY_BYTES} bytes"
+                )))
+                .into_response(),
+            );
+        }
+    };
+    let body = if bytes.is_empty() {
+        Body::Empty
+    } else {
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => Body::Text(text),
+            Err(e) => Body::Binary(e.into_bytes()),
+        }
+    };
+    let request = lambda_http::Request::from_parts(parts, body);
+    to_hyper(dispatch(app, request).await)
+}
+
+/// Routes a request to the handler its Lambda would run.
+pub async fn dispatch(app: &App, req: lambda_http::Request) -> lambda_http::Response<Body> {
+    let mut ctx = ApiGatewayV2httpRequestContext::default();
+    ctx.request_id = Some(ids::new_id());
+    let query: HashMap<String, Vec<String>> =
+        url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .fold(HashMap::new(), |mut map, (k, v)| {
+                map.entry(k).or_default().push(v);
+                map
+            });
+    let path = req.uri().path().to_string();
+    let req = req
+        .with_request_context(RequestContext::ApiGatewayV2(ctx))
+        .with_query_string_parameters(query);
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (req.method().clone(), segments.as_slice()) {
+        (Method::GET, ["health"]) => health::handle(app, req).await,
+        (Method::POST, ["v1", "images", "generate"]) => generate::handle(app, req).await,
+        (Method::GET, ["v1", "jobs"]) => list_jobs::handle(app, req).await,
+        (method @ (Method::GET | Method::DELETE), ["v1", "jobs", id]) if !id.is_empty() => {
+            let id = percent_decode(id);
+            let req = req.with_path_parameters(HashMap::from([("jobId".to_string(), id)]));
+            if method == Method::GET {
+                get_job::handle(app, req).await
+            } else {
+                cancel_job::handle(app, req).await
+            }
+        }
+        _ => ApiResponse::error(&ApiError::NotFound).into_response(),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn to_hyper(resp: lambda_http::Response<Body>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = resp.into_parts();
+    let bytes = match body {
+        Body::Empty => Bytes::new(),
+        Body::Text(t) => Bytes::from(t),
+        Body::Binary(b) => Bytes::from(b),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}

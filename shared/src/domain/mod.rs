@@ -1,0 +1,13 @@
+//! The domain: jobs, their state machine, tenants, API keys and the
+//! validation of a submit request. Pure data and rules, no I/O, so every rule
+//! here is unit-tested without AWS.
+
+pub mod api_key;
+pub mod job;
+pub mod submit;
+pub mod tenant;
+
+pub use api_key::{ApiKeyHash, KeyMode};
+pub use job::{AspectRatio, Job, JobError, JobStatus, Mode};
+pub use submit::{SubmitRequest, ValidationError};
+pub use tenant::{Tenant, TenantLimits};

@@ -1,0 +1,319 @@
+//! Validation of `POST /v1/images/generate` bodies. Every rejection names the
+//! field at fault, because the contract promises that and because a client
+//! developer fixing a 400 needs nothing else.
+
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::domain::{AspectRatio, Mode};
+use crate::netguard::{self, UrlPolicy};
+
+pub const MAX_PROMPT_CHARS: usize = 8_000;
+/// A valid body is at most a few tens of KiB (8,000 characters of prompt, a
+/// URL); anything far larger is refused before it is parsed.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+const FIELDS: [&str; 4] = ["prompt", "mode", "inputImageUrl", "aspectRatio"];
+
+/// A submit request that passed validation, with defaults applied.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubmitRequest {
+    pub prompt: String,
+    pub mode: Mode,
+    pub input_image_url: Option<String>,
+    pub aspect_ratio: AspectRatio,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValidationError(pub String);
+
+fn invalid(msg: impl Into<String>) -> ValidationError {
+    ValidationError(msg.into())
+}
+
+impl SubmitRequest {
+    /// Parses and validates a raw body. `url_policy` says whether plain
+    /// `http` and loopback hosts are acceptable (local stack only).
+    pub fn from_body(body: &[u8], url_policy: UrlPolicy) -> Result<Self, ValidationError> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(invalid(format!(
+                "Request body is larger than {MAX_BODY_BYTES} bytes"
+            )));
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(invalid("Request body is required: a JSON object with a `prompt`"));
+        }
+        let fields = serde_json::from_slice::<Fields>(body)
+            .map_err(|e| {
+                if e.is_data() {
+                    invalid("Request body must be a JSON object")
+                } else {
+                    invalid(format!(
+                        "Request body is not valid JSON (line {}, column {})",
+                        e.line(),
+                        e.column()
+                    ))
+                }
+            })?
+            .0;
+
+        let mut prompt = None;
+        let mut mode = None;
+        let mut input_image_url = None;
+        let mut aspect_ratio = None;
+        for (name, value) in fields {
+            let slot = match name.as_str() {
+                "prompt" => &mut prompt,
+                "mode" => &mut mode,
+                "inputImageUrl" => &mut input_image_url,
+                "aspectRatio" => &mut aspect_ratio,
+                _ => {
+                    return Err(invalid(format!(
+                        "Unknown field `{}`; allowed fields are {}",
+                        printable(&name),
+                        FIELDS.map(|f| format!("`{f}`")).join(", ")
+                    )));
+                }
+            };
+            if slot.replace(value).is_some() {
+                return Err(invalid(format!("Field `{name}` appears more than once")));
+            }
+        }
+
+        let prompt = match prompt {
+            None => return Err(invalid("Field `prompt` is required")),
+            Some(v) => validate_prompt(v)?,
+        };
+        let mode = match optional_string("mode", mode)? {
+            None => Mode::Final,
+            Some(s) => Mode::parse(&s).ok_or_else(|| {
+                invalid(format!(
+                    "Field `mode` must be `draft` or `final`, not `{}`",
+                    printable(&s)
+                ))
+            })?,
+        };
+        let aspect_ratio = match optional_string("aspectRatio", aspect_ratio)? {
+            None => AspectRatio::DEFAULT,
+            Some(s) => AspectRatio::parse(&s).ok_or_else(|| {
+                invalid(format!(
+                    "Field `aspectRatio` must be one of {}, not `{}`",
+                    AspectRatio::ALLOWED.join(", "),
+                    printable(&s)
+                ))
+            })?,
+        };
+        let input_image_url = match optional_string("inputImageUrl", input_image_url)? {
+            None => None,
+            Some(s) => Some(
+                netguard::check_url(&s, url_policy)
+                    .map_err(|e| invalid(format!("Field `inputImageUrl` {e}")))?
+                    .to_string(),
+            ),
+        };
+        Ok(SubmitRequest {
+            prompt,
+            mode,
+            input_image_url,
+            aspect_ratio,
+        })
+    }
+
+    /// A fingerprint of the request's meaning, not of its bytes: the same
+    /// fields in another order, other whitespace or with defaults spelled out
+    /// are the same request for idempotency.
+    pub fn fingerprint(&self) -> String {
+        let canonical = serde_json::json!([
+            self.prompt,
+            self.mode.as_str(),
+            self.input_image_url,
+            self.aspect_ratio.as_str()
+        ]);
+        let digest = Sha256::digest(canonical.to_string().as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+fn validate_prompt(value: Value) -> Result<String, ValidationError> {
+    let Value::String(prompt) = value else {
+        return Err(invalid(format!(
+            "Field `prompt` must be a string, not {}",
+            type_name(&value)
+        )));
+    };
+    if prompt.trim().is_empty() {
+        return Err(invalid("Field `prompt` must not be empty"));
+    }
+    let chars = prompt.chars().count();
+    if chars > MAX_PROMPT_CHARS {
+        return Err(invalid(format!(
+            "Field `prompt` is {chars} characters long; the maximum is {MAX_PROMPT_CHARS}"
+        )));
+    }
+    if let Some(c) = prompt
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(invalid(format!(
+            "Field `prompt` contains the control character U+{:04X}",
+            c as u32
+        )));
+    }
+    Ok(prompt)
+}
+
+/// `null` counts as absent, so clients may send every key explicitly.
+fn optional_string(field: &str, value: Option<Value>) -> Result<Option<String>, ValidationError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(invalid(format!(
+            "Field `{field}` must be a string, not {}",
+            type_name(&other)
+        ))),
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Echoes user input into a message safely: short, no control characters.
+fn printable(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .take(64)
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect();
+    if s.chars().count() > 64 {
+        out.push('…');
+    }
+    out
+}
+
+/// A JSON object's members in order, duplicates kept, so that a body with a
+/// key twice is refused instead of silently taking the last value.
+struct Fields(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct FieldsVisitor;
+        impl<'de> Visitor<'de> for FieldsVisitor {
+            type Value = Fields;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+                let mut fields = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, Value>()? {
+                    if fields.len() >= 16 {
+                        return Err(serde::de::Error::custom("too many fields"));
+                    }
+                    fields.push((k, v));
+                }
+                Ok(Fields(fields))
+            }
+        }
+        d.deserialize_map(FieldsVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: &str) -> Result<SubmitRequest, String> {
+        SubmitRequest::from_body(body.as_bytes(), UrlPolicy::Production).map_err(|e| e.0)
+    }
+
+    #[test]
+    fn minimal_body_gets_defaults() {
+        let r = parse(r#"{"prompt":"A cat"}"#).unwrap();
+        assert_eq!(r.mode, Mode::Final);
+        assert_eq!(r.aspect_ratio.as_str(), "1:1");
+        assert_eq!(r.input_image_url, None);
+    }
+
+    #[test]
+    fn every_field_is_read() {
+        let r = parse(
+            r#"{"prompt":"A cat","mode":"draft","aspectRatio":"16:9","inputImageUrl":"https://example.com/a.png"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.mode, Mode::Draft);
+        assert_eq!(r.aspect_ratio.as_str(), "16:9");
+        assert_eq!(r.input_image_url.as_deref(), Some("https://example.com/a.png"));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            ("{", "not valid JSON"),
+            ("[1,2]", "must be a JSON object"),
+            ("\"prompt\"", "must be a JSON object"),
+            ("", "body is required"),
+            ("{}", "`prompt` is required"),
+            (r#"{"prompt":""}"#, "`prompt` must not be empty"),
+            (r#"{"prompt":"   \n"}"#, "`prompt` must not be empty"),
+            (r#"{"prompt":42}"#, "`prompt` must be a string, not a number"),
+            (r#"{"prompt":null}"#, "`prompt` must be a string, not null"),
+            (r#"{"prompt":"a","mode":"fast"}"#, "`mode` must be `draft` or `final`"),
+            (r#"{"prompt":"a","mode":1}"#, "`mode` must be a string"),
+            (r#"{"prompt":"a","aspectRatio":"7:5"}"#, "`aspectRatio` must be one of"),
+            (r#"{"prompt":"a","inputImageUrl":"ftp://x/y.png"}"#, "`inputImageUrl`"),
+            (r#"{"prompt":"a","inputImageUrl":"not a url"}"#, "`inputImageUrl`"),
+            (r#"{"prompt":"a","inputImageUrl":"http://example.com/a.png"}"#, "`inputImageUrl`"),
+            (r#"{"prompt":"a","inputImageUrl":"https://127.0.0.1/a.png"}"#, "`inputImageUrl`"),
+            (r#"{"prompt":"a","colour":"red"}"#, "Unknown field `colour`"),
+            (r#"{"prompt":"a","prompt":"b"}"#, "`prompt` appears more than once"),
+            (r#"{"prompt":"a\u0000b"}"#, "control character U+0000"),
+        ];
+        for (body, expected) in cases {
+            let err = parse(body).expect_err(body);
+            assert!(err.contains(expected), "{body}: {err}");
+        }
+    }
+
+    #[test]
+    fn prompt_length_counts_characters_not_bytes() {
+        let ok = "é".repeat(MAX_PROMPT_CHARS);
+        assert!(parse(&serde_json::json!({ "prompt": ok }).to_string()).is_ok());
+        let long = "a".repeat(MAX_PROMPT_CHARS + 1);
+        let err = parse(&serde_json::json!({ "prompt": long }).to_string()).unwrap_err();
+        assert!(err.contains("maximum is 8000"), "{err}");
+    }
+
+    #[test]
+    fn oversized_and_invalid_utf8_bodies_are_refused() {
+        let big = vec![b' '; MAX_BODY_BYTES + 1];
+        assert!(SubmitRequest::from_body(&big, UrlPolicy::Production).is_err());
+        let bad = b"{\"prompt\":\"\xff\xfe\"}";
+        let err = SubmitRequest::from_body(bad, UrlPolicy::Production).unwrap_err();
+        assert!(err.0.contains("not valid JSON"), "{}", err.0);
+    }
+
+    #[test]
+    fn local_policy_allows_http_to_loopback() {
+        let body = r#"{"prompt":"a","inputImageUrl":"http://127.0.0.1:9000/a.png"}"#;
+        assert!(SubmitRequest::from_body(body.as_bytes(), UrlPolicy::Local).is_ok());
+    }
+
+    #[test]
+    fn fingerprint_ignores_spelling_but_not_meaning() {
+        let a = parse(r#"{"prompt":"A cat"}"#).unwrap();
+        let b = parse(r#"{ "mode":"final",  "prompt":"A cat","aspectRatio":"1:1" }"#).unwrap();
+        let c = parse(r#"{"prompt":"A cat","mode":"draft"}"#).unwrap();
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        assert_ne!(a.fingerprint(), c.fingerprint());
+    }
+}

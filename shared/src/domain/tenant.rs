@@ -1,0 +1,29 @@
+//! A tenant: the customer account that owns keys, jobs and limits.
+
+/// Per-tenant limits from the contract's rate-limit table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TenantLimits {
+    /// Accepted submits per clock minute.
+    pub rpm: u32,
+    /// Jobs that may be non-terminal at once.
+    pub max_concurrency: u32,
+}
+
+impl Default for TenantLimits {
+    fn default() -> Self {
+        TenantLimits {
+            rpm: 60,
+            max_concurrency: 5,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub limits: TenantLimits,
+    pub active_jobs: i64,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
+}

@@ -1,0 +1,23 @@
+//! Everything the Image SaaS Lambdas share: the domain (pure, no I/O), the
+//! DynamoDB and SQS adapters, and the HTTP glue that turns a handler's
+//! `Result<ApiResponse, ApiError>` into the contract's response.
+
+pub mod app;
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod cursor;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod netguard;
+pub mod queue;
+pub mod store;
+pub mod telemetry;
+pub mod time;
+
+pub use app::App;
+pub use config::Config;
+pub use error::ApiError;
+pub use http::ApiResponse;

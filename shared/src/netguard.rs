@@ -1,0 +1,204 @@
+//! The outbound URL policy: which URLs a tenant may make us fetch
+//! (`inputImageUrl`) or post to (webhooks). Without it a tenant could aim our
+//! workers at the cloud metadata service or at private hosts (SSRF).
+//!
+//! This module judges the URL text (scheme, credentials, literal addresses in
+//! any spelling the URL parser accepts: decimal, octal, hex, IPv6-mapped).
+//! Host names are judged again at connection time, after DNS resolution, by
+//! the code that connects.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use url::{Host, Url};
+
+pub const MAX_URL_LEN: usize = 2048;
+
+/// Where the service runs decides what it may reach.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UrlPolicy {
+    /// Deployed: `https` only, public addresses only.
+    Production,
+    /// The local stack: plain `http` and loopback addresses are allowed too,
+    /// so a developer can point at servers on their own machine.
+    Local,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlRejected {
+    #[error("is longer than {MAX_URL_LEN} characters")]
+    TooLong,
+    #[error("is not an absolute URL")]
+    NotAbsolute,
+    #[error("must use https")]
+    SchemeNotAllowed,
+    #[error("must not contain a user name or password")]
+    HasCredentials,
+    #[error("must name a host")]
+    NoHost,
+    #[error("points at a private, loopback or link-local address")]
+    ForbiddenAddress,
+}
+
+/// Checks a URL against the policy and returns it parsed (normalised: an IP
+/// written as `2130706433` comes back as `127.0.0.1`).
+pub fn check_url(raw: &str, policy: UrlPolicy) -> Result<Url, UrlRejected> {
+    if raw.len() > MAX_URL_LEN {
+        return Err(UrlRejected::TooLong);
+    }
+    let url = Url::parse(raw).map_err(|_| UrlRejected::NotAbsolute)?;
+    match (url.scheme(), policy) {
+        ("https", _) | ("http", UrlPolicy::Local) => {}
+        _ => return Err(UrlRejected::SchemeNotAllowed),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(UrlRejected::HasCredentials);
+    }
+    let forbidden = match url.host() {
+        None => return Err(UrlRejected::NoHost),
+        Some(Host::Ipv4(ip)) => !is_public_ip(IpAddr::V4(ip)),
+        Some(Host::Ipv6(ip)) => !is_public_ip(IpAddr::V6(ip)),
+        Some(Host::Domain(name)) => is_internal_name(name),
+    };
+    if forbidden && policy == UrlPolicy::Production {
+        return Err(UrlRejected::ForbiddenAddress);
+    }
+    Ok(url)
+}
+
+/// Names that resolve to this machine or the cloud's internal services
+/// whatever DNS says.
+fn is_internal_name(name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name.ends_with(".internal")
+        || name.ends_with(".local")
+        || name == "metadata"
+}
+
+/// Whether an address is on the public internet: not loopback, private,
+/// link-local (the metadata service), carrier-grade NAT, multicast,
+/// documentation, unspecified or reserved; IPv6 forms of IPv4 addresses are
+/// judged as the IPv4 address they carry.
+pub fn is_public_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = embedded_v4(v6) {
+                return is_public_v4(v4);
+            }
+            let seg = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (seg[0] & 0xfe00) == 0xfc00 // unique local
+                || (seg[0] & 0xffc0) == 0xfe80 // link-local
+                || (seg[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+                || (seg[0] == 0x2001 && seg[1] == 0x0db8)) // documentation
+        }
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let o = ip.octets();
+    !(ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || o[0] == 0
+        || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10 carrier-grade NAT
+        || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
+        || (o[0] == 198 && (o[1] & 0xfe) == 18) // benchmarking
+        || o[0] >= 240) // reserved
+}
+
+/// IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64
+/// (`64:ff9b::a.b.c.d`) and 6to4 (`2002:AABB:CCDD::`) addresses.
+fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = v6.segments();
+    let tail = || Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    if s[..6] == [0, 0, 0, 0, 0, 0] && !(s[6] == 0 && s[7] <= 1) {
+        return Some(tail());
+    }
+    if s[0] == 0x64 && s[1] == 0xff9b {
+        return Some(tail());
+    }
+    if s[0] == 0x2002 {
+        return Some(Ipv4Addr::new(
+            (s[1] >> 8) as u8,
+            s[1] as u8,
+            (s[2] >> 8) as u8,
+            s[2] as u8,
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prod(u: &str) -> Result<Url, UrlRejected> {
+        check_url(u, UrlPolicy::Production)
+    }
+
+    #[test]
+    fn public_https_is_allowed() {
+        assert!(prod("https://example.com/cat.png").is_ok());
+        assert!(prod("https://8.8.8.8/x.png").is_ok());
+        assert!(prod("https://[2606:4700::1111]/x.png").is_ok());
+    }
+
+    #[test]
+    fn internal_targets_in_every_spelling_are_refused() {
+        for u in [
+            "https://127.0.0.1/x",
+            "https://2130706433/x",    // decimal
+            "https://0177.0.0.1/x",    // octal
+            "https://0x7f.0.0.1/x",    // hex
+            "https://127.1/x",         // short form
+            "https://[::1]/x",
+            "https://[::ffff:127.0.0.1]/x",
+            "https://[::ffff:7f00:1]/x",
+            "https://[64:ff9b::a9fe:a9fe]/x",
+            "https://[2002:a9fe:a9fe::]/x",
+            "https://169.254.169.254/latest/meta-data/",
+            "https://10.0.0.1/x",
+            "https://172.16.5.4/x",
+            "https://192.168.1.1/x",
+            "https://100.64.0.1/x",
+            "https://0.0.0.0/x",
+            "https://[fd00::1]/x",
+            "https://[fe80::1]/x",
+            "https://localhost/x",
+            "https://api.localhost./x",
+            "https://metadata.google.internal/x",
+        ] {
+            assert_eq!(prod(u).unwrap_err(), UrlRejected::ForbiddenAddress, "{u}");
+        }
+    }
+
+    #[test]
+    fn other_shapes_are_refused_with_a_reason() {
+        assert_eq!(prod("http://example.com/x").unwrap_err(), UrlRejected::SchemeNotAllowed);
+        assert_eq!(prod("file:///etc/passwd").unwrap_err(), UrlRejected::SchemeNotAllowed);
+        assert_eq!(prod("gopher://example.com").unwrap_err(), UrlRejected::SchemeNotAllowed);
+        assert_eq!(prod("/relative.png").unwrap_err(), UrlRejected::NotAbsolute);
+        assert_eq!(prod("https://u:p@example.com/").unwrap_err(), UrlRejected::HasCredentials);
+        let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
+        assert_eq!(prod(&long).unwrap_err(), UrlRejected::TooLong);
+    }
+
+    #[test]
+    fn local_policy_allows_http_and_loopback() {
+        assert!(check_url("http://127.0.0.1:9000/x.png", UrlPolicy::Local).is_ok());
+        assert!(check_url("http://localhost:9000/x.png", UrlPolicy::Local).is_ok());
+        assert!(check_url("ftp://127.0.0.1/x", UrlPolicy::Local).is_err());
+    }
+}

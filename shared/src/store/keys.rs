@@ -1,0 +1,145 @@
+//! Tenants and API keys.
+
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::domain::{ApiKeyHash, KeyMode, Tenant, TenantLimits};
+use crate::store::items::{n, s};
+use crate::store::{Item, Store, StoreError, schema};
+use crate::time;
+
+/// What the table knows about a key: never the key itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRecord {
+    pub tenant_id: String,
+    pub mode: KeyMode,
+    pub revoked: bool,
+}
+
+impl Store {
+    pub async fn get_key(&self, hash: &ApiKeyHash) -> Result<Option<KeyRecord>, StoreError> {
+        let Some(item) = self.get(schema::key_pk(hash.as_str()), schema::META.into()).await? else {
+            return Ok(None);
+        };
+        Ok(Some(KeyRecord {
+            tenant_id: item.str("tenantId")?.to_string(),
+            mode: KeyMode::parse(item.str("mode")?).ok_or_else(|| {
+                StoreError::Aws {
+                    op: "GetItem",
+                    message: "API key item has an unknown mode".into(),
+                }
+            })?,
+            revoked: item.bool("revoked")?,
+        }))
+    }
+
+    pub async fn get_tenant(&self, tenant_id: &str) -> Result<Option<Tenant>, StoreError> {
+        let Some(item) = self.get(schema::tenant_pk(tenant_id), schema::META.into()).await? else {
+            return Ok(None);
+        };
+        Ok(Some(tenant_from_item(&item)?))
+    }
+
+    /// Creates a tenant; `Ok(false)` if it already exists (left untouched,
+    /// so its live counters survive a re-seed).
+    pub async fn create_tenant(&self, tenant: &Tenant) -> Result<bool, StoreError> {
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(schema::PK, s(schema::tenant_pk(&tenant.id)))
+            .item(schema::SK, s(schema::META))
+            .item("type", s("TENANT"))
+            .item("tenantId", s(&tenant.id))
+            .item("name", s(&tenant.name))
+            .item("rpm", n(tenant.limits.rpm))
+            .item("maxConcurrency", n(tenant.limits.max_concurrency))
+            .item("activeJobs", n(0))
+            .item("createdAt", s(time::iso_millis(&time::now())))
+            .condition_expression("attribute_not_exists(PK)");
+        if let Some(url) = &tenant.webhook_url {
+            put = put.item("webhookUrl", s(url));
+        }
+        if let Some(secret) = &tenant.webhook_secret {
+            put = put.item("webhookSecret", s(secret));
+        }
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => Ok(false),
+            Err(e) => Err(StoreError::aws("PutItem", e)),
+        }
+    }
+
+    /// Sets a tenant's limits; they apply to the next submit.
+    pub async fn set_tenant_limits(&self, tenant_id: &str, limits: TenantLimits) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(schema::tenant_pk(tenant_id)))
+            .key(schema::SK, s(schema::META))
+            .update_expression("SET rpm = :rpm, maxConcurrency = :max")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":rpm", n(limits.rpm))
+            .expression_attribute_values(":max", n(limits.max_concurrency))
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("UpdateItem", e))?;
+        Ok(())
+    }
+
+    /// Stores a key by its hash; `Ok(false)` if that hash is already stored.
+    pub async fn create_key(&self, hash: &ApiKeyHash, record: &KeyRecord) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(schema::PK, s(schema::key_pk(hash.as_str())))
+            .item(schema::SK, s(schema::META))
+            .item("type", s("KEY"))
+            .item("tenantId", s(&record.tenant_id))
+            .item("mode", s(record.mode.as_str()))
+            .item("revoked", AttributeValue::Bool(record.revoked))
+            .item("createdAt", s(time::iso_millis(&time::now())))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => Ok(false),
+            Err(e) => Err(StoreError::aws("PutItem", e)),
+        }
+    }
+
+    pub async fn revoke_key(&self, hash: &ApiKeyHash) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(schema::key_pk(hash.as_str())))
+            .key(schema::SK, s(schema::META))
+            .update_expression("SET revoked = :t")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("UpdateItem", e))?;
+        Ok(())
+    }
+}
+
+pub(crate) fn limits_from_item(item: &Item) -> Result<TenantLimits, StoreError> {
+    Ok(TenantLimits {
+        rpm: item.num("rpm")?,
+        max_concurrency: item.num("maxConcurrency")?,
+    })
+}
+
+fn tenant_from_item(item: &Item) -> Result<Tenant, StoreError> {
+    Ok(Tenant {
+        id: item.str("tenantId")?.to_string(),
+        name: item.opt_str("name")?.unwrap_or_default().to_string(),
+        limits: limits_from_item(item)?,
+        active_jobs: item.opt_num("activeJobs")?.unwrap_or(0),
+        webhook_url: item.opt_str("webhookUrl")?.map(str::to_string),
+        webhook_secret: item.opt_str("webhookSecret")?.map(str::to_string),
+    })
+}

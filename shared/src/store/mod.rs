@@ -1,0 +1,79 @@
+//! DynamoDB access, behind one `Store`. Single table: tenants, API keys,
+//! jobs, idempotency records and rate windows (see `items`); two sparse
+//! indexes for listing. Every state change is a conditional write or a
+//! transaction, so concurrent requests can never half-apply.
+
+mod items;
+mod jobs;
+mod keys;
+pub mod schema;
+mod submit;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+pub use items::{Item, ItemError};
+pub use jobs::{CancelOutcome, JobPage};
+pub use keys::KeyRecord;
+pub use submit::{IdempotencyRecord, NewJob, SubmitOutcome};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The AWS call failed (network, throttling, permissions, …).
+    #[error("DynamoDB {op} failed: {message}")]
+    Aws { op: &'static str, message: String },
+    /// An item in the table does not have the shape this code writes.
+    #[error("malformed item: {0}")]
+    Corrupt(#[from] ItemError),
+}
+
+impl StoreError {
+    fn aws<E: std::error::Error + 'static>(op: &'static str, e: E) -> StoreError {
+        StoreError::Aws {
+            op,
+            message: aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
+        }
+    }
+}
+
+pub struct Store {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: String) -> Store {
+        Store { client, table }
+    }
+
+    pub fn client(&self) -> &aws_sdk_dynamodb::Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// A strongly consistent read of one item by its keys.
+    async fn get(&self, pk: String, sk: String) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(schema::PK, AttributeValue::S(pk))
+            .key(schema::SK, AttributeValue::S(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", e))?;
+        Ok(out.item.map(Item::from))
+    }
+}
+
+pub(crate) fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (schema::PK.to_string(), AttributeValue::S(pk)),
+        (schema::SK.to_string(), AttributeValue::S(sk)),
+    ])
+}

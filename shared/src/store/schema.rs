@@ -1,0 +1,104 @@
+//! The table's shape: key attributes, index names and the item key formats.
+//! The local stack creates the table from `table_definition`, and the SAM
+//! template declares the same.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+};
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+/// Jobs of a tenant by creation time.
+pub const BY_TENANT: &str = "ByTenant";
+pub const BY_TENANT_PK: &str = "GSI1PK";
+pub const BY_TENANT_SK: &str = "GSI1SK";
+/// Jobs of a tenant in one status by creation time.
+pub const BY_TENANT_STATUS: &str = "ByTenantStatus";
+pub const BY_TENANT_STATUS_PK: &str = "GSI2PK";
+pub const BY_TENANT_STATUS_SK: &str = "GSI2SK";
+/// Epoch seconds; DynamoDB's TTL deletes idempotency records and rate
+/// windows after it.
+pub const TTL_ATTRIBUTE: &str = "expiresAt";
+
+pub fn tenant_pk(tenant_id: &str) -> String {
+    format!("TENANT#{tenant_id}")
+}
+pub const META: &str = "META";
+pub fn key_pk(key_hash: &str) -> String {
+    format!("KEY#{key_hash}")
+}
+pub fn job_sk(job_id: &str) -> String {
+    format!("JOB#{job_id}")
+}
+pub fn idempotency_sk(key: &str) -> String {
+    format!("IDEM#{key}")
+}
+pub fn rate_window_sk(minute: i64) -> String {
+    format!("RPM#{minute}")
+}
+pub fn status_pk(tenant_id: &str, status: crate::domain::JobStatus) -> String {
+    format!("TENANT#{tenant_id}#STATUS#{status}")
+}
+/// Sort key of both listing indexes: creation time, then id for ties.
+pub fn created_sk(created_at: &str, job_id: &str) -> String {
+    format!("{created_at}#{job_id}")
+}
+
+/// Everything `CreateTable` needs: keys, both indexes (all attributes
+/// projected, so a page is one query), on-demand billing, and the stream the
+/// webhooks function reads (new and old images).
+pub struct TableDefinition {
+    pub attributes: Vec<AttributeDefinition>,
+    pub key_schema: Vec<KeySchemaElement>,
+    pub indexes: Vec<GlobalSecondaryIndex>,
+    pub billing_mode: BillingMode,
+    pub stream: StreamSpecification,
+}
+
+pub fn table_definition() -> TableDefinition {
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("name and type are set")
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("name and type are set")
+    };
+    let index = |name: &str, pk: &str, sk: &str| {
+        GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(key(pk, KeyType::Hash))
+            .key_schema(key(sk, KeyType::Range))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .expect("name and keys are set")
+    };
+    TableDefinition {
+        attributes: [PK, SK, BY_TENANT_PK, BY_TENANT_SK, BY_TENANT_STATUS_PK, BY_TENANT_STATUS_SK]
+            .into_iter()
+            .map(attr)
+            .collect(),
+        key_schema: vec![key(PK, KeyType::Hash), key(SK, KeyType::Range)],
+        indexes: vec![
+            index(BY_TENANT, BY_TENANT_PK, BY_TENANT_SK),
+            index(BY_TENANT_STATUS, BY_TENANT_STATUS_PK, BY_TENANT_STATUS_SK),
+        ],
+        billing_mode: BillingMode::PayPerRequest,
+        stream: StreamSpecification::builder()
+            .stream_enabled(true)
+            .stream_view_type(StreamViewType::NewAndOldImages)
+            .build()
+            .expect("enabled is set"),
+    }
+}
