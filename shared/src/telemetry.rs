@@ -5,9 +5,15 @@
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {
+    // RUST_LOG wins; else Lambda's advanced logging level; else info.
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(std::env::var("AWS_LAMBDA_LOG_LEVEL").unwrap_or_default().to_lowercase()))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+        .ok()
+        .or_else(|| {
+            std::env::var("AWS_LAMBDA_LOG_LEVEL")
+                .ok()
+                .and_then(|level| EnvFilter::try_new(level.to_lowercase()).ok())
+        })
+        .unwrap_or_else(|| EnvFilter::new("info"));
     let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
     let json = in_lambda || std::env::var("LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);

@@ -103,14 +103,16 @@ impl Store {
             .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
             .expression_attribute_values(":retrying", s(JobStatus::Retrying.as_str()))
             .expression_attribute_values(":status_pk", s(schema::status_pk(tenant_id, JobStatus::Canceled)))
-            .expression_attribute_values(":now", s(time::iso_millis(&now)))
+            .expression_attribute_values(":now", s(&now_iso))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
         let release = release_slot(&self.table, tenant_id)?;
+        let now_iso = time::iso_millis(&now);
         let result = self
             .client
             .transact_write_items()
+            .client_request_token(crate::ids::new_id())
             .transact_items(TransactWriteItem::builder().update(cancel).build())
             .transact_items(TransactWriteItem::builder().update(release).build())
             .send()
@@ -125,7 +127,14 @@ impl Store {
                             None => CancelOutcome::NotFound,
                             Some(old) => {
                                 let job = job_from_item(&Item(old.clone()))?;
-                                CancelOutcome::NotCancelable(job.status)
+                                // Already canceled at our own timestamp: an
+                                // SDK retry of this very call, which the
+                                // first attempt had committed.
+                                if job.status == JobStatus::Canceled && time::iso_millis(&job.updated_at) == now_iso {
+                                    CancelOutcome::Canceled
+                                } else {
+                                    CancelOutcome::NotCancelable(job.status)
+                                }
                             }
                         });
                     }

@@ -88,9 +88,12 @@ impl Store {
             .build()
             .map_err(build_err)?;
 
+        // The token makes an SDK retry of a committed transaction a no-op
+        // on DynamoDB (for 10 minutes); see also `classify`.
         let mut tx = self
             .client
             .transact_write_items()
+            .client_request_token(&job.id)
             .transact_items(TransactWriteItem::builder().update(window).build())
             .transact_items(TransactWriteItem::builder().update(tenant).build())
             .transact_items(TransactWriteItem::builder().put(put_job).build());
@@ -210,6 +213,12 @@ impl Store {
 /// (retry with the right ones), then the limits themselves.
 fn classify(reasons: &[CancellationReason], used: TenantLimits) -> Result<SubmitOutcome, StoreError> {
     let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
+    // The job id is fresh and random: if the job already exists, it is ours,
+    // written by an earlier attempt of this very call that the SDK retried
+    // after a timeout. That attempt admitted it.
+    if code(2) == "ConditionalCheckFailed" {
+        return Ok(SubmitOutcome::Created);
+    }
     if (0..reasons.len()).any(|i| code(i) == "TransactionConflict") {
         return Ok(SubmitOutcome::Conflict);
     }

@@ -1,0 +1,11 @@
+//! Integration tests: the real handlers, served by the local stack's HTTP
+//! server, against a real moto server. No AWS call is faked.
+
+mod support;
+
+mod auth;
+mod failures;
+mod idempotency;
+mod limits;
+mod listing;
+mod routes;

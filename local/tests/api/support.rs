@@ -1,0 +1,238 @@
+//! The test harness: one moto server per test binary (started on a free
+//! port, killed with the process), and per test a fresh stack with its own
+//! table, queues and bucket, served on its own free port.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use local::moto::{Moto, free_port};
+use local::provision::seed_tenant;
+use local::{Stack, StackOptions};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use shared::domain::TenantLimits;
+use shared::ids;
+
+pub const DEV_KEY: &str = "img_test_dev_123456789";
+
+/// The emulator's endpoint, started on first use. It is owned by a thread
+/// that lives as long as the test process, so the kernel kills moto when the
+/// process exits (PR_SET_PDEATHSIG), however the process exits.
+pub fn moto_endpoint() -> String {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT
+        .get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for moto");
+                rt.block_on(async move {
+                    let port = free_port().expect("a free port");
+                    match Moto::start(port).await {
+                        Ok(moto) => {
+                            let _ = tx.send(Ok(moto.endpoint.clone()));
+                            std::future::pending::<()>().await;
+                            drop(moto);
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e.to_string()));
+                        }
+                    }
+                });
+            });
+            rx.recv().expect("the moto thread answers").expect("moto starts")
+        })
+        .clone()
+}
+
+pub struct TestStack {
+    pub stack: Stack,
+    pub base: String,
+    pub http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the contract's error shape: exactly `error` and `message`.
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "status of {}", self.body);
+        let obj = self.body.as_object().expect("an error body is an object");
+        assert_eq!(obj.len(), 2, "error body has exactly two keys: {}", self.body);
+        assert_eq!(obj["error"], code, "{}", self.body);
+        assert!(
+            obj["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "message is a non-empty string: {}",
+            self.body
+        );
+    }
+
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or_default()
+    }
+}
+
+impl TestStack {
+    /// A stack with the auth cache off, so every request sees the table.
+    pub async fn start() -> TestStack {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut StackOptions)) -> TestStack {
+        if std::env::var_os("TEST_LOG").is_some() {
+            shared::telemetry::init();
+        }
+        let mut options = StackOptions::named(&format!("t{}", &ids::new_id()[1..13]));
+        options.auth_cache_ttl = Duration::ZERO;
+        adjust(&mut options);
+        let stack = Stack::provision(&moto_endpoint(), options)
+            .await
+            .expect("provisioning on moto");
+        Self::serve(stack).await
+    }
+
+    pub async fn serve(stack: Stack) -> TestStack {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let base = format!("http://{}", listener.local_addr().expect("bound"));
+        let server = tokio::spawn(local::server::serve(listener, stack.app.clone()));
+        TestStack {
+            stack,
+            base,
+            http: reqwest::Client::builder().no_proxy().build().expect("client"),
+            server,
+        }
+    }
+
+    /// A new tenant with these limits and a fresh test key; returns the key.
+    pub async fn tenant(&self, rpm: u32, max_concurrency: u32) -> (String, String) {
+        let tenant_id = ids::new_id();
+        let key = format!("img_test_{}", ids::new_id());
+        seed_tenant(
+            &self.stack.app.store,
+            &tenant_id,
+            "test tenant",
+            &key,
+            TenantLimits { rpm, max_concurrency },
+        )
+        .await
+        .expect("seeding a tenant");
+        (tenant_id, key)
+    }
+
+    /// The dev tenant of `make dev`, with its default limits.
+    pub async fn dev_tenant(&self) -> String {
+        seed_tenant(
+            &self.stack.app.store,
+            local::provision::DEV_TENANT_ID,
+            "Dev tenant",
+            DEV_KEY,
+            TenantLimits::default(),
+        )
+        .await
+        .expect("seeding the dev tenant");
+        DEV_KEY.to_string()
+    }
+
+    pub async fn send(&self, method: Method, path: &str, key: Option<&str>, body: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+        let mut req = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(key) = key {
+            req = req.header("authorization", format!("Bearer {key}"));
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        if let Some(body) = body {
+            req = req.header("content-type", "application/json").body(body.to_string());
+        }
+        let resp = req.send().await.expect("the local server answers");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("a body");
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON body, got {text:?}"));
+        Reply { status, headers, body }
+    }
+
+    pub async fn submit(&self, key: &str, body: &str) -> Reply {
+        self.send(Method::POST, "/v1/images/generate", Some(key), Some(body), &[]).await
+    }
+
+    pub async fn submit_with_key(&self, key: &str, body: &str, idempotency_key: &str) -> Reply {
+        self.send(
+            Method::POST,
+            "/v1/images/generate",
+            Some(key),
+            Some(body),
+            &[("idempotency-key", idempotency_key)],
+        )
+        .await
+    }
+
+    /// Submits all bodies at once (concurrently), in order of the replies.
+    pub async fn submit_all(&self, key: &str, bodies: impl IntoIterator<Item = String>) -> Vec<Reply> {
+        futures_util::future::join_all(bodies.into_iter().map(|body| async move { self.submit(key, &body).await })).await
+    }
+
+    pub async fn get(&self, key: &str, path: &str) -> Reply {
+        self.send(Method::GET, path, Some(key), None, &[]).await
+    }
+
+    pub async fn cancel(&self, key: &str, job_id: &str) -> Reply {
+        self.send(Method::DELETE, &format!("/v1/jobs/{job_id}"), Some(key), None, &[]).await
+    }
+
+    /// Every page of a listing, following `nextCursor`.
+    pub async fn list_all(&self, key: &str, query: &str) -> Vec<Vec<Value>> {
+        let mut pages = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/v1/jobs?{query}");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let reply = self.get(key, &path).await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            pages.push(reply.body["items"].as_array().expect("items").clone());
+            let has_more = reply.body["hasMore"].as_bool().expect("hasMore");
+            match reply.body["nextCursor"].as_str() {
+                Some(next) => {
+                    assert!(has_more, "nextCursor without hasMore");
+                    cursor = Some(next.to_string());
+                }
+                None => {
+                    assert!(!has_more, "hasMore without nextCursor");
+                    return pages;
+                }
+            }
+            assert!(pages.len() < 1000, "listing does not end");
+        }
+    }
+}
+
+/// Waits, if needed, so that the next few seconds stay within one clock
+/// minute: rate windows are per minute.
+pub async fn away_from_minute_boundary(needed: Duration) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970");
+    let into_minute = Duration::from_millis((now.as_millis() % 60_000) as u64);
+    if into_minute + needed > Duration::from_secs(59) {
+        tokio::time::sleep(Duration::from_secs(60) - into_minute + Duration::from_millis(200)).await;
+    }
+}
