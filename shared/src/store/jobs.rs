@@ -92,6 +92,7 @@ impl Store {
     /// one transaction. On refusal the job's current state comes back with
     /// the cancellation, so no second read is needed.
     pub async fn cancel_job(&self, tenant_id: &str, job_id: &str, now: Timestamp) -> Result<CancelOutcome, StoreError> {
+        let now_iso = time::iso_millis(&now);
         let cancel = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(schema::tenant_pk(tenant_id), schema::job_sk(job_id))))
@@ -108,7 +109,6 @@ impl Store {
             .build()
             .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
         let release = release_slot(&self.table, tenant_id)?;
-        let now_iso = time::iso_millis(&now);
         let result = self
             .client
             .transact_write_items()
