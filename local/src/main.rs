@@ -14,7 +14,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     shared::telemetry::init();
-    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3001);
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3001);
 
     let (moto, endpoint) = match std::env::var("AWS_ENDPOINT_URL") {
         Ok(endpoint) if !endpoint.is_empty() => (None, endpoint),
@@ -31,23 +34,40 @@ async fn main() -> Result<(), BoxError> {
 
     let mut options = StackOptions::named("imagesaas");
     options.auth_cache_ttl = Duration::from_secs(
-        std::env::var("AUTH_CACHE_TTL_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5),
+        std::env::var("AUTH_CACHE_TTL_SECONDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(5),
     );
     let stack = Stack::provision(&endpoint, options).await?;
-    seed_tenant(&stack.app.store, DEV_TENANT_ID, "Dev tenant", DEV_API_KEY, TenantLimits::default()).await?;
+    seed_tenant(
+        &stack.app.store,
+        DEV_TENANT_ID,
+        "Dev tenant",
+        DEV_API_KEY,
+        TenantLimits::default(),
+    )
+    .await?;
 
-    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".to_string());
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
         .map_err(|e| format!("cannot listen on port {port}: {e} (set PORT to use another)"))?;
     println!("Image SaaS API (local stack)");
     println!("  API        http://localhost:{port}   (try: curl http://localhost:{port}/health)");
-    println!("  AWS        {endpoint}   (moto: DynamoDB table {}, SQS queue {}, S3 bucket {})",
-        stack.options.table, stack.options.queue, stack.options.bucket);
+    println!(
+        "  AWS        {endpoint}   (moto: DynamoDB table {}, SQS queue {}, S3 bucket {})",
+        stack.options.table, stack.options.queue, stack.options.bucket
+    );
     println!("  dev key    {DEV_API_KEY}   (tenant {DEV_TENANT_ID})");
     println!("Ctrl-C stops everything.");
 
     let server = tokio::spawn(local::server::serve(listener, stack.app.clone()));
-    tokio::signal::ctrl_c().await?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = terminate.recv() => {}
+    }
     server.abort();
     if let Some(moto) = moto {
         moto.stop().await;

@@ -61,7 +61,10 @@ impl Moto {
             if let Some(status) = child.try_wait().map_err(MotoError::Spawn)? {
                 return Err(MotoError::Exited(status));
             }
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 return Ok(Moto { child, endpoint });
             }
             if Instant::now() > deadline {

@@ -15,7 +15,11 @@ pub const WORKER_TIMEOUT_SECS: u32 = 60;
 pub const MAX_RECEIVE_COUNT: u32 = 5;
 
 fn err<E: std::error::Error + 'static>(what: &str, e: E) -> BoxError {
-    format!("{what}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)).into()
+    format!(
+        "{what}: {}",
+        aws_sdk_dynamodb::error::DisplayErrorContext(e)
+    )
+    .into()
 }
 
 /// The jobs table with both listing indexes, the stream and TTL.
@@ -47,7 +51,12 @@ pub async fn create_table(ddb: &aws_sdk_dynamodb::Client, name: &str) -> Result<
                 .map_err(|e| err("UpdateTimeToLive", e))?;
             Ok(())
         }
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            Ok(())
+        }
         Err(e) => Err(err("CreateTable", e)),
     }
 }
@@ -81,7 +90,10 @@ pub async fn create_queues(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<Stri
     let url = sqs
         .create_queue()
         .queue_name(name)
-        .attributes(Attr::VisibilityTimeout, (WORKER_TIMEOUT_SECS * 6).to_string())
+        .attributes(
+            Attr::VisibilityTimeout,
+            (WORKER_TIMEOUT_SECS * 6).to_string(),
+        )
         .attributes(Attr::RedrivePolicy, redrive.to_string())
         .send()
         .await
@@ -107,7 +119,13 @@ pub async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str) -> Result<(), Bo
 }
 
 /// A tenant with default limits and the given test key (stored hashed).
-pub async fn seed_tenant(store: &Store, tenant_id: &str, name: &str, api_key: &str, limits: TenantLimits) -> Result<(), BoxError> {
+pub async fn seed_tenant(
+    store: &Store,
+    tenant_id: &str,
+    name: &str,
+    api_key: &str,
+    limits: TenantLimits,
+) -> Result<(), BoxError> {
     let mode = KeyMode::of_key(api_key).ok_or("seed key is not a well-formed API key")?;
     store
         .create_tenant(&Tenant {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
-use shared::{App, Config};
 use shared::netguard::UrlPolicy;
+use shared::{App, Config};
 
 use crate::provision::{self, BoxError};
 
@@ -55,7 +55,8 @@ impl Stack {
     pub async fn provision(endpoint: &str, options: StackOptions) -> Result<Stack, BoxError> {
         let sdk = sdk_for(endpoint).await;
         provision::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &options.table).await?;
-        let queue_url = provision::create_queues(&aws_sdk_sqs::Client::new(&sdk), &options.queue).await?;
+        let queue_url =
+            provision::create_queues(&aws_sdk_sqs::Client::new(&sdk), &options.queue).await?;
         provision::create_bucket(&aws_sdk_s3::Client::new(&sdk), &options.bucket).await?;
         let config = Config {
             table_name: options.table.clone(),

@@ -6,11 +6,11 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use aws_config::timeout::TimeoutConfig;
 
+use crate::Config;
 use crate::auth::Authenticator;
 use crate::cursor::CursorCodec;
 use crate::queue::JobQueue;
 use crate::store::Store;
-use crate::Config;
 
 pub struct App {
     pub config: Config,
@@ -23,7 +23,10 @@ pub struct App {
 impl App {
     pub fn new(sdk: &SdkConfig, config: Config) -> App {
         App {
-            store: Store::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone()),
+            store: Store::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                config.table_name.clone(),
+            ),
             queue: JobQueue::new(aws_sdk_sqs::Client::new(sdk), config.queue_url.clone()),
             auth: Authenticator::new(config.auth_cache_ttl),
             cursors: CursorCodec::new(config.cursor_secret.as_bytes().to_vec()),

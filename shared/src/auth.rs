@@ -54,7 +54,12 @@ impl Authenticator {
         Ok(caller)
     }
 
-    async fn look_up(&self, store: &Store, hash: &ApiKeyHash, key_mode: KeyMode) -> Result<Caller, ApiError> {
+    async fn look_up(
+        &self,
+        store: &Store,
+        hash: &ApiKeyHash,
+        key_mode: KeyMode,
+    ) -> Result<Caller, ApiError> {
         let record = store
             .get_key(hash)
             .await?

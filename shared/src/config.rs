@@ -33,10 +33,7 @@ impl Config {
                 .filter(|v| !v.is_empty())
                 .ok_or(MissingEnv(name))
         };
-        let local = matches!(
-            std::env::var("LOCAL_MODE").as_deref(),
-            Ok("1") | Ok("true")
-        );
+        let local = matches!(std::env::var("LOCAL_MODE").as_deref(), Ok("1") | Ok("true"));
         Ok(Config {
             table_name: var("TABLE_NAME")?,
             queue_url: var("QUEUE_URL")?,

@@ -41,7 +41,12 @@ impl CursorCodec {
     fn tag(&self, tenant_id: &str, status: Option<JobStatus>, position: &str) -> [u8; TAG_BYTES] {
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret)
             .expect("HMAC accepts keys of any length");
-        for part in [VERSION, tenant_id, status.map_or("*", JobStatus::as_str), position] {
+        for part in [
+            VERSION,
+            tenant_id,
+            status.map_or("*", JobStatus::as_str),
+            position,
+        ] {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part.as_bytes());
         }
@@ -117,9 +122,19 @@ mod tests {
         let pos = "2026-01-26T09:36:16.288Z#cmkuz35wf00034rk15ycgzvce";
         let cur = c.encode("t1", None, pos);
         assert_eq!(c.decode("t2", None, &cur), Err(InvalidCursor));
-        assert_eq!(c.decode("t1", Some(JobStatus::Failed), &cur), Err(InvalidCursor));
-        assert_eq!(CursorCodec::new(b"other".to_vec()).decode("t1", None, &cur), Err(InvalidCursor));
-        let forged = c.encode("t1", None, "2030-01-01T00:00:00.000Z#cmkuz35wf00034rk15ycgzvce");
+        assert_eq!(
+            c.decode("t1", Some(JobStatus::Failed), &cur),
+            Err(InvalidCursor)
+        );
+        assert_eq!(
+            CursorCodec::new(b"other".to_vec()).decode("t1", None, &cur),
+            Err(InvalidCursor)
+        );
+        let forged = c.encode(
+            "t1",
+            None,
+            "2030-01-01T00:00:00.000Z#cmkuz35wf00034rk15ycgzvce",
+        );
         let mut parts: Vec<&str> = cur.split('.').collect();
         let forged_pos = forged.split('.').nth(1).unwrap();
         parts[1] = forged_pos;

@@ -70,7 +70,9 @@ impl ApiError {
     pub fn public_message(&self) -> String {
         match self {
             ApiError::Internal { public, .. } => public
-                .unwrap_or("An unexpected error occurred. Please retry; if it persists, contact support.")
+                .unwrap_or(
+                    "An unexpected error occurred. Please retry; if it persists, contact support.",
+                )
                 .to_string(),
             other => other.to_string(),
         }

@@ -42,12 +42,16 @@ impl ApiResponse {
         if let ApiError::Internal { source, .. } = err {
             tracing::error!(error = %source, "request failed");
         }
-        let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = ApiResponse::json(
             status,
             &serde_json::json!({ "error": err.code(), "message": err.public_message() }),
         );
-        if let ApiError::RateLimited { retry_after_secs, .. } = err {
+        if let ApiError::RateLimited {
+            retry_after_secs, ..
+        } = err
+        {
             resp.set_header("retry-after", &retry_after_secs.to_string());
         }
         resp
@@ -177,7 +181,11 @@ impl<'r> Query<'r> {
                     return Err(ApiError::InvalidRequest(format!(
                         "Unknown query parameter `{}`; allowed: {}",
                         name.chars().take(64).collect::<String>(),
-                        allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+                        allowed
+                            .iter()
+                            .map(|a| format!("`{a}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )));
                 }
                 if params.iter().any(|(n, _)| *n == name) {
@@ -192,6 +200,9 @@ impl<'r> Query<'r> {
     }
 
     pub fn get(&self, name: &str) -> Option<&'r str> {
-        self.params.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        self.params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
     }
 }

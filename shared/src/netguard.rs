@@ -159,10 +159,10 @@ mod tests {
     fn internal_targets_in_every_spelling_are_refused() {
         for u in [
             "https://127.0.0.1/x",
-            "https://2130706433/x",    // decimal
-            "https://0177.0.0.1/x",    // octal
-            "https://0x7f.0.0.1/x",    // hex
-            "https://127.1/x",         // short form
+            "https://2130706433/x", // decimal
+            "https://0177.0.0.1/x", // octal
+            "https://0x7f.0.0.1/x", // hex
+            "https://127.1/x",      // short form
             "https://[::1]/x",
             "https://[::ffff:127.0.0.1]/x",
             "https://[::ffff:7f00:1]/x",
@@ -186,11 +186,23 @@ mod tests {
 
     #[test]
     fn other_shapes_are_refused_with_a_reason() {
-        assert_eq!(prod("http://example.com/x").unwrap_err(), UrlRejected::SchemeNotAllowed);
-        assert_eq!(prod("file:///etc/passwd").unwrap_err(), UrlRejected::SchemeNotAllowed);
-        assert_eq!(prod("gopher://example.com").unwrap_err(), UrlRejected::SchemeNotAllowed);
+        assert_eq!(
+            prod("http://example.com/x").unwrap_err(),
+            UrlRejected::SchemeNotAllowed
+        );
+        assert_eq!(
+            prod("file:///etc/passwd").unwrap_err(),
+            UrlRejected::SchemeNotAllowed
+        );
+        assert_eq!(
+            prod("gopher://example.com").unwrap_err(),
+            UrlRejected::SchemeNotAllowed
+        );
         assert_eq!(prod("/relative.png").unwrap_err(), UrlRejected::NotAbsolute);
-        assert_eq!(prod("https://u:p@example.com/").unwrap_err(), UrlRejected::HasCredentials);
+        assert_eq!(
+            prod("https://u:p@example.com/").unwrap_err(),
+            UrlRejected::HasCredentials
+        );
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
         assert_eq!(prod(&long).unwrap_err(), UrlRejected::TooLong);
     }

@@ -14,7 +14,11 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn cancel_job(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
     let caller = app.auth.authenticate(&app.store, req).await?;
     let job_id = http::job_id_param(req)?;
-    match app.store.cancel_job(&caller.tenant_id, &job_id, time::now()).await? {
+    match app
+        .store
+        .cancel_job(&caller.tenant_id, &job_id, time::now())
+        .await?
+    {
         CancelOutcome::Canceled => Ok(ApiResponse::ok(&serde_json::json!({
             "jobId": job_id,
             "status": "CANCELED",

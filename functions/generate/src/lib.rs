@@ -37,7 +37,12 @@ async fn generate(app: &App, req: &Request) -> ApiResponse {
     resp
 }
 
-async fn submit(app: &App, req: &Request, caller: &mut Caller, now: Timestamp) -> Result<ApiResponse, ApiError> {
+async fn submit(
+    app: &App,
+    req: &Request,
+    caller: &mut Caller,
+    now: Timestamp,
+) -> Result<ApiResponse, ApiError> {
     let idempotency_key = idempotency_key(req)?;
     let request = SubmitRequest::from_body(req.body().as_ref(), app.config.url_policy)?;
     let fingerprint = request.fingerprint();
@@ -128,9 +133,13 @@ async fn submit(app: &App, req: &Request, caller: &mut Caller, now: Timestamp) -
         return Err(match app.store.undo_create_job(&new).await {
             Ok(_) => ApiError::Internal {
                 source: send_error.into(),
-                public: Some("The job could not be queued and was not created. Please retry the request."),
+                public: Some(
+                    "The job could not be queued and was not created. Please retry the request.",
+                ),
             },
-            Err(undo_error) => ApiError::internal(format!("{send_error}; undoing the submit failed too: {undo_error}")),
+            Err(undo_error) => ApiError::internal(format!(
+                "{send_error}; undoing the submit failed too: {undo_error}"
+            )),
         });
     }
     tracing::info!(mode = job.mode.as_str(), "job queued");
@@ -142,7 +151,13 @@ async fn submit(app: &App, req: &Request, caller: &mut Caller, now: Timestamp) -
 
 /// The answer to a repeated key: the original job if the body is the same,
 /// 422 if not; `None` if the key is unused (or its record expired).
-async fn replay(app: &App, caller: &Caller, key: &str, fingerprint: &str, now: Timestamp) -> Result<Option<ApiResponse>, ApiError> {
+async fn replay(
+    app: &App,
+    caller: &Caller,
+    key: &str,
+    fingerprint: &str,
+    now: Timestamp,
+) -> Result<Option<ApiResponse>, ApiError> {
     let Some(record) = app.store.get_idempotency(&caller.tenant_id, key).await? else {
         return Ok(None);
     };
@@ -176,7 +191,10 @@ fn idempotency_key(req: &Request) -> Result<Option<&str>, ApiError> {
     let Some(key) = http::header(req, "idempotency-key").map_err(|_| invalid())? else {
         return Ok(None);
     };
-    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN || !key.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY_LEN
+        || !key.bytes().all(|b| (0x20..=0x7e).contains(&b))
+    {
         return Err(invalid());
     }
     Ok(Some(key))
@@ -184,12 +202,20 @@ fn idempotency_key(req: &Request) -> Result<Option<&str>, ApiError> {
 
 /// `X-RateLimit-Limit` (submits per minute), `-Remaining` (in the current
 /// minute) and `-Reset` (epoch seconds when the window resets).
-async fn add_rate_limit_headers(app: &App, caller: &Caller, now: Timestamp, resp: &mut ApiResponse) {
+async fn add_rate_limit_headers(
+    app: &App,
+    caller: &Caller,
+    now: Timestamp,
+    resp: &mut ApiResponse,
+) {
     let minute = minute_of(now);
     match app.store.rate_window_count(&caller.tenant_id, minute).await {
         Ok(used) => {
             resp.set_header("x-ratelimit-limit", &caller.limits.rpm.to_string());
-            resp.set_header("x-ratelimit-remaining", &caller.limits.rpm.saturating_sub(used).to_string());
+            resp.set_header(
+                "x-ratelimit-remaining",
+                &caller.limits.rpm.saturating_sub(used).to_string(),
+            );
             resp.set_header("x-ratelimit-reset", &((minute + 1) * 60).to_string());
         }
         Err(e) => tracing::warn!(error = %e, "could not read the rate window for headers"),

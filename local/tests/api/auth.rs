@@ -13,11 +13,20 @@ async fn bad_keys_are_401_on_every_route() {
     let (_, key) = t.tenant(60, 5).await;
     let revoked = {
         let (_, k) = t.tenant(60, 5).await;
-        t.stack.app.store.revoke_key(&ApiKeyHash::of(&k)).await.unwrap();
+        t.stack
+            .app
+            .store
+            .revoke_key(&ApiKeyHash::of(&k))
+            .await
+            .unwrap();
         k
     };
     let routes = [
-        (Method::POST, "/v1/images/generate", Some(r#"{"prompt":"a"}"#)),
+        (
+            Method::POST,
+            "/v1/images/generate",
+            Some(r#"{"prompt":"a"}"#),
+        ),
         (Method::GET, "/v1/jobs", None),
         (Method::GET, "/v1/jobs/cmkuz35wf00034rk15ycgzvce", None),
         (Method::DELETE, "/v1/jobs/cmkuz35wf00034rk15ycgzvce", None),
@@ -40,13 +49,24 @@ async fn bad_keys_are_401_on_every_route() {
             let extra: Vec<(&str, &str)> = header.iter().map(|h| ("authorization", *h)).collect();
             let r = t.send(method.clone(), path, None, *body, &extra).await;
             r.assert_error(401, "INVALID_API_KEY");
-            assert!(!r.message().contains("img_test"), "{what}: the key is never echoed");
+            assert!(
+                !r.message().contains("img_test"),
+                "{what}: the key is never echoed"
+            );
             if *what == "revoked" {
                 assert!(r.message().contains("revoked"), "{}", r.message());
             }
         }
         // The scheme is case-insensitive.
-        let ok = t.send(method.clone(), path, None, *body, &[("authorization", &lowercase)]).await;
+        let ok = t
+            .send(
+                method.clone(),
+                path,
+                None,
+                *body,
+                &[("authorization", &lowercase)],
+            )
+            .await;
         assert_ne!(ok.status, 401, "{what} {path}", what = "lowercase bearer");
     }
 }
@@ -56,18 +76,36 @@ async fn another_tenants_job_is_not_found_and_its_cursor_is_refused() {
     let t = TestStack::start().await;
     let (_, alice) = t.tenant(60, 5).await;
     let (_, bob) = t.tenant(60, 5).await;
-    let job = t.submit(&alice, r#"{"prompt":"alice's"}"#).await.body["jobId"].as_str().unwrap().to_string();
+    let job = t.submit(&alice, r#"{"prompt":"alice's"}"#).await.body["jobId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     t.submit(&alice, r#"{"prompt":"alice's 2"}"#).await;
 
-    t.get(&bob, &format!("/v1/jobs/{job}")).await.assert_error(404, "JOB_NOT_FOUND");
-    t.cancel(&bob, &job).await.assert_error(404, "JOB_NOT_FOUND");
-    assert_eq!(t.get(&bob, "/v1/jobs").await.body["items"], serde_json::json!([]));
+    t.get(&bob, &format!("/v1/jobs/{job}"))
+        .await
+        .assert_error(404, "JOB_NOT_FOUND");
+    t.cancel(&bob, &job)
+        .await
+        .assert_error(404, "JOB_NOT_FOUND");
+    assert_eq!(
+        t.get(&bob, "/v1/jobs").await.body["items"],
+        serde_json::json!([])
+    );
     // Alice's job is untouched by Bob's cancel.
-    assert_eq!(t.get(&alice, &format!("/v1/jobs/{job}")).await.body["status"], "QUEUED");
+    assert_eq!(
+        t.get(&alice, &format!("/v1/jobs/{job}")).await.body["status"],
+        "QUEUED"
+    );
 
     let page = t.get(&alice, "/v1/jobs?limit=1").await;
-    let cursor = page.body["nextCursor"].as_str().expect("a second page").to_string();
-    let r = t.get(&bob, &format!("/v1/jobs?limit=1&cursor={cursor}")).await;
+    let cursor = page.body["nextCursor"]
+        .as_str()
+        .expect("a second page")
+        .to_string();
+    let r = t
+        .get(&bob, &format!("/v1/jobs?limit=1&cursor={cursor}"))
+        .await;
     r.assert_error(400, "INVALID_REQUEST");
     assert!(r.message().contains("cursor"));
 }
@@ -83,7 +121,13 @@ async fn cached_keys_see_revocation_and_new_limits_within_the_ttl() {
     t.stack
         .app
         .store
-        .set_tenant_limits(&tenant, TenantLimits { rpm: 1, max_concurrency: 5 })
+        .set_tenant_limits(
+            &tenant,
+            TenantLimits {
+                rpm: 1,
+                max_concurrency: 5,
+            },
+        )
         .await
         .unwrap();
     crate::support::away_from_minute_boundary(Duration::from_secs(3)).await;
@@ -92,7 +136,14 @@ async fn cached_keys_see_revocation_and_new_limits_within_the_ttl() {
     r.assert_error(429, "RATE_LIMIT_EXCEEDED");
     assert_eq!(r.header("x-ratelimit-limit"), Some("1"));
 
-    t.stack.app.store.revoke_key(&ApiKeyHash::of(&key)).await.unwrap();
+    t.stack
+        .app
+        .store
+        .revoke_key(&ApiKeyHash::of(&key))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    t.get(&key, "/v1/jobs").await.assert_error(401, "INVALID_API_KEY");
+    t.get(&key, "/v1/jobs")
+        .await
+        .assert_error(401, "INVALID_API_KEY");
 }

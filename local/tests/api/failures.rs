@@ -10,7 +10,10 @@ use crate::support::TestStack;
 /// fails after the job's transaction has committed.
 async fn with_broken_queue(t: &TestStack) -> TestStack {
     let mut config: Config = t.stack.app.config.clone();
-    config.queue_url = format!("{}/123456789012/no-such-queue", crate::support::moto_endpoint());
+    config.queue_url = format!(
+        "{}/123456789012/no-such-queue",
+        crate::support::moto_endpoint()
+    );
     let app = Arc::new(App::new(&t.stack.sdk, config));
     let stack = local::Stack {
         sdk: t.stack.sdk.clone(),
@@ -27,22 +30,41 @@ async fn a_failed_queue_send_leaves_no_job_behind() {
     let (tenant, key) = good.tenant(60, 5).await;
     let broken = with_broken_queue(&good).await;
 
-    let r = broken.submit_with_key(&key, r#"{"prompt":"lost?"}"#, "retry-me").await;
+    let r = broken
+        .submit_with_key(&key, r#"{"prompt":"lost?"}"#, "retry-me")
+        .await;
     r.assert_error(500, "UNKNOWN_ERROR");
     assert!(r.message().contains("not created"), "{}", r.message());
-    assert!(!r.message().contains("queue") || !r.message().contains("no-such"), "{}", r.message());
+    assert!(
+        !r.message().contains("queue") || !r.message().contains("no-such"),
+        "{}",
+        r.message()
+    );
 
     // No job at all, in any status; the slot and the rate count are back.
     let list = good.get(&key, "/v1/jobs").await;
     assert_eq!(list.body["items"], serde_json::json!([]));
-    let row = good.stack.app.store.get_tenant(&tenant).await.unwrap().unwrap();
+    let row = good
+        .stack
+        .app
+        .store
+        .get_tenant(&tenant)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.active_jobs, 0);
 
     // The same idempotency key works once the queue does.
-    let retry = good.submit_with_key(&key, r#"{"prompt":"lost?"}"#, "retry-me").await;
+    let retry = good
+        .submit_with_key(&key, r#"{"prompt":"lost?"}"#, "retry-me")
+        .await;
     assert_eq!(retry.status, 202, "{}", retry.body);
     assert_eq!(retry.header("idempotent-replayed"), None);
-    assert_eq!(retry.header("x-ratelimit-remaining"), Some("59"), "the failed submit was not counted");
+    assert_eq!(
+        retry.header("x-ratelimit-remaining"),
+        Some("59"),
+        "the failed submit was not counted"
+    );
 }
 
 #[tokio::test]
@@ -66,7 +88,13 @@ async fn a_failing_table_gives_500_that_leaks_nothing() {
     ] {
         r.assert_error(500, "UNKNOWN_ERROR");
         let m = r.message().to_lowercase();
-        for secret in ["no-such-table", "dynamodb", "resource", "127.0.0.1", "exception"] {
+        for secret in [
+            "no-such-table",
+            "dynamodb",
+            "resource",
+            "127.0.0.1",
+            "exception",
+        ] {
             assert!(!m.contains(secret), "{m:?} leaks {secret}");
         }
     }

@@ -8,7 +8,9 @@ use crate::support::TestStack;
 async fn a_replay_returns_the_same_job_and_creates_nothing() {
     let t = TestStack::start().await;
     let (tenant, key) = t.tenant(60, 5).await;
-    let first = t.submit_with_key(&key, r#"{"prompt":"A cat"}"#, "order-42").await;
+    let first = t
+        .submit_with_key(&key, r#"{"prompt":"A cat"}"#, "order-42")
+        .await;
     assert_eq!(first.status, 202);
     assert_eq!(first.header("idempotent-replayed"), None);
     let job = first.body["jobId"].as_str().unwrap().to_string();
@@ -16,32 +18,56 @@ async fn a_replay_returns_the_same_job_and_creates_nothing() {
 
     // Same meaning, other spelling: a replay.
     let again = t
-        .submit_with_key(&key, r#"{ "mode": "final", "prompt": "A cat" }"#, "order-42")
+        .submit_with_key(
+            &key,
+            r#"{ "mode": "final", "prompt": "A cat" }"#,
+            "order-42",
+        )
         .await;
     assert_eq!(again.status, 202, "{}", again.body);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
-    assert_eq!(again.body, serde_json::json!({"jobId": job, "status": "QUEUED"}));
-    assert_eq!(again.header("x-ratelimit-remaining"), Some(remaining.as_str()), "a replay is not counted");
+    assert_eq!(
+        again.body,
+        serde_json::json!({"jobId": job, "status": "QUEUED"})
+    );
+    assert_eq!(
+        again.header("x-ratelimit-remaining"),
+        Some(remaining.as_str()),
+        "a replay is not counted"
+    );
 
     // The replay reports the job's current status.
     assert_eq!(t.cancel(&key, &job).await.status, 200);
-    let after_cancel = t.submit_with_key(&key, r#"{"prompt":"A cat"}"#, "order-42").await;
+    let after_cancel = t
+        .submit_with_key(&key, r#"{"prompt":"A cat"}"#, "order-42")
+        .await;
     assert_eq!(after_cancel.body["status"], "CANCELED");
 
-    let other = t.submit_with_key(&key, r#"{"prompt":"A dog"}"#, "order-42").await;
+    let other = t
+        .submit_with_key(&key, r#"{"prompt":"A dog"}"#, "order-42")
+        .await;
     other.assert_error(422, "IDEMPOTENCY_KEY_REUSED");
     assert!(other.header("x-ratelimit-limit").is_some());
 
     // Keys are per tenant: another tenant may use the same key.
     let (_, bob) = t.tenant(60, 5).await;
-    let bobs = t.submit_with_key(&bob, r#"{"prompt":"A cat"}"#, "order-42").await;
+    let bobs = t
+        .submit_with_key(&bob, r#"{"prompt":"A cat"}"#, "order-42")
+        .await;
     assert_eq!(bobs.status, 202);
     assert_ne!(bobs.body["jobId"], job.as_str());
     assert_eq!(bobs.header("idempotent-replayed"), None);
 
     let list = t.get(&key, "/v1/jobs").await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
-    let row = t.stack.app.store.get_tenant(&tenant).await.unwrap().unwrap();
+    let row = t
+        .stack
+        .app
+        .store
+        .get_tenant(&tenant)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.active_jobs, 0);
 }
 
@@ -55,14 +81,18 @@ async fn a_replay_needs_no_free_slot() {
     let replay = t.submit_with_key(&key, r#"{"prompt":"A cat"}"#, "k1").await;
     assert_eq!(replay.status, 202, "{}", replay.body);
     assert_eq!(replay.body["jobId"], first.body["jobId"]);
-    t.submit(&key, r#"{"prompt":"another"}"#).await.assert_error(429, "RATE_LIMIT_EXCEEDED");
+    t.submit(&key, r#"{"prompt":"another"}"#)
+        .await
+        .assert_error(429, "RATE_LIMIT_EXCEEDED");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_concurrent_first_requests_make_one_job() {
     let t = TestStack::start().await;
     let (tenant, key) = t.tenant(100, 100).await;
-    let replies = join_all((0..10).map(|_| t.submit_with_key(&key, r#"{"prompt":"only once"}"#, "same-key"))).await;
+    let replies =
+        join_all((0..10).map(|_| t.submit_with_key(&key, r#"{"prompt":"only once"}"#, "same-key")))
+            .await;
     let mut ids = std::collections::HashSet::new();
     let mut replayed = 0;
     for r in &replies {
@@ -76,6 +106,13 @@ async fn ten_concurrent_first_requests_make_one_job() {
     assert_eq!(replayed, 9);
     let list = t.get(&key, "/v1/jobs").await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
-    let row = t.stack.app.store.get_tenant(&tenant).await.unwrap().unwrap();
+    let row = t
+        .stack
+        .app
+        .store
+        .get_tenant(&tenant)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.active_jobs, 1, "one slot used");
 }

@@ -27,18 +27,27 @@ async fn jobs_page_newest_first_each_exactly_once() {
     }
 
     let pages = t.list_all(&key, "limit=100").await;
-    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [100, 100, 30]);
+    assert_eq!(
+        pages.iter().map(Vec::len).collect::<Vec<_>>(),
+        [100, 100, 30]
+    );
     let all: Vec<&Value> = pages.iter().flatten().collect();
     let ids: Vec<&str> = all.iter().map(|j| j["id"].as_str().unwrap()).collect();
     let unique: HashSet<&str> = ids.iter().copied().collect();
     assert_eq!(unique.len(), 230, "every job exactly once");
     assert_eq!(unique, submitted.iter().map(String::as_str).collect());
-    let created: Vec<&str> = all.iter().map(|j| j["createdAt"].as_str().unwrap()).collect();
+    let created: Vec<&str> = all
+        .iter()
+        .map(|j| j["createdAt"].as_str().unwrap())
+        .collect();
     assert!(created.windows(2).all(|w| w[0] >= w[1]), "newest first");
 
     // 77 canceled jobs, pages of 25: 25, 25, 25, 2 — full pages, no gaps.
     let pages = t.list_all(&key, "status=CANCELED&limit=25").await;
-    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [25, 25, 25, 2]);
+    assert_eq!(
+        pages.iter().map(Vec::len).collect::<Vec<_>>(),
+        [25, 25, 25, 2]
+    );
     let listed: HashSet<String> = pages
         .iter()
         .flatten()
@@ -51,7 +60,12 @@ async fn jobs_page_newest_first_each_exactly_once() {
 
     let queued = t.list_all(&key, "status=QUEUED&limit=100").await;
     assert_eq!(queued.iter().map(Vec::len).sum::<usize>(), 230 - 77);
-    assert!(t.list_all(&key, "status=SUCCEEDED").await.iter().all(Vec::is_empty));
+    assert!(
+        t.list_all(&key, "status=SUCCEEDED")
+            .await
+            .iter()
+            .all(Vec::is_empty)
+    );
 }
 
 #[tokio::test]
@@ -59,7 +73,12 @@ async fn exact_page_boundary_has_no_empty_last_page() {
     let t = TestStack::start().await;
     let (_, key) = t.tenant(1000, 1000).await;
     for i in 0..4 {
-        assert_eq!(t.submit(&key, &format!(r#"{{"prompt":"{i}"}}"#)).await.status, 202);
+        assert_eq!(
+            t.submit(&key, &format!(r#"{{"prompt":"{i}"}}"#))
+                .await
+                .status,
+            202
+        );
     }
     let pages = t.list_all(&key, "limit=2").await;
     assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2]);
@@ -77,7 +96,10 @@ async fn bad_query_parameters_are_400() {
     for _ in 0..3 {
         t.submit(&key, r#"{"prompt":"a"}"#).await;
     }
-    let cursor = t.get(&key, "/v1/jobs?limit=1").await.body["nextCursor"].as_str().unwrap().to_string();
+    let cursor = t.get(&key, "/v1/jobs?limit=1").await.body["nextCursor"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let status_cursor = t.get(&key, "/v1/jobs?limit=1&status=QUEUED").await.body["nextCursor"]
         .as_str()
         .unwrap()
@@ -114,6 +136,19 @@ async fn bad_query_parameters_are_400() {
         assert!(r.message().contains(field), "{query}: {}", r.message());
     }
     // The untampered ones work.
-    assert_eq!(t.get(&key, &format!("/v1/jobs?cursor={cursor}")).await.status, 200);
-    assert_eq!(t.get(&key, &format!("/v1/jobs?status=QUEUED&cursor={status_cursor}")).await.status, 200);
+    assert_eq!(
+        t.get(&key, &format!("/v1/jobs?cursor={cursor}"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        t.get(
+            &key,
+            &format!("/v1/jobs?status=QUEUED&cursor={status_cursor}")
+        )
+        .await
+        .status,
+        200
+    );
 }

@@ -6,7 +6,12 @@ use serde_json::Value;
 use crate::support::TestStack;
 
 fn keys(v: &Value) -> Vec<&str> {
-    let mut k: Vec<&str> = v.as_object().expect("an object").keys().map(String::as_str).collect();
+    let mut k: Vec<&str> = v
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
     k.sort_unstable();
     k
 }
@@ -33,13 +38,22 @@ async fn the_quick_start_works_end_to_end() {
     let t = TestStack::start().await;
     let key = t.dev_tenant().await;
 
-    let submit = t.submit(&key, r#"{"prompt": "A cute cat sitting on a couch", "mode": "draft"}"#).await;
+    let submit = t
+        .submit(
+            &key,
+            r#"{"prompt": "A cute cat sitting on a couch", "mode": "draft"}"#,
+        )
+        .await;
     assert_eq!(submit.status, 202, "{}", submit.body);
     assert_eq!(keys(&submit.body), ["jobId", "status"]);
     assert_eq!(submit.body["status"], "QUEUED");
     let job_id = submit.body["jobId"].as_str().unwrap().to_string();
     assert!(shared::ids::is_valid_id(&job_id), "{job_id}");
-    for h in ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"] {
+    for h in [
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+    ] {
         assert!(submit.header(h).is_some(), "{h} missing");
     }
     assert_eq!(submit.header("x-ratelimit-limit"), Some("60"));
@@ -47,7 +61,17 @@ async fn the_quick_start_works_end_to_end() {
 
     let got = t.get(&key, &format!("/v1/jobs/{job_id}")).await;
     assert_eq!(got.status, 200, "{}", got.body);
-    assert_eq!(keys(&got.body), ["createdAt", "error", "jobId", "resultUrls", "status", "updatedAt"]);
+    assert_eq!(
+        keys(&got.body),
+        [
+            "createdAt",
+            "error",
+            "jobId",
+            "resultUrls",
+            "status",
+            "updatedAt"
+        ]
+    );
     assert_eq!(got.body["jobId"], job_id.as_str());
     assert_eq!(got.body["status"], "QUEUED");
     assert_eq!(got.body["resultUrls"], serde_json::json!([]));
@@ -64,8 +88,17 @@ async fn the_quick_start_works_end_to_end() {
     assert_eq!(
         keys(item),
         [
-            "aspectRatio", "createdAt", "errorCode", "errorMessage", "id", "inputImageUrl", "mode",
-            "prompt", "resultUrls", "status", "updatedAt"
+            "aspectRatio",
+            "createdAt",
+            "errorCode",
+            "errorMessage",
+            "id",
+            "inputImageUrl",
+            "mode",
+            "prompt",
+            "resultUrls",
+            "status",
+            "updatedAt"
         ]
     );
     assert_eq!(item["id"], job_id.as_str());
@@ -76,7 +109,10 @@ async fn the_quick_start_works_end_to_end() {
 
     let canceled = t.cancel(&key, &job_id).await;
     assert_eq!(canceled.status, 200, "{}", canceled.body);
-    assert_eq!(canceled.body, serde_json::json!({"jobId": job_id, "status": "CANCELED"}));
+    assert_eq!(
+        canceled.body,
+        serde_json::json!({"jobId": job_id, "status": "CANCELED"})
+    );
     let after = t.get(&key, &format!("/v1/jobs/{job_id}")).await;
     assert_eq!(after.body["status"], "CANCELED");
 }
@@ -116,8 +152,14 @@ async fn invalid_submit_bodies_are_400_naming_the_field() {
         (r#"{"prompt":"a","mode":"turbo"}"#, "mode"),
         (r#"{"prompt":"a","mode":true}"#, "mode"),
         (r#"{"prompt":"a","aspectRatio":"2:1"}"#, "aspectRatio"),
-        (r#"{"prompt":"a","inputImageUrl":"not-a-url"}"#, "inputImageUrl"),
-        (r#"{"prompt":"a","inputImageUrl":"ftp://example.com/x.png"}"#, "inputImageUrl"),
+        (
+            r#"{"prompt":"a","inputImageUrl":"not-a-url"}"#,
+            "inputImageUrl",
+        ),
+        (
+            r#"{"prompt":"a","inputImageUrl":"ftp://example.com/x.png"}"#,
+            "inputImageUrl",
+        ),
         (r#"{"prompt":"a","inputImageUrl":42}"#, "inputImageUrl"),
         (r#"{"prompt":"a","size":"large"}"#, "size"),
         (r#"{"prompt":"a","prompt":"b"}"#, "prompt"),
@@ -125,8 +167,15 @@ async fn invalid_submit_bodies_are_400_naming_the_field() {
     for (body, field) in cases {
         let r = t.submit(&key, body).await;
         r.assert_error(400, "INVALID_REQUEST");
-        assert!(r.message().contains(field), "{body:?}: message {:?} should name {field}", r.message());
-        assert!(r.header("x-ratelimit-limit").is_some(), "{body:?}: rate-limit headers on 400");
+        assert!(
+            r.message().contains(field),
+            "{body:?}: message {:?} should name {field}",
+            r.message()
+        );
+        assert!(
+            r.header("x-ratelimit-limit").is_some(),
+            "{body:?}: rate-limit headers on 400"
+        );
     }
     // Nothing was created by any of them.
     let list = t.get(&key, "/v1/jobs").await;
@@ -152,26 +201,44 @@ async fn bad_idempotency_keys_are_400() {
 async fn unknown_jobs_and_routes_are_404() {
     let t = TestStack::start().await;
     let (_, key) = t.tenant(60, 5).await;
-    t.get(&key, "/v1/jobs/cmkuz35wf00034rk15ycgzvce").await.assert_error(404, "JOB_NOT_FOUND");
-    t.get(&key, "/v1/jobs/..%2F..%2Fetc%2Fpasswd").await.assert_error(404, "JOB_NOT_FOUND");
-    t.get(&key, "/v1/jobs/NOT-AN-ID").await.assert_error(404, "JOB_NOT_FOUND");
-    t.cancel(&key, "cmkuz35wf00034rk15ycgzvce").await.assert_error(404, "JOB_NOT_FOUND");
-    t.get(&key, "/v1/nothing").await.assert_error(404, "NOT_FOUND");
-    t.send(Method::PUT, "/v1/jobs", Some(&key), None, &[]).await.assert_error(404, "NOT_FOUND");
+    t.get(&key, "/v1/jobs/cmkuz35wf00034rk15ycgzvce")
+        .await
+        .assert_error(404, "JOB_NOT_FOUND");
+    t.get(&key, "/v1/jobs/..%2F..%2Fetc%2Fpasswd")
+        .await
+        .assert_error(404, "JOB_NOT_FOUND");
+    t.get(&key, "/v1/jobs/NOT-AN-ID")
+        .await
+        .assert_error(404, "JOB_NOT_FOUND");
+    t.cancel(&key, "cmkuz35wf00034rk15ycgzvce")
+        .await
+        .assert_error(404, "JOB_NOT_FOUND");
+    t.get(&key, "/v1/nothing")
+        .await
+        .assert_error(404, "NOT_FOUND");
+    t.send(Method::PUT, "/v1/jobs", Some(&key), None, &[])
+        .await
+        .assert_error(404, "NOT_FOUND");
 }
 
 #[tokio::test]
 async fn only_queued_or_retrying_jobs_cancel() {
     let t = TestStack::start().await;
     let (tenant, key) = t.tenant(60, 5).await;
-    let job_id = t.submit(&key, r#"{"prompt":"a"}"#).await.body["jobId"].as_str().unwrap().to_string();
+    let job_id = t.submit(&key, r#"{"prompt":"a"}"#).await.body["jobId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(t.cancel(&key, &job_id).await.status, 200);
     let again = t.cancel(&key, &job_id).await;
     again.assert_error(400, "INVALID_STATE");
     assert!(again.message().contains("CANCELED"), "{}", again.message());
 
     // A job the worker is running is not cancelable either.
-    let running = t.submit(&key, r#"{"prompt":"b"}"#).await.body["jobId"].as_str().unwrap().to_string();
+    let running = t.submit(&key, r#"{"prompt":"b"}"#).await.body["jobId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     set_status(&t, &tenant, &running, "RUNNING").await;
     let r = t.cancel(&key, &running).await;
     r.assert_error(400, "INVALID_STATE");
@@ -180,8 +247,18 @@ async fn only_queued_or_retrying_jobs_cancel() {
     // RETRYING is.
     set_status(&t, &tenant, &running, "RETRYING").await;
     assert_eq!(t.cancel(&key, &running).await.status, 200);
-    let tenant_row = t.stack.app.store.get_tenant(&tenant).await.unwrap().unwrap();
-    assert_eq!(tenant_row.active_jobs, 0, "both cancels released their slot");
+    let tenant_row = t
+        .stack
+        .app
+        .store
+        .get_tenant(&tenant)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        tenant_row.active_jobs, 0,
+        "both cancels released their slot"
+    );
 }
 
 /// Moves a job as the worker would (status and its index key together).

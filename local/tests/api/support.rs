@@ -42,7 +42,9 @@ pub fn moto_endpoint() -> String {
                     }
                 });
             });
-            rx.recv().expect("the moto thread answers").expect("moto starts")
+            rx.recv()
+                .expect("the moto thread answers")
+                .expect("moto starts")
         })
         .clone()
 }
@@ -75,7 +77,12 @@ impl Reply {
     pub fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(self.status.as_u16(), status, "status of {}", self.body);
         let obj = self.body.as_object().expect("an error body is an object");
-        assert_eq!(obj.len(), 2, "error body has exactly two keys: {}", self.body);
+        assert_eq!(
+            obj.len(),
+            2,
+            "error body has exactly two keys: {}",
+            self.body
+        );
         assert_eq!(obj["error"], code, "{}", self.body);
         assert!(
             obj["message"].as_str().is_some_and(|m| !m.is_empty()),
@@ -109,13 +116,18 @@ impl TestStack {
     }
 
     pub async fn serve(stack: Stack) -> TestStack {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
         let base = format!("http://{}", listener.local_addr().expect("bound"));
         let server = tokio::spawn(local::server::serve(listener, stack.app.clone()));
         TestStack {
             stack,
             base,
-            http: reqwest::Client::builder().no_proxy().build().expect("client"),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("client"),
             server,
         }
     }
@@ -129,7 +141,10 @@ impl TestStack {
             &tenant_id,
             "test tenant",
             &key,
-            TenantLimits { rpm, max_concurrency },
+            TenantLimits {
+                rpm,
+                max_concurrency,
+            },
         )
         .await
         .expect("seeding a tenant");
@@ -150,7 +165,14 @@ impl TestStack {
         DEV_KEY.to_string()
     }
 
-    pub async fn send(&self, method: Method, path: &str, key: Option<&str>, body: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut req = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(key) = key {
             req = req.header("authorization", format!("Bearer {key}"));
@@ -159,18 +181,32 @@ impl TestStack {
             req = req.header(*name, *value);
         }
         if let Some(body) = body {
-            req = req.header("content-type", "application/json").body(body.to_string());
+            req = req
+                .header("content-type", "application/json")
+                .body(body.to_string());
         }
         let resp = req.send().await.expect("the local server answers");
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("a body");
-        let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON body, got {text:?}"));
-        Reply { status, headers, body }
+        let body =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON body, got {text:?}"));
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn submit(&self, key: &str, body: &str) -> Reply {
-        self.send(Method::POST, "/v1/images/generate", Some(key), Some(body), &[]).await
+        self.send(
+            Method::POST,
+            "/v1/images/generate",
+            Some(key),
+            Some(body),
+            &[],
+        )
+        .await
     }
 
     pub async fn submit_with_key(&self, key: &str, body: &str, idempotency_key: &str) -> Reply {
@@ -185,8 +221,17 @@ impl TestStack {
     }
 
     /// Submits all bodies at once (concurrently), in order of the replies.
-    pub async fn submit_all(&self, key: &str, bodies: impl IntoIterator<Item = String>) -> Vec<Reply> {
-        futures_util::future::join_all(bodies.into_iter().map(|body| async move { self.submit(key, &body).await })).await
+    pub async fn submit_all(
+        &self,
+        key: &str,
+        bodies: impl IntoIterator<Item = String>,
+    ) -> Vec<Reply> {
+        futures_util::future::join_all(
+            bodies
+                .into_iter()
+                .map(|body| async move { self.submit(key, &body).await }),
+        )
+        .await
     }
 
     pub async fn get(&self, key: &str, path: &str) -> Reply {
@@ -194,7 +239,14 @@ impl TestStack {
     }
 
     pub async fn cancel(&self, key: &str, job_id: &str) -> Reply {
-        self.send(Method::DELETE, &format!("/v1/jobs/{job_id}"), Some(key), None, &[]).await
+        self.send(
+            Method::DELETE,
+            &format!("/v1/jobs/{job_id}"),
+            Some(key),
+            None,
+            &[],
+        )
+        .await
     }
 
     /// Every page of a listing, following `nextCursor`.
@@ -233,6 +285,7 @@ pub async fn away_from_minute_boundary(needed: Duration) {
         .expect("after 1970");
     let into_minute = Duration::from_millis((now.as_millis() % 60_000) as u64);
     if into_minute + needed > Duration::from_secs(59) {
-        tokio::time::sleep(Duration::from_secs(60) - into_minute + Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_secs(60) - into_minute + Duration::from_millis(200))
+            .await;
     }
 }

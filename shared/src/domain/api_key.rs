@@ -34,9 +34,7 @@ impl KeyMode {
     /// The mode a raw key claims by its prefix, if it is well formed at all:
     /// the prefix, then at least 8 characters of `[A-Za-z0-9_]`.
     pub fn of_key(raw: &str) -> Option<KeyMode> {
-        if raw.len() > MAX_KEY_LEN
-            || !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        {
+        if raw.len() > MAX_KEY_LEN || !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return None;
         }
         let (mode, rest) = if let Some(rest) = raw.strip_prefix(TEST_PREFIX) {
@@ -75,12 +73,18 @@ mod tests {
 
     #[test]
     fn mode_comes_from_the_prefix() {
-        assert_eq!(KeyMode::of_key("img_test_dev_123456789"), Some(KeyMode::Test));
+        assert_eq!(
+            KeyMode::of_key("img_test_dev_123456789"),
+            Some(KeyMode::Test)
+        );
         assert_eq!(KeyMode::of_key("img_live_abcdefgh12"), Some(KeyMode::Live));
         assert_eq!(KeyMode::of_key("img_test_short"), None);
         assert_eq!(KeyMode::of_key("sk_test_123456789"), None);
         assert_eq!(KeyMode::of_key("img_test_dev 123456789"), None);
-        assert_eq!(KeyMode::of_key(&format!("img_test_{}", "a".repeat(200))), None);
+        assert_eq!(
+            KeyMode::of_key(&format!("img_test_{}", "a".repeat(200))),
+            None
+        );
     }
 
     #[test]

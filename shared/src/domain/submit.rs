@@ -44,7 +44,9 @@ impl SubmitRequest {
             )));
         }
         if body.iter().all(u8::is_ascii_whitespace) {
-            return Err(invalid("Request body is required: a JSON object with a `prompt`"));
+            return Err(invalid(
+                "Request body is required: a JSON object with a `prompt`",
+            ));
         }
         let fields = serde_json::from_slice::<Fields>(body)
             .map_err(|e| {
@@ -252,7 +254,10 @@ mod tests {
         .unwrap();
         assert_eq!(r.mode, Mode::Draft);
         assert_eq!(r.aspect_ratio.as_str(), "16:9");
-        assert_eq!(r.input_image_url.as_deref(), Some("https://example.com/a.png"));
+        assert_eq!(
+            r.input_image_url.as_deref(),
+            Some("https://example.com/a.png")
+        );
     }
 
     #[test]
@@ -265,17 +270,41 @@ mod tests {
             ("{}", "`prompt` is required"),
             (r#"{"prompt":""}"#, "`prompt` must not be empty"),
             (r#"{"prompt":"   \n"}"#, "`prompt` must not be empty"),
-            (r#"{"prompt":42}"#, "`prompt` must be a string, not a number"),
+            (
+                r#"{"prompt":42}"#,
+                "`prompt` must be a string, not a number",
+            ),
             (r#"{"prompt":null}"#, "`prompt` must be a string, not null"),
-            (r#"{"prompt":"a","mode":"fast"}"#, "`mode` must be `draft` or `final`"),
+            (
+                r#"{"prompt":"a","mode":"fast"}"#,
+                "`mode` must be `draft` or `final`",
+            ),
             (r#"{"prompt":"a","mode":1}"#, "`mode` must be a string"),
-            (r#"{"prompt":"a","aspectRatio":"7:5"}"#, "`aspectRatio` must be one of"),
-            (r#"{"prompt":"a","inputImageUrl":"ftp://x/y.png"}"#, "`inputImageUrl`"),
-            (r#"{"prompt":"a","inputImageUrl":"not a url"}"#, "`inputImageUrl`"),
-            (r#"{"prompt":"a","inputImageUrl":"http://example.com/a.png"}"#, "`inputImageUrl`"),
-            (r#"{"prompt":"a","inputImageUrl":"https://127.0.0.1/a.png"}"#, "`inputImageUrl`"),
+            (
+                r#"{"prompt":"a","aspectRatio":"7:5"}"#,
+                "`aspectRatio` must be one of",
+            ),
+            (
+                r#"{"prompt":"a","inputImageUrl":"ftp://x/y.png"}"#,
+                "`inputImageUrl`",
+            ),
+            (
+                r#"{"prompt":"a","inputImageUrl":"not a url"}"#,
+                "`inputImageUrl`",
+            ),
+            (
+                r#"{"prompt":"a","inputImageUrl":"http://example.com/a.png"}"#,
+                "`inputImageUrl`",
+            ),
+            (
+                r#"{"prompt":"a","inputImageUrl":"https://127.0.0.1/a.png"}"#,
+                "`inputImageUrl`",
+            ),
             (r#"{"prompt":"a","colour":"red"}"#, "Unknown field `colour`"),
-            (r#"{"prompt":"a","prompt":"b"}"#, "`prompt` appears more than once"),
+            (
+                r#"{"prompt":"a","prompt":"b"}"#,
+                "`prompt` appears more than once",
+            ),
             (r#"{"prompt":"a\u0000b"}"#, "control character U+0000"),
         ];
         for (body, expected) in cases {

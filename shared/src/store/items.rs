@@ -43,7 +43,8 @@ impl Item {
     }
 
     pub fn str(&self, name: &str) -> Result<&str, ItemError> {
-        self.opt_str(name)?.ok_or_else(|| Self::err(name, "missing"))
+        self.opt_str(name)?
+            .ok_or_else(|| Self::err(name, "missing"))
     }
 
     pub fn opt_num<T: FromStr>(&self, name: &str) -> Result<Option<T>, ItemError> {
@@ -58,7 +59,8 @@ impl Item {
     }
 
     pub fn num<T: FromStr>(&self, name: &str) -> Result<T, ItemError> {
-        self.opt_num(name)?.ok_or_else(|| Self::err(name, "missing"))
+        self.opt_num(name)?
+            .ok_or_else(|| Self::err(name, "missing"))
     }
 
     pub fn bool(&self, name: &str) -> Result<bool, ItemError> {
@@ -117,13 +119,22 @@ pub fn job_to_item(job: &Job) -> HashMap<String, AttributeValue> {
         ("attempts".into(), n(job.attempts)),
         ("createdAt".into(), s(&created)),
         ("updatedAt".into(), s(time::iso_millis(&job.updated_at))),
-        (schema::BY_TENANT_PK.into(), s(schema::tenant_pk(&job.tenant_id))),
-        (schema::BY_TENANT_SK.into(), s(schema::created_sk(&created, &job.id))),
+        (
+            schema::BY_TENANT_PK.into(),
+            s(schema::tenant_pk(&job.tenant_id)),
+        ),
+        (
+            schema::BY_TENANT_SK.into(),
+            s(schema::created_sk(&created, &job.id)),
+        ),
         (
             schema::BY_TENANT_STATUS_PK.into(),
             s(schema::status_pk(&job.tenant_id, job.status)),
         ),
-        (schema::BY_TENANT_STATUS_SK.into(), s(schema::created_sk(&created, &job.id))),
+        (
+            schema::BY_TENANT_STATUS_SK.into(),
+            s(schema::created_sk(&created, &job.id)),
+        ),
     ]);
     if let Some(url) = &job.input_image_url {
         item.insert("inputImageUrl".into(), s(url));
@@ -142,7 +153,10 @@ pub fn job_from_item(item: &Item) -> Result<Job, ItemError> {
         None => None,
         Some(code) => Some(JobError {
             code: code.to_string(),
-            message: item.opt_str("errorMessage")?.unwrap_or_default().to_string(),
+            message: item
+                .opt_str("errorMessage")?
+                .unwrap_or_default()
+                .to_string(),
         }),
     };
     Ok(Job {

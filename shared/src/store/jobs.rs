@@ -25,7 +25,9 @@ pub enum CancelOutcome {
 
 impl Store {
     pub async fn get_job(&self, tenant_id: &str, job_id: &str) -> Result<Option<Job>, StoreError> {
-        let item = self.get(schema::tenant_pk(tenant_id), schema::job_sk(job_id)).await?;
+        let item = self
+            .get(schema::tenant_pk(tenant_id), schema::job_sk(job_id))
+            .await?;
         Ok(item.map(|i| job_from_item(&i)).transpose()?)
     }
 
@@ -72,7 +74,10 @@ impl Store {
             start.insert(sk_attr.to_string(), s(position));
             query = query.set_exclusive_start_key(Some(start));
         }
-        let out = query.send().await.map_err(|e| StoreError::aws("Query", e))?;
+        let out = query
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("Query", e))?;
         let mut jobs = out
             .items
             .unwrap_or_default()
@@ -81,7 +86,8 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         let next = if jobs.len() > limit {
             jobs.truncate(limit);
-            jobs.last().map(|j| schema::created_sk(&time::iso_millis(&j.created_at), &j.id))
+            jobs.last()
+                .map(|j| schema::created_sk(&time::iso_millis(&j.created_at), &j.id))
         } else {
             None
         };
@@ -91,11 +97,19 @@ impl Store {
     /// QUEUED|RETRYING → CANCELED and the tenant's concurrency slot back, in
     /// one transaction. On refusal the job's current state comes back with
     /// the cancellation, so no second read is needed.
-    pub async fn cancel_job(&self, tenant_id: &str, job_id: &str, now: Timestamp) -> Result<CancelOutcome, StoreError> {
+    pub async fn cancel_job(
+        &self,
+        tenant_id: &str,
+        job_id: &str,
+        now: Timestamp,
+    ) -> Result<CancelOutcome, StoreError> {
         let now_iso = time::iso_millis(&now);
         let cancel = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(schema::tenant_pk(tenant_id), schema::job_sk(job_id))))
+            .set_key(Some(key(
+                schema::tenant_pk(tenant_id),
+                schema::job_sk(job_id),
+            )))
             .update_expression("SET #status = :canceled, #gsi2pk = :status_pk, updatedAt = :now")
             .condition_expression("attribute_exists(PK) AND #status IN (:queued, :retrying)")
             .expression_attribute_names("#status", "status")
@@ -103,7 +117,10 @@ impl Store {
             .expression_attribute_values(":canceled", s(JobStatus::Canceled.as_str()))
             .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
             .expression_attribute_values(":retrying", s(JobStatus::Retrying.as_str()))
-            .expression_attribute_values(":status_pk", s(schema::status_pk(tenant_id, JobStatus::Canceled)))
+            .expression_attribute_values(
+                ":status_pk",
+                s(schema::status_pk(tenant_id, JobStatus::Canceled)),
+            )
             .expression_attribute_values(":now", s(&now_iso))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
@@ -120,7 +137,9 @@ impl Store {
         match result {
             Ok(_) => Ok(CancelOutcome::Canceled),
             Err(e) => {
-                if let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error() {
+                if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
+                    e.as_service_error()
+                {
                     let reasons = c.cancellation_reasons();
                     if reasons.first().and_then(|r| r.code()) == Some("ConditionalCheckFailed") {
                         return Ok(match reasons[0].item() {
@@ -130,7 +149,9 @@ impl Store {
                                 // Already canceled at our own timestamp: an
                                 // SDK retry of this very call, which the
                                 // first attempt had committed.
-                                if job.status == JobStatus::Canceled && time::iso_millis(&job.updated_at) == now_iso {
+                                if job.status == JobStatus::Canceled
+                                    && time::iso_millis(&job.updated_at) == now_iso
+                                {
                                     CancelOutcome::Canceled
                                 } else {
                                     CancelOutcome::NotCancelable(job.status)

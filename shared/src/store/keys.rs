@@ -18,23 +18,27 @@ pub struct KeyRecord {
 
 impl Store {
     pub async fn get_key(&self, hash: &ApiKeyHash) -> Result<Option<KeyRecord>, StoreError> {
-        let Some(item) = self.get(schema::key_pk(hash.as_str()), schema::META.into()).await? else {
+        let Some(item) = self
+            .get(schema::key_pk(hash.as_str()), schema::META.into())
+            .await?
+        else {
             return Ok(None);
         };
         Ok(Some(KeyRecord {
             tenant_id: item.str("tenantId")?.to_string(),
-            mode: KeyMode::parse(item.str("mode")?).ok_or_else(|| {
-                StoreError::Aws {
-                    op: "GetItem",
-                    message: "API key item has an unknown mode".into(),
-                }
+            mode: KeyMode::parse(item.str("mode")?).ok_or_else(|| StoreError::Aws {
+                op: "GetItem",
+                message: "API key item has an unknown mode".into(),
             })?,
             revoked: item.bool("revoked")?,
         }))
     }
 
     pub async fn get_tenant(&self, tenant_id: &str) -> Result<Option<Tenant>, StoreError> {
-        let Some(item) = self.get(schema::tenant_pk(tenant_id), schema::META.into()).await? else {
+        let Some(item) = self
+            .get(schema::tenant_pk(tenant_id), schema::META.into())
+            .await?
+        else {
             return Ok(None);
         };
         Ok(Some(tenant_from_item(&item)?))
@@ -65,13 +69,24 @@ impl Store {
         }
         match put.send().await {
             Ok(_) => Ok(true),
-            Err(e) if matches!(e.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => Ok(false),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(StoreError::aws("PutItem", e)),
         }
     }
 
     /// Sets a tenant's limits; they apply to the next submit.
-    pub async fn set_tenant_limits(&self, tenant_id: &str, limits: TenantLimits) -> Result<(), StoreError> {
+    pub async fn set_tenant_limits(
+        &self,
+        tenant_id: &str,
+        limits: TenantLimits,
+    ) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.table)
@@ -88,7 +103,11 @@ impl Store {
     }
 
     /// Stores a key by its hash; `Ok(false)` if that hash is already stored.
-    pub async fn create_key(&self, hash: &ApiKeyHash, record: &KeyRecord) -> Result<bool, StoreError> {
+    pub async fn create_key(
+        &self,
+        hash: &ApiKeyHash,
+        record: &KeyRecord,
+    ) -> Result<bool, StoreError> {
         let result = self
             .client
             .put_item()
@@ -105,7 +124,14 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if matches!(e.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => Ok(false),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(StoreError::aws("PutItem", e)),
         }
     }

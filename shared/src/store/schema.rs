@@ -85,10 +85,17 @@ pub fn table_definition() -> TableDefinition {
             .expect("name and keys are set")
     };
     TableDefinition {
-        attributes: [PK, SK, BY_TENANT_PK, BY_TENANT_SK, BY_TENANT_STATUS_PK, BY_TENANT_STATUS_SK]
-            .into_iter()
-            .map(attr)
-            .collect(),
+        attributes: [
+            PK,
+            SK,
+            BY_TENANT_PK,
+            BY_TENANT_SK,
+            BY_TENANT_STATUS_PK,
+            BY_TENANT_STATUS_SK,
+        ]
+        .into_iter()
+        .map(attr)
+        .collect(),
         key_schema: vec![key(PK, KeyType::Hash), key(SK, KeyType::Range)],
         indexes: vec![
             index(BY_TENANT, BY_TENANT_PK, BY_TENANT_SK),

@@ -59,7 +59,10 @@ impl Store {
         // 0: the rate window of this minute, counted up if below the limit.
         let window = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(tenant_pk.clone(), schema::rate_window_sk(new.minute))))
+            .set_key(Some(key(
+                tenant_pk.clone(),
+                schema::rate_window_sk(new.minute),
+            )))
             .update_expression("ADD #count :one SET expiresAt = :expires")
             .condition_expression("attribute_not_exists(#count) OR #count < :rpm")
             .expression_attribute_names("#count", "count")
@@ -74,7 +77,9 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key(tenant_pk.clone(), schema::META.into())))
             .update_expression("SET activeJobs = activeJobs + :one")
-            .condition_expression("attribute_exists(PK) AND activeJobs < maxConcurrency AND rpm = :rpm")
+            .condition_expression(
+                "attribute_exists(PK) AND activeJobs < maxConcurrency AND rpm = :rpm",
+            )
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":rpm", n(new.limits.rpm))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -121,15 +126,24 @@ impl Store {
                 Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
                     classify(c.cancellation_reasons(), new.limits)
                 }
-                Some(TransactWriteItemsError::TransactionInProgressException(_)) => Ok(SubmitOutcome::Conflict),
+                Some(TransactWriteItemsError::TransactionInProgressException(_)) => {
+                    Ok(SubmitOutcome::Conflict)
+                }
                 _ => Err(StoreError::aws("TransactWriteItems", e)),
             },
         }
     }
 
-    pub async fn get_idempotency(&self, tenant_id: &str, idem_key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+    pub async fn get_idempotency(
+        &self,
+        tenant_id: &str,
+        idem_key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let Some(item) = self
-            .get(schema::tenant_pk(tenant_id), schema::idempotency_sk(idem_key))
+            .get(
+                schema::tenant_pk(tenant_id),
+                schema::idempotency_sk(idem_key),
+            )
             .await?
         else {
             return Ok(None);
@@ -170,7 +184,10 @@ impl Store {
             .map_err(build_err)?;
         let window = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(tenant_pk.clone(), schema::rate_window_sk(new.minute))))
+            .set_key(Some(key(
+                tenant_pk.clone(),
+                schema::rate_window_sk(new.minute),
+            )))
             .update_expression("ADD #count :minus_one")
             .condition_expression("#count > :zero")
             .expression_attribute_names("#count", "count")
@@ -182,12 +199,19 @@ impl Store {
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().delete(delete_job).build())
-            .transact_items(TransactWriteItem::builder().update(release_slot(&self.table, &job.tenant_id)?).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(release_slot(&self.table, &job.tenant_id)?)
+                    .build(),
+            )
             .transact_items(TransactWriteItem::builder().update(window).build());
         if let Some((idem_key, _)) = new.idempotency {
             let delete_idem = Delete::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(tenant_pk.clone(), schema::idempotency_sk(idem_key))))
+                .set_key(Some(key(
+                    tenant_pk.clone(),
+                    schema::idempotency_sk(idem_key),
+                )))
                 .condition_expression("jobId = :job")
                 .expression_attribute_values(":job", s(&job.id))
                 .build()
@@ -198,7 +222,8 @@ impl Store {
             Ok(_) => Ok(true),
             Err(e) => match e.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(c))
-                    if c.cancellation_reasons().first().and_then(|r| r.code()) == Some("ConditionalCheckFailed") =>
+                    if c.cancellation_reasons().first().and_then(|r| r.code())
+                        == Some("ConditionalCheckFailed") =>
                 {
                     Ok(false)
                 }
@@ -211,7 +236,10 @@ impl Store {
 /// Why the submit transaction was canceled, most specific first: an
 /// idempotency hit wins (a replay is never rate limited), then stale limits
 /// (retry with the right ones), then the limits themselves.
-fn classify(reasons: &[CancellationReason], used: TenantLimits) -> Result<SubmitOutcome, StoreError> {
+fn classify(
+    reasons: &[CancellationReason],
+    used: TenantLimits,
+) -> Result<SubmitOutcome, StoreError> {
     let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
     // The job id is fresh and random: if the job already exists, it is ours,
     // written by an earlier attempt of this very call that the SDK retried
@@ -248,7 +276,10 @@ fn classify(reasons: &[CancellationReason], used: TenantLimits) -> Result<Submit
         op: "TransactWriteItems",
         message: format!(
             "transaction canceled for an unexpected reason: {:?}",
-            reasons.iter().map(|r| r.code().unwrap_or("None")).collect::<Vec<_>>()
+            reasons
+                .iter()
+                .map(|r| r.code().unwrap_or("None"))
+                .collect::<Vec<_>>()
         ),
     })
 }
