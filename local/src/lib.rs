@@ -4,6 +4,8 @@
 //!
 //! `dev-server` (what `make dev` runs) and the integration tests both use it.
 
+pub mod drain;
+pub mod fake_gemini;
 pub mod moto;
 pub mod provision;
 pub mod server;

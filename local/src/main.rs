@@ -39,6 +39,19 @@ async fn main() -> Result<(), BoxError> {
             .and_then(|v| v.parse().ok())
             .unwrap_or(5),
     );
+    let gemini_key = std::env::var("GEMINI_API_KEY")
+        .ok()
+        .filter(|k| !k.is_empty());
+    options.gemini = gemini_key.map(|key| {
+        let base = std::env::var("GEMINI_BASE_URL")
+            .unwrap_or_else(|_| "https://generativelanguage.googleapis.com".to_string());
+        (base, key)
+    });
+    let live = if options.gemini.is_some() {
+        "Gemini"
+    } else {
+        "no GEMINI_API_KEY: live keys fail"
+    };
     let stack = Stack::provision(&endpoint, options).await?;
     seed_tenant(
         &stack.app.store,
@@ -62,13 +75,18 @@ async fn main() -> Result<(), BoxError> {
     println!("  dev key    {DEV_API_KEY}   (tenant {DEV_TENANT_ID})");
     println!("Ctrl-C stops everything.");
 
+    println!(
+        "  worker     draining the jobs queue (test keys: offline renderer; live keys: {live})"
+    );
     let server = tokio::spawn(local::server::serve(listener, stack.app.clone()));
+    let worker = stack.spawn_worker();
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r?,
         _ = terminate.recv() => {}
     }
     server.abort();
+    worker.abort();
     if let Some(moto) = moto {
         moto.stop().await;
     }

@@ -8,6 +8,9 @@ use aws_sdk_dynamodb::config::Credentials;
 use shared::netguard::UrlPolicy;
 use shared::{App, Config};
 
+use shared::images::gemini::{GeminiConfig, Models};
+use worker::{Worker, WorkerConfig};
+
 use crate::provision::{self, BoxError};
 
 #[derive(Clone, Debug)]
@@ -16,6 +19,11 @@ pub struct StackOptions {
     pub queue: String,
     pub bucket: String,
     pub auth_cache_ttl: Duration,
+    /// Gemini for live keys: base URL and API key.
+    pub gemini: Option<(String, String)>,
+    pub max_attempts: u32,
+    pub retry_base_delay: Duration,
+    pub lease: Duration,
 }
 
 impl StackOptions {
@@ -26,6 +34,10 @@ impl StackOptions {
             queue: format!("{prefix}-jobs"),
             bucket: format!("{prefix}-results"),
             auth_cache_ttl: Duration::from_secs(60),
+            gemini: None,
+            max_attempts: 3,
+            retry_base_delay: Duration::from_secs(2),
+            lease: Duration::from_secs(300),
         }
     }
 }
@@ -35,6 +47,7 @@ pub struct Stack {
     pub options: StackOptions,
     pub queue_url: String,
     pub app: Arc<App>,
+    pub worker: Arc<Worker>,
 }
 
 /// SDK configuration for an emulator endpoint: fixed test credentials and
@@ -57,7 +70,7 @@ impl Stack {
         provision::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &options.table).await?;
         let queue_url =
             provision::create_queues(&aws_sdk_sqs::Client::new(&sdk), &options.queue).await?;
-        provision::create_bucket(&aws_sdk_s3::Client::new(&sdk), &options.bucket).await?;
+        provision::create_bucket(&local_s3(&sdk), &options.bucket).await?;
         let config = Config {
             table_name: options.table.clone(),
             queue_url: queue_url.clone(),
@@ -66,11 +79,59 @@ impl Stack {
             auth_cache_ttl: options.auth_cache_ttl,
         };
         let app = Arc::new(App::new(&sdk, config));
+        let worker = Arc::new(Worker::new(
+            &sdk,
+            local_s3(&sdk),
+            worker_config(&options, &queue_url),
+        )?);
         Ok(Stack {
             sdk,
             options,
             queue_url,
             app,
+            worker,
         })
+    }
+
+    /// Runs the worker on the jobs queue, as the SQS event source would.
+    pub fn spawn_worker(&self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(crate::drain::drain_queue(
+            aws_sdk_sqs::Client::new(&self.sdk),
+            self.queue_url.clone(),
+            self.worker.clone(),
+        ))
+    }
+}
+
+/// S3 on the emulator is addressed by path (`/bucket/key`), so presigned
+/// result URLs work with plain curl.
+pub fn local_s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+fn worker_config(options: &StackOptions, queue_url: &str) -> WorkerConfig {
+    WorkerConfig {
+        table_name: options.table.clone(),
+        queue_url: queue_url.to_string(),
+        results_bucket: options.bucket.clone(),
+        cdn_base_url: None,
+        gemini: options
+            .gemini
+            .clone()
+            .map(|(base_url, api_key)| GeminiConfig {
+                base_url,
+                api_key,
+                models: Models::default(),
+                connect_timeout: Duration::from_secs(2),
+                request_timeout: Duration::from_secs(30),
+            }),
+        url_policy: UrlPolicy::Local,
+        max_attempts: options.max_attempts,
+        retry_base_delay: options.retry_base_delay,
+        lease: options.lease,
     }
 }

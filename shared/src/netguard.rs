@@ -19,7 +19,8 @@ pub enum UrlPolicy {
     /// Deployed: `https` only, public addresses only.
     Production,
     /// The local stack: plain `http` and loopback addresses are allowed too,
-    /// so a developer can point at servers on their own machine.
+    /// so a developer can point at servers on their own machine. Private,
+    /// link-local and other internal ranges stay refused.
     Local,
 }
 
@@ -53,16 +54,29 @@ pub fn check_url(raw: &str, policy: UrlPolicy) -> Result<Url, UrlRejected> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err(UrlRejected::HasCredentials);
     }
-    let forbidden = match url.host() {
+    let allowed = match url.host() {
         None => return Err(UrlRejected::NoHost),
-        Some(Host::Ipv4(ip)) => !is_public_ip(IpAddr::V4(ip)),
-        Some(Host::Ipv6(ip)) => !is_public_ip(IpAddr::V6(ip)),
-        Some(Host::Domain(name)) => is_internal_name(name),
+        Some(Host::Ipv4(ip)) => address_allowed(IpAddr::V4(ip), policy),
+        Some(Host::Ipv6(ip)) => address_allowed(IpAddr::V6(ip), policy),
+        Some(Host::Domain(name)) => {
+            !is_internal_name(name) || (policy == UrlPolicy::Local && is_localhost(name))
+        }
     };
-    if forbidden && policy == UrlPolicy::Production {
+    if !allowed {
         return Err(UrlRejected::ForbiddenAddress);
     }
     Ok(url)
+}
+
+/// Whether we may connect to `ip`: public addresses, and loopback in the
+/// local stack. Judged again on every resolved address before connecting.
+pub fn address_allowed(ip: IpAddr, policy: UrlPolicy) -> bool {
+    is_public_ip(ip) || (policy == UrlPolicy::Local && ip.to_canonical().is_loopback())
+}
+
+fn is_localhost(name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost")
 }
 
 /// Names that resolve to this machine or the cloud's internal services
@@ -208,9 +222,95 @@ mod tests {
     }
 
     #[test]
-    fn local_policy_allows_http_and_loopback() {
-        assert!(check_url("http://127.0.0.1:9000/x.png", UrlPolicy::Local).is_ok());
-        assert!(check_url("http://localhost:9000/x.png", UrlPolicy::Local).is_ok());
-        assert!(check_url("ftp://127.0.0.1/x", UrlPolicy::Local).is_err());
+    fn local_policy_allows_http_and_loopback_only() {
+        let local = |u| check_url(u, UrlPolicy::Local);
+        assert!(local("http://127.0.0.1:9000/x.png").is_ok());
+        assert!(local("http://localhost:9000/x.png").is_ok());
+        assert!(local("http://[::1]:9000/x.png").is_ok());
+        assert!(local("ftp://127.0.0.1/x").is_err());
+        for u in [
+            "http://10.0.0.1/x",
+            "http://169.254.169.254/x",
+            "http://192.168.0.1/x",
+            "http://metadata.google.internal/x",
+        ] {
+            assert_eq!(local(u).unwrap_err(), UrlRejected::ForbiddenAddress, "{u}");
+        }
+    }
+}
+
+/// A DNS resolver for outbound clients that drops every resolved address
+/// the policy forbids, so a public-looking name that resolves to (or is
+/// rebound to) an internal address is never connected to.
+pub struct GuardedResolver {
+    policy: UrlPolicy,
+}
+
+impl GuardedResolver {
+    pub fn new(policy: UrlPolicy) -> GuardedResolver {
+        GuardedResolver { policy }
+    }
+
+    /// The addresses of `host` we may connect to; an error if none.
+    pub async fn resolve_allowed(
+        host: &str,
+        policy: UrlPolicy,
+    ) -> Result<Vec<std::net::SocketAddr>, std::io::Error> {
+        let resolved = tokio::net::lookup_host((host, 0)).await?;
+        let allowed: Vec<_> = resolved
+            .filter(|addr| address_allowed(addr.ip(), policy))
+            .collect();
+        if allowed.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!("{host} resolves only to forbidden addresses"),
+            ));
+        }
+        Ok(allowed)
+    }
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let policy = self.policy;
+        Box::pin(async move {
+            let addrs = GuardedResolver::resolve_allowed(name.as_str(), policy).await?;
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// An HTTP client for tenant-supplied URLs: the guarded resolver, no proxy,
+/// no automatic redirects (callers check every hop with `check_url`).
+pub fn guarded_client(
+    policy: UrlPolicy,
+    connect_timeout: std::time::Duration,
+    timeout: std::time::Duration,
+) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .dns_resolver(GuardedResolver::new(policy))
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(connect_timeout)
+        .timeout(timeout)
+        .user_agent(concat!("image-saas/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+#[cfg(test)]
+mod resolver_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn names_resolving_to_loopback_are_refused_in_production() {
+        let err = GuardedResolver::resolve_allowed("localhost", UrlPolicy::Production)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
+        assert!(
+            GuardedResolver::resolve_allowed("localhost", UrlPolicy::Local)
+                .await
+                .is_ok()
+        );
     }
 }

@@ -1,34 +1,21 @@
 //! Failures of the AWS side: nothing half-written, nothing internal leaked.
 
-use std::sync::Arc;
-
-use shared::{App, Config};
-
 use crate::support::TestStack;
-
-/// A stack whose App points at a queue that does not exist: every SQS send
-/// fails after the job's transaction has committed.
-async fn with_broken_queue(t: &TestStack) -> TestStack {
-    let mut config: Config = t.stack.app.config.clone();
-    config.queue_url = format!(
-        "{}/123456789012/no-such-queue",
-        crate::support::moto_endpoint()
-    );
-    let app = Arc::new(App::new(&t.stack.sdk, config));
-    let stack = local::Stack {
-        sdk: t.stack.sdk.clone(),
-        options: t.stack.options.clone(),
-        queue_url: t.stack.queue_url.clone(),
-        app,
-    };
-    TestStack::serve(stack).await
-}
 
 #[tokio::test]
 async fn a_failed_queue_send_leaves_no_job_behind() {
     let good = TestStack::start().await;
     let (tenant, key) = good.tenant(60, 5).await;
-    let broken = with_broken_queue(&good).await;
+    // The queue URL names no queue: every send fails after the job's
+    // transaction has committed.
+    let broken = good
+        .variant(|c| {
+            c.queue_url = format!(
+                "{}/123456789012/no-such-queue",
+                crate::support::moto_endpoint()
+            )
+        })
+        .await;
 
     let r = broken
         .submit_with_key(&key, r#"{"prompt":"lost?"}"#, "retry-me")
@@ -71,15 +58,9 @@ async fn a_failed_queue_send_leaves_no_job_behind() {
 async fn a_failing_table_gives_500_that_leaks_nothing() {
     let good = TestStack::start().await;
     let key = good.dev_tenant().await;
-    let mut config: Config = good.stack.app.config.clone();
-    config.table_name = "no-such-table".into();
-    let stack = local::Stack {
-        sdk: good.stack.sdk.clone(),
-        options: good.stack.options.clone(),
-        queue_url: good.stack.queue_url.clone(),
-        app: Arc::new(App::new(&good.stack.sdk, config)),
-    };
-    let broken = TestStack::serve(stack).await;
+    let broken = good
+        .variant(|c| c.table_name = "no-such-table".into())
+        .await;
     for r in [
         broken.get(&key, "/v1/jobs").await,
         broken.get(&key, "/v1/jobs/cmkuz35wf00034rk15ycgzvce").await,

@@ -132,6 +132,21 @@ impl TestStack {
         }
     }
 
+    /// Another server on the same resources, whose handlers see a changed
+    /// configuration (a missing queue, a missing table, …).
+    pub async fn variant(&self, change: impl FnOnce(&mut shared::Config)) -> TestStack {
+        let mut config = self.stack.app.config.clone();
+        change(&mut config);
+        let stack = Stack {
+            sdk: self.stack.sdk.clone(),
+            options: self.stack.options.clone(),
+            queue_url: self.stack.queue_url.clone(),
+            app: std::sync::Arc::new(shared::App::new(&self.stack.sdk, config)),
+            worker: self.stack.worker.clone(),
+        };
+        Self::serve(stack).await
+    }
+
     /// A new tenant with these limits and a fresh test key; returns the key.
     pub async fn tenant(&self, rpm: u32, max_concurrency: u32) -> (String, String) {
         let tenant_id = ids::new_id();

@@ -6,6 +6,7 @@
 mod items;
 mod jobs;
 mod keys;
+mod lifecycle;
 pub mod schema;
 mod submit;
 
@@ -16,6 +17,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 pub use items::{Item, ItemError};
 pub use jobs::{CancelOutcome, JobPage};
 pub use keys::KeyRecord;
+pub use lifecycle::{ClaimOutcome, Finish};
 pub use submit::{IdempotencyRecord, NewJob, SubmitOutcome};
 
 #[derive(Debug, thiserror::Error)]

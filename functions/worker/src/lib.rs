@@ -1,0 +1,378 @@
+//! The worker: an SQS-triggered Lambda that turns QUEUED jobs into images.
+//!
+//! Per message: claim the job (conditional, so a duplicate delivery or a
+//! canceled job never generates), generate (Gemini for live keys, the
+//! offline renderer for test keys), upload to S3, then move the job to its
+//! outcome in a conditional transaction. Messages that must run again are
+//! reported in `batchItemFailures` with their visibility set to the backoff,
+//! so one slow or failing job never re-runs its batch-mates.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use lambda_runtime::LambdaEvent;
+use shared::domain::{Job, JobError, KeyMode};
+use shared::images::gemini::{GeminiClient, GeminiConfig, Models};
+use shared::images::input::InputFetcher;
+use shared::images::{HttpClientError, Outcome, Prompt, offline};
+use shared::netguard::UrlPolicy;
+use shared::queue::JobMessage;
+use shared::results::{ResultStore, result_key};
+use shared::store::{ClaimOutcome, Finish, Store};
+use shared::time;
+use tracing::Instrument;
+
+/// SQS refuses a visibility timeout above 12 hours; backoffs stay far below.
+const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    pub table_name: String,
+    pub queue_url: String,
+    pub results_bucket: String,
+    pub cdn_base_url: Option<String>,
+    /// `None`: live-key jobs cannot run (they end PROVIDER_UNAVAILABLE).
+    pub gemini: Option<GeminiConfig>,
+    pub url_policy: UrlPolicy,
+    /// Attempts per job, including the first.
+    pub max_attempts: u32,
+    /// Backoff after the n-th failed attempt: base × 2^(n-1), or the
+    /// provider's own `retryDelay` if longer.
+    pub retry_base_delay: Duration,
+    /// How long a claim is exclusive. Longer than the function's timeout, so
+    /// a live invocation is never overtaken; after it, a crashed run's job is
+    /// reclaimed when its message comes back.
+    pub lease: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {0} is required")]
+pub struct MissingEnv(&'static str);
+
+impl WorkerConfig {
+    pub fn from_env() -> Result<WorkerConfig, MissingEnv> {
+        let var = |name: &'static str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let required = |name: &'static str| var(name).ok_or(MissingEnv(name));
+        let number = |name: &'static str, default: u64| {
+            var(name).and_then(|v| v.parse().ok()).unwrap_or(default)
+        };
+        let defaults = Models::default();
+        let gemini = var("GEMINI_API_KEY").map(|api_key| GeminiConfig {
+            base_url: var("GEMINI_BASE_URL")
+                .unwrap_or_else(|| "https://generativelanguage.googleapis.com".into()),
+            api_key,
+            models: Models {
+                draft_model: var("DRAFT_MODEL").unwrap_or(defaults.draft_model),
+                draft_size: var("DRAFT_IMAGE_SIZE").unwrap_or(defaults.draft_size),
+                final_model: var("FINAL_MODEL").unwrap_or(defaults.final_model),
+                final_size: var("FINAL_IMAGE_SIZE").unwrap_or(defaults.final_size),
+            },
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(number("GEMINI_TIMEOUT_SECONDS", 120)),
+        });
+        Ok(WorkerConfig {
+            table_name: required("TABLE_NAME")?,
+            queue_url: required("QUEUE_URL")?,
+            results_bucket: required("RESULTS_BUCKET")?,
+            cdn_base_url: var("CDN_BASE_URL"),
+            gemini,
+            url_policy: if matches!(var("LOCAL_MODE").as_deref(), Some("1" | "true")) {
+                UrlPolicy::Local
+            } else {
+                UrlPolicy::Production
+            },
+            max_attempts: number("MAX_ATTEMPTS", 3).max(1) as u32,
+            retry_base_delay: Duration::from_secs(number("RETRY_BASE_DELAY_SECONDS", 10)),
+            lease: Duration::from_secs(number("LEASE_SECONDS", 300)),
+        })
+    }
+}
+
+/// What the worker builds once per cold start.
+pub struct Worker {
+    store: Store,
+    sqs: aws_sdk_sqs::Client,
+    results: ResultStore,
+    gemini: Option<GeminiClient>,
+    inputs: InputFetcher,
+    config: WorkerConfig,
+}
+
+impl Worker {
+    /// `s3` is separate from `sdk` because the local stack needs path-style
+    /// addressing against the emulator.
+    pub fn new(
+        sdk: &SdkConfig,
+        s3: aws_sdk_s3::Client,
+        config: WorkerConfig,
+    ) -> Result<Worker, HttpClientError> {
+        let gemini = config.gemini.clone().map(GeminiClient::new).transpose()?;
+        Ok(Worker {
+            store: Store::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                config.table_name.clone(),
+            ),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            results: ResultStore::new(
+                s3,
+                config.results_bucket.clone(),
+                config.cdn_base_url.clone(),
+            ),
+            gemini,
+            inputs: InputFetcher::new(config.url_policy)?,
+            config,
+        })
+    }
+
+    pub async fn from_env() -> Result<Worker, Box<dyn std::error::Error + Send + Sync>> {
+        let config = WorkerConfig::from_env()?;
+        if config.gemini.is_none() {
+            tracing::warn!(
+                "GEMINI_API_KEY is not set: jobs of live keys will fail with PROVIDER_UNAVAILABLE"
+            );
+        }
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .timeout_config(shared::app::default_timeouts())
+            .load()
+            .await;
+        let s3 = aws_sdk_s3::Client::new(&sdk);
+        Ok(Worker::new(&sdk, s3, config)?)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Processes every record of a batch concurrently; the failures are
+    /// the messages to run again.
+    pub async fn process_batch(&self, event: SqsEvent) -> SqsBatchResponse {
+        let dispositions =
+            futures_util::future::join_all(event.records.iter().map(|m| self.process_message(m)))
+                .await;
+        let mut response = SqsBatchResponse::default();
+        for (message, disposition) in event.records.iter().zip(dispositions) {
+            if let Disposition::Again(delay) = disposition {
+                if let (Some(delay), Some(receipt)) = (delay, &message.receipt_handle) {
+                    self.delay_message(receipt, delay).await;
+                }
+                response.add_failure(message.message_id.clone().unwrap_or_default());
+            }
+        }
+        response
+    }
+
+    async fn delay_message(&self, receipt: &str, delay: Duration) {
+        let secs = delay.min(MAX_BACKOFF).as_secs_f64().ceil() as i32;
+        if let Err(e) = self
+            .sqs
+            .change_message_visibility()
+            .queue_url(&self.config.queue_url)
+            .receipt_handle(receipt)
+            .visibility_timeout(secs)
+            .send()
+            .await
+        {
+            // The message still comes back, after the queue's own timeout.
+            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "could not set the message's backoff");
+        }
+    }
+
+    async fn process_message(&self, message: &SqsMessage) -> Disposition {
+        let span = tracing::info_span!(
+            "message",
+            message_id = message.message_id.as_deref().unwrap_or("-"),
+            tenant_id = tracing::field::Empty,
+            job_id = tracing::field::Empty,
+        );
+        async {
+            let parsed = message.body.as_deref().map(serde_json::from_str::<JobMessage>);
+            let Some(Ok(msg)) = parsed else {
+                // Poison: every receive fails it, until the queue's redrive
+                // policy moves it to the dead-letter queue.
+                tracing::error!("message is not a job message; leaving it for the dead-letter queue");
+                return Disposition::Again(None);
+            };
+            tracing::Span::current().record("tenant_id", msg.tenant_id.as_str());
+            tracing::Span::current().record("job_id", msg.job_id.as_str());
+            match self.run(&msg).await {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!(error = %e, "job processing failed; the message will be retried");
+                    Disposition::Again(None)
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn run(
+        &self,
+        msg: &JobMessage,
+    ) -> Result<Disposition, Box<dyn std::error::Error + Send + Sync>> {
+        let now = time::now();
+        let job = match self
+            .store
+            .claim_job(&msg.tenant_id, &msg.job_id, now, self.config.lease)
+            .await?
+        {
+            ClaimOutcome::Claimed(job) => job,
+            ClaimOutcome::Gone => {
+                tracing::info!("job does not exist; message dropped");
+                return Ok(Disposition::Done);
+            }
+            ClaimOutcome::Finished(status) => {
+                tracing::info!(%status, "job already finished; duplicate message dropped");
+                return Ok(Disposition::Done);
+            }
+            ClaimOutcome::Busy { lease_until } => {
+                // Another invocation is running it. Keep the message until its
+                // lease ends: if that run crashed, this copy reclaims the job.
+                let wait =
+                    (lease_until - now).to_std().unwrap_or_default() + Duration::from_secs(1);
+                tracing::info!(
+                    wait_secs = wait.as_secs(),
+                    "job is being run elsewhere; message deferred"
+                );
+                return Ok(Disposition::Again(Some(wait)));
+            }
+        };
+        tracing::info!(attempt = job.attempts, "job claimed");
+        if job.attempts > self.config.max_attempts {
+            // Only reached when runs crashed or timed out: transient provider
+            // errors stop at the budget below.
+            self.finish(
+                &job,
+                Finish::Failed(error(
+                    "TIMEOUT",
+                    "The job did not finish within its attempts",
+                )),
+            )
+            .await?;
+            return Ok(Disposition::Done);
+        }
+
+        let outcome = self.generate(&job).await;
+        let finish = match outcome {
+            Err(input_error) => {
+                Finish::Failed(error("INPUT_IMAGE_INVALID", &input_error.to_string()))
+            }
+            Ok(Outcome::Images(images)) => {
+                let mut urls = Vec::with_capacity(images.len());
+                for (index, image) in images.into_iter().enumerate() {
+                    let key = result_key(&job.tenant_id, &job.id, index, &image);
+                    urls.push(self.results.put(&key, image).await?);
+                }
+                Finish::Succeeded(urls)
+            }
+            Ok(Outcome::Blocked(reason)) => Finish::Failed(error("CONTENT_BLOCKED", &reason)),
+            Ok(Outcome::NoImage(reason)) => Finish::Failed(error("GENERATION_FAILED", &reason)),
+            Ok(Outcome::Rejected(reason)) => Finish::Failed(error("GENERATION_FAILED", &reason)),
+            Ok(Outcome::Transient {
+                reason,
+                retry_after,
+            }) => {
+                if job.attempts >= self.config.max_attempts {
+                    Finish::Failed(error(
+                        "PROVIDER_UNAVAILABLE",
+                        &format!("{reason}; gave up after {} attempts", job.attempts),
+                    ))
+                } else {
+                    let backoff =
+                        self.config.retry_base_delay * 2u32.saturating_pow(job.attempts - 1);
+                    let delay = retry_after
+                        .map_or(backoff, |r| r.max(backoff))
+                        .min(MAX_BACKOFF);
+                    if self.store.retry_job(&job, time::now()).await? {
+                        tracing::info!(%reason, delay_secs = delay.as_secs(), "transient failure; job will retry");
+                        return Ok(Disposition::Again(Some(delay)));
+                    }
+                    tracing::warn!("lost the job's lease before marking it RETRYING");
+                    return Ok(Disposition::Done);
+                }
+            }
+        };
+        self.finish(&job, finish).await?;
+        Ok(Disposition::Done)
+    }
+
+    async fn finish(&self, job: &Job, finish: Finish) -> Result<(), shared::store::StoreError> {
+        let label = match &finish {
+            Finish::Succeeded(urls) => format!("SUCCEEDED with {} image(s)", urls.len()),
+            Finish::Failed(e) => format!("FAILED {}", e.code),
+        };
+        if self.store.finish_job(job, finish, time::now()).await? {
+            tracing::info!("job {label}");
+        } else {
+            tracing::warn!(
+                "job finished after losing its lease; another attempt owns it ({label} discarded)"
+            );
+        }
+        Ok(())
+    }
+
+    /// Generates the job's image(s); `Err` only for an unusable input image.
+    async fn generate(&self, job: &Job) -> Result<Outcome, shared::images::input::InputImageError> {
+        let input = match &job.input_image_url {
+            Some(url) => Some(self.inputs.fetch(url).await?),
+            None => None,
+        };
+        let prompt = Prompt {
+            text: &job.prompt,
+            mode: job.mode,
+            aspect_ratio: job.aspect_ratio,
+            input_image: input.as_ref(),
+        };
+        Ok(match job.key_mode {
+            KeyMode::Test => {
+                let (text, mode, ratio) = (job.prompt.clone(), job.mode, job.aspect_ratio);
+                let rendered = tokio::task::spawn_blocking(move || {
+                    offline::render(Prompt {
+                        text: &text,
+                        mode,
+                        aspect_ratio: ratio,
+                        input_image: input.as_ref(),
+                    })
+                })
+                .await;
+                match rendered {
+                    Ok(image) => Outcome::Images(vec![image]),
+                    Err(_) => Outcome::NoImage("The offline renderer failed".into()),
+                }
+            }
+            KeyMode::Live => match &self.gemini {
+                Some(gemini) => gemini.generate(prompt).await,
+                None => Outcome::Transient {
+                    reason: "The image provider is not configured".into(),
+                    retry_after: None,
+                },
+            },
+        })
+    }
+}
+
+/// What happens to a message after processing.
+#[derive(Debug, PartialEq, Eq)]
+enum Disposition {
+    /// Delete it.
+    Done,
+    /// Keep it; it comes back after the delay (or the queue's timeout).
+    Again(Option<Duration>),
+}
+
+fn error(code: &str, message: &str) -> JobError {
+    JobError {
+        code: code.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// The Lambda entry point.
+pub async fn handle(
+    worker: &Worker,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Infallible> {
+    Ok(worker.process_batch(event.payload).await)
+}

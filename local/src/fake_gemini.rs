@@ -1,0 +1,221 @@
+//! A local stand-in for Gemini's `generateContent` REST endpoint, speaking
+//! its exact wire format, with scripted answers and faults and a log of every
+//! call. Tests and benchmarks start one on a free port of 127.0.0.1.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+
+/// One scripted answer.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// 200 with one image part (and a thought part before it, to be skipped).
+    Image(Vec<u8>),
+    /// 200 with `promptFeedback.blockReason` and no candidates.
+    PromptBlocked(String),
+    /// 200 with one candidate with this `finishReason` and no image.
+    Finish(String),
+    /// An error status with Gemini's error body; `retry_delay` adds RetryInfo.
+    Error {
+        status: u16,
+        retry_delay: Option<String>,
+    },
+    /// Answers `then` after a delay (for timeouts).
+    Slow(Duration, Box<Reply>),
+}
+
+/// What a call carried.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub path: String,
+    pub api_key: Option<String>,
+    pub body: Value,
+}
+
+#[derive(Default)]
+struct State {
+    script: VecDeque<Reply>,
+    fallback: Option<Reply>,
+    calls: Vec<Call>,
+}
+
+pub struct FakeGemini {
+    pub base_url: String,
+    state: Arc<Mutex<State>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeGemini {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl FakeGemini {
+    /// Starts on a free loopback port. Without a script it answers with a
+    /// small PNG.
+    pub async fn start() -> std::io::Result<FakeGemini> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let state = shared.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| {
+                        let state = state.clone();
+                        async move { Ok::<_, Infallible>(answer(&state, req).await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(FakeGemini {
+            base_url,
+            state,
+            server,
+        })
+    }
+
+    /// Answers the next calls with these replies, in order.
+    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.lock().script.extend(replies);
+    }
+
+    /// Answers every call after the script with this reply.
+    pub fn always(&self, reply: Reply) {
+        self.lock().fallback = Some(reply);
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.lock().calls.clone()
+    }
+
+    pub fn call_count(&self) -> usize {
+        self.lock().calls.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A tiny valid PNG (1×1, red) for default answers.
+pub fn tiny_png() -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(1, 1, image::Rgb([255, 0, 0]));
+    let mut bytes = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .expect("encoding a PNG into memory");
+    bytes
+}
+
+async fn answer(
+    state: &Mutex<State>,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<Full<Bytes>> {
+    let path = req.uri().path().to_string();
+    let api_key = req
+        .headers()
+        .get("x-goog-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let reply = {
+        let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+        st.calls.push(Call {
+            path,
+            api_key,
+            body,
+        });
+        st.script
+            .pop_front()
+            .or_else(|| st.fallback.clone())
+            .unwrap_or_else(|| Reply::Image(tiny_png()))
+    };
+    render(reply).await
+}
+
+async fn render(mut reply: Reply) -> hyper::Response<Full<Bytes>> {
+    while let Reply::Slow(delay, then) = reply {
+        tokio::time::sleep(delay).await;
+        reply = *then;
+    }
+    let (status, body) = match reply {
+        Reply::Image(bytes) => (
+            200,
+            json!({
+                "candidates": [{
+                    "content": {"role": "model", "parts": [
+                        {"text": "Drafting the composition.", "thought": true},
+                        {"inlineData": {"mimeType": "image/png", "data": STANDARD.encode(tiny_png())}, "thought": true},
+                        {"inlineData": {"mimeType": "image/png", "data": STANDARD.encode(&bytes)}}
+                    ]},
+                    "finishReason": "STOP",
+                    "index": 0
+                }],
+                "usageMetadata": {"promptTokenCount": 12, "candidatesTokenCount": 1290, "totalTokenCount": 1302},
+                "modelVersion": "fake"
+            }),
+        ),
+        Reply::PromptBlocked(reason) => (200, json!({"promptFeedback": {"blockReason": reason}})),
+        Reply::Finish(reason) => (
+            200,
+            json!({"candidates": [{"content": {"role": "model", "parts": []}, "finishReason": reason, "index": 0}]}),
+        ),
+        Reply::Error {
+            status,
+            retry_delay,
+        } => {
+            let status_name = match status {
+                400 => "INVALID_ARGUMENT",
+                403 => "PERMISSION_DENIED",
+                429 => "RESOURCE_EXHAUSTED",
+                503 => "UNAVAILABLE",
+                504 => "DEADLINE_EXCEEDED",
+                _ => "INTERNAL",
+            };
+            let mut details = Vec::new();
+            if let Some(delay) = retry_delay {
+                details.push(json!({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay}));
+            }
+            (
+                status,
+                json!({"error": {"code": status, "message": "fake failure", "status": status_name, "details": details}}),
+            )
+        }
+        Reply::Slow(..) => unreachable!("unwrapped above"),
+    };
+    let mut resp = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
+    *resp.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    resp
+}
