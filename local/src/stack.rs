@@ -24,6 +24,9 @@ pub struct StackOptions {
     pub max_attempts: u32,
     pub retry_base_delay: Duration,
     pub lease: Duration,
+    /// What the worker may fetch. The local stack allows loopback; tests of
+    /// the production guard set `Production`.
+    pub worker_url_policy: UrlPolicy,
 }
 
 impl StackOptions {
@@ -38,6 +41,7 @@ impl StackOptions {
             max_attempts: 3,
             retry_base_delay: Duration::from_secs(2),
             lease: Duration::from_secs(300),
+            worker_url_policy: UrlPolicy::Local,
         }
     }
 }
@@ -129,7 +133,7 @@ fn worker_config(options: &StackOptions, queue_url: &str) -> WorkerConfig {
                 connect_timeout: Duration::from_secs(2),
                 request_timeout: Duration::from_secs(30),
             }),
-        url_policy: UrlPolicy::Local,
+        url_policy: options.worker_url_policy,
         max_attempts: options.max_attempts,
         retry_base_delay: options.retry_base_delay,
         lease: options.lease,

@@ -192,7 +192,7 @@ impl Worker {
                 // Poison: every receive fails it, until the queue's redrive
                 // policy moves it to the dead-letter queue.
                 tracing::error!("message is not a job message; leaving it for the dead-letter queue");
-                return Disposition::Again(None);
+                return Disposition::Again(Some(self.config.retry_base_delay));
             };
             tracing::Span::current().record("tenant_id", msg.tenant_id.as_str());
             tracing::Span::current().record("job_id", msg.job_id.as_str());

@@ -9,3 +9,4 @@ mod idempotency;
 mod limits;
 mod listing;
 mod routes;
+mod worker;

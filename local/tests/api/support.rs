@@ -54,11 +54,15 @@ pub struct TestStack {
     pub base: String,
     pub http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
+    tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Drop for TestStack {
     fn drop(&mut self) {
         self.server.abort();
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
     }
 }
 
@@ -115,6 +119,12 @@ impl TestStack {
         Self::serve(stack).await
     }
 
+    /// Runs the worker on this stack's queue until the stack is dropped.
+    pub fn start_worker(&self) {
+        let task = self.stack.spawn_worker();
+        self.tasks.lock().unwrap().push(task);
+    }
+
     pub async fn serve(stack: Stack) -> TestStack {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -129,6 +139,7 @@ impl TestStack {
                 .build()
                 .expect("client"),
             server,
+            tasks: Default::default(),
         }
     }
 
@@ -149,8 +160,24 @@ impl TestStack {
 
     /// A new tenant with these limits and a fresh test key; returns the key.
     pub async fn tenant(&self, rpm: u32, max_concurrency: u32) -> (String, String) {
+        self.tenant_with_prefix("img_test_", rpm, max_concurrency)
+            .await
+    }
+
+    /// A tenant whose key is a live key (its jobs call Gemini).
+    pub async fn live_tenant(&self, rpm: u32, max_concurrency: u32) -> (String, String) {
+        self.tenant_with_prefix("img_live_", rpm, max_concurrency)
+            .await
+    }
+
+    async fn tenant_with_prefix(
+        &self,
+        prefix: &str,
+        rpm: u32,
+        max_concurrency: u32,
+    ) -> (String, String) {
         let tenant_id = ids::new_id();
-        let key = format!("img_test_{}", ids::new_id());
+        let key = format!("{prefix}{}", ids::new_id());
         seed_tenant(
             &self.stack.app.store,
             &tenant_id,
@@ -292,6 +319,38 @@ impl TestStack {
     }
 }
 
+/// Polls a job until `done` holds for its status, returning every status
+/// seen on the way (deduplicated) and the final body. Panics after 60 s.
+pub async fn wait_for_job(
+    t: &TestStack,
+    key: &str,
+    job_id: &str,
+    done: impl Fn(&str) -> bool,
+) -> (Vec<String>, Value) {
+    let mut seen: Vec<String> = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = t.get(key, &format!("/v1/jobs/{job_id}")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let status = r.body["status"].as_str().unwrap_or_default().to_string();
+        if seen.last() != Some(&status) {
+            seen.push(status.clone());
+        }
+        if done(&status) {
+            return (seen, r.body);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "job {job_id} stuck; statuses seen: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn is_terminal(status: &str) -> bool {
+    matches!(status, "SUCCEEDED" | "FAILED" | "CANCELED")
+}
+
 /// Waits, if needed, so that the next few seconds stay within one clock
 /// minute: rate windows are per minute.
 pub async fn away_from_minute_boundary(needed: Duration) {
@@ -302,5 +361,66 @@ pub async fn away_from_minute_boundary(needed: Duration) {
     if into_minute + needed > Duration::from_secs(59) {
         tokio::time::sleep(Duration::from_secs(60) - into_minute + Duration::from_millis(200))
             .await;
+    }
+}
+
+/// A loopback HTTP server with fixed answers per path, for img2img inputs,
+/// redirects and oversized bodies.
+pub struct FileServer {
+    pub base: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// `(path, status, headers, body)`.
+pub type Route = (&'static str, u16, Vec<(&'static str, String)>, Vec<u8>);
+
+impl FileServer {
+    pub async fn start(routes: Vec<Route>) -> FileServer {
+        use http_body_util::Full;
+        use hyper::body::Bytes;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let base = format!("http://{}", listener.local_addr().expect("bound"));
+        let routes = std::sync::Arc::new(routes);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let routes = routes.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |req: hyper::Request<hyper::body::Incoming>| {
+                            let routes = routes.clone();
+                            async move {
+                                let found = routes.iter().find(|r| r.0 == req.uri().path());
+                                let mut resp = hyper::Response::new(Full::new(Bytes::from(
+                                    found.map(|r| r.3.clone()).unwrap_or_default(),
+                                )));
+                                *resp.status_mut() =
+                                    hyper::StatusCode::from_u16(found.map_or(404, |r| r.1))
+                                        .unwrap();
+                                for (name, value) in found.map(|r| r.2.clone()).unwrap_or_default()
+                                {
+                                    resp.headers_mut().insert(name, value.parse().unwrap());
+                                }
+                                Ok::<_, std::convert::Infallible>(resp)
+                            }
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        FileServer { base, task }
     }
 }
