@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 MOTO_VERSION := 5.2.1
 
-.PHONY: dev test python-deps fmt lint ci
+.PHONY: dev test python-deps fmt lint ci bench-worker
 
 # Installs the AWS emulator unless the pinned version is already there.
 python-deps:
@@ -18,6 +18,10 @@ dev: python-deps
 
 test: python-deps
 	cargo test --workspace
+
+# Benchmarks print figures and write them to BENCHMARKS.md; they assert nothing.
+bench-worker: python-deps
+	cargo run --release --quiet -p local --bin bench-worker
 
 fmt:
 	cargo fmt --all
