@@ -10,5 +10,6 @@ pub mod moto;
 pub mod provision;
 pub mod server;
 pub mod stack;
+pub mod streams;
 
 pub use stack::{Stack, StackOptions};

@@ -63,6 +63,27 @@ async fn main() -> Result<(), BoxError> {
     .await?;
 
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".to_string());
+    let webhook = match std::env::var("DEV_WEBHOOK_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        Some(url) => {
+            shared::netguard::check_url(&url, stack.options.webhook_url_policy)
+                .map_err(|e| format!("DEV_WEBHOOK_URL {e}"))?;
+            let secret = std::env::var("DEV_WEBHOOK_SECRET")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(shared::webhooks::new_secret);
+            stack
+                .app
+                .store
+                .set_tenant_webhook(DEV_TENANT_ID, Some((&url, &secret)))
+                .await?;
+            Some((url, secret))
+        }
+        None => None,
+    };
+
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
         .map_err(|e| format!("cannot listen on port {port}: {e} (set PORT to use another)"))?;
@@ -73,13 +94,19 @@ async fn main() -> Result<(), BoxError> {
         stack.options.table, stack.options.queue, stack.options.bucket
     );
     println!("  dev key    {DEV_API_KEY}   (tenant {DEV_TENANT_ID})");
-    println!("Ctrl-C stops everything.");
-
     println!(
         "  worker     draining the jobs queue (test keys: offline renderer; live keys: {live})"
     );
+    match &webhook {
+        Some((url, secret)) => println!("  webhooks   dev tenant -> {url}   secret {secret}"),
+        None => println!(
+            "  webhooks   reading the table's stream (set DEV_WEBHOOK_URL to receive the dev tenant's)"
+        ),
+    }
+    println!("Ctrl-C stops everything.");
     let server = tokio::spawn(local::server::serve(listener, stack.app.clone()));
     let worker = stack.spawn_worker();
+    let webhooks = stack.spawn_webhooks();
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r?,
@@ -87,6 +114,7 @@ async fn main() -> Result<(), BoxError> {
     }
     server.abort();
     worker.abort();
+    webhooks.abort();
     if let Some(moto) = moto {
         moto.stop().await;
     }

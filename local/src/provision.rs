@@ -103,6 +103,25 @@ pub async fn create_queues(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<Stri
     Ok(url)
 }
 
+/// The webhooks function's on-failure destination: stream records whose
+/// deliveries exhausted their retries.
+pub async fn create_failure_queue(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+) -> Result<String, BoxError> {
+    sqs.create_queue()
+        .queue_name(format!("{name}-webhook-failures"))
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::MessageRetentionPeriod,
+            (14 * 24 * 3600).to_string(),
+        )
+        .send()
+        .await
+        .map_err(|e| err("CreateQueue (webhook failures)", e))?
+        .queue_url
+        .ok_or_else(|| "CreateQueue returned no URL".into())
+}
+
 /// The results bucket.
 pub async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str) -> Result<(), BoxError> {
     match s3.create_bucket().bucket(name).send().await {

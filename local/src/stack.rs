@@ -9,7 +9,12 @@ use shared::netguard::UrlPolicy;
 use shared::{App, Config};
 
 use shared::images::gemini::{GeminiConfig, Models};
+use shared::store::Store;
+use shared::webhooks::Deliverer;
+use webhooks::Notifier;
 use worker::{Worker, WorkerConfig};
+
+use crate::streams::StreamSource;
 
 use crate::provision::{self, BoxError};
 
@@ -27,6 +32,10 @@ pub struct StackOptions {
     /// What the worker may fetch. The local stack allows loopback; tests of
     /// the production guard set `Production`.
     pub worker_url_policy: UrlPolicy,
+    /// Where webhooks may go (loopback allowed locally).
+    pub webhook_url_policy: UrlPolicy,
+    /// First backoff of webhook retries, in the handler and in the stream.
+    pub webhook_retry_base: Duration,
 }
 
 impl StackOptions {
@@ -42,6 +51,8 @@ impl StackOptions {
             retry_base_delay: Duration::from_secs(2),
             lease: Duration::from_secs(300),
             worker_url_policy: UrlPolicy::Local,
+            webhook_url_policy: UrlPolicy::Local,
+            webhook_retry_base: Duration::from_millis(500),
         }
     }
 }
@@ -52,6 +63,8 @@ pub struct Stack {
     pub queue_url: String,
     pub app: Arc<App>,
     pub worker: Arc<Worker>,
+    pub notifier: Arc<Notifier>,
+    pub webhook_failures_url: String,
 }
 
 /// SDK configuration for an emulator endpoint: fixed test credentials and
@@ -72,8 +85,9 @@ impl Stack {
     pub async fn provision(endpoint: &str, options: StackOptions) -> Result<Stack, BoxError> {
         let sdk = sdk_for(endpoint).await;
         provision::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &options.table).await?;
-        let queue_url =
-            provision::create_queues(&aws_sdk_sqs::Client::new(&sdk), &options.queue).await?;
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let queue_url = provision::create_queues(&sqs, &options.queue).await?;
+        let webhook_failures_url = provision::create_failure_queue(&sqs, &options.queue).await?;
         provision::create_bucket(&local_s3(&sdk), &options.bucket).await?;
         let config = Config {
             table_name: options.table.clone(),
@@ -88,13 +102,35 @@ impl Stack {
             local_s3(&sdk),
             worker_config(&options, &queue_url),
         )?);
+        let notifier = Arc::new(Notifier::new(
+            Store::new(aws_sdk_dynamodb::Client::new(&sdk), options.table.clone()),
+            Deliverer::new(
+                options.webhook_url_policy,
+                Duration::from_secs(10),
+                options.webhook_retry_base,
+            )?,
+        ));
         Ok(Stack {
             sdk,
             options,
             queue_url,
             app,
             worker,
+            notifier,
+            webhook_failures_url,
         })
+    }
+
+    /// Feeds the table's stream to the webhooks handler, as the stream event
+    /// source would.
+    pub fn spawn_webhooks(&self) -> tokio::task::JoinHandle<()> {
+        let source = StreamSource::new(
+            &self.sdk,
+            self.options.table.clone(),
+            self.webhook_failures_url.clone(),
+            self.options.webhook_retry_base,
+        );
+        tokio::spawn(source.run(self.notifier.clone()))
     }
 
     /// Runs the worker on the jobs queue, as the SQS event source would.

@@ -18,6 +18,7 @@ pub mod results;
 pub mod store;
 pub mod telemetry;
 pub mod time;
+pub mod webhooks;
 
 pub use app::App;
 pub use config::Config;

@@ -9,4 +9,5 @@ mod idempotency;
 mod limits;
 mod listing;
 mod routes;
+mod webhooks;
 mod worker;

@@ -125,6 +125,12 @@ impl TestStack {
         self.tasks.lock().unwrap().push(task);
     }
 
+    /// Feeds the table's stream to the webhooks handler until dropped.
+    pub fn start_webhooks(&self) {
+        let task = self.stack.spawn_webhooks();
+        self.tasks.lock().unwrap().push(task);
+    }
+
     pub async fn serve(stack: Stack) -> TestStack {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -154,6 +160,8 @@ impl TestStack {
             queue_url: self.stack.queue_url.clone(),
             app: std::sync::Arc::new(shared::App::new(&self.stack.sdk, config)),
             worker: self.stack.worker.clone(),
+            notifier: self.stack.notifier.clone(),
+            webhook_failures_url: self.stack.webhook_failures_url.clone(),
         };
         Self::serve(stack).await
     }
@@ -422,5 +430,113 @@ impl FileServer {
             }
         });
         FileServer { base, task }
+    }
+}
+
+/// A webhook receiver on loopback: answers with scripted statuses (then
+/// 200) and records every request.
+pub struct Receiver {
+    pub url: String,
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+    script: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<u16>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub headers: hyper::HeaderMap,
+    pub body: String,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Receiver {
+    pub async fn start(statuses: impl IntoIterator<Item = u16>) -> Receiver {
+        use http_body_util::{BodyExt, Full};
+        use hyper::body::Bytes;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let url = format!("http://{}/hooks", listener.local_addr().expect("bound"));
+        let requests: std::sync::Arc<std::sync::Mutex<Vec<Received>>> = Default::default();
+        let script = std::sync::Arc::new(std::sync::Mutex::new(
+            statuses
+                .into_iter()
+                .collect::<std::collections::VecDeque<u16>>(),
+        ));
+        let (reqs, scr) = (requests.clone(), script.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (reqs, scr) = (reqs.clone(), scr.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |req: hyper::Request<hyper::body::Incoming>| {
+                            let (reqs, scr) = (reqs.clone(), scr.clone());
+                            async move {
+                                let headers = req.headers().clone();
+                                let body = req
+                                    .into_body()
+                                    .collect()
+                                    .await
+                                    .map(|b| b.to_bytes())
+                                    .unwrap_or_default();
+                                reqs.lock().unwrap().push(Received {
+                                    headers,
+                                    body: String::from_utf8_lossy(&body).into_owned(),
+                                });
+                                let status = scr.lock().unwrap().pop_front().unwrap_or(200);
+                                let mut resp = hyper::Response::new(Full::new(Bytes::new()));
+                                *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                                Ok::<_, std::convert::Infallible>(resp)
+                            }
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Receiver {
+            url,
+            requests,
+            script,
+            task,
+        }
+    }
+
+    /// Answers every further request with `status`.
+    pub fn always(&self, status: u16) {
+        let mut s = self.script.lock().unwrap();
+        s.clear();
+        s.extend(std::iter::repeat_n(status, 10_000));
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// Waits until at least `n` requests arrived (30 s at most).
+    pub async fn wait_for(&self, n: usize) -> Vec<Received> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let got = self.received();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "only {} of {n} webhook requests arrived",
+                got.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }

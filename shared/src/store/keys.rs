@@ -102,6 +102,33 @@ impl Store {
         Ok(())
     }
 
+    /// Points a tenant's webhooks at `url` with `secret`, or turns them off.
+    pub async fn set_tenant_webhook(
+        &self,
+        tenant_id: &str,
+        webhook: Option<(&str, &str)>,
+    ) -> Result<(), StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(schema::tenant_pk(tenant_id)))
+            .key(schema::SK, s(schema::META))
+            .condition_expression("attribute_exists(PK)");
+        let update = match webhook {
+            Some((url, secret)) => update
+                .update_expression("SET webhookUrl = :url, webhookSecret = :secret")
+                .expression_attribute_values(":url", s(url))
+                .expression_attribute_values(":secret", s(secret)),
+            None => update.update_expression("REMOVE webhookUrl, webhookSecret"),
+        };
+        update
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("UpdateItem", e))?;
+        Ok(())
+    }
+
     /// Stores a key by its hash; `Ok(false)` if that hash is already stored.
     pub async fn create_key(
         &self,

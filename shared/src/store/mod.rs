@@ -3,7 +3,7 @@
 //! indexes for listing. Every state change is a conditional write or a
 //! transaction, so concurrent requests can never half-apply.
 
-mod items;
+pub mod items;
 mod jobs;
 mod keys;
 mod lifecycle;

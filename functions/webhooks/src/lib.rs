@@ -1,0 +1,156 @@
+//! The webhooks Lambda, on the jobs table's stream (new and old images).
+//!
+//! A record is an event only when a job moves from a non-terminal to a
+//! terminal status; the template's filter says the same, but this handler
+//! does not rely on it. Each event is signed with the tenant's secret and
+//! POSTed through the outbound guard, with a few quick retries; a record
+//! still failing is reported in `batchItemFailures`, so the stream retries it
+//! (bounded) and then hands it to the on-failure destination.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_sdk_dynamodb::types::AttributeValue;
+use lambda_runtime::LambdaEvent;
+use shared::domain::Job;
+use shared::netguard::UrlPolicy;
+use shared::store::{Item, Store, items};
+use shared::webhooks::{Deliverer, Delivery, WebhookEvent, terminal_transition};
+use tracing::Instrument;
+
+pub struct Notifier {
+    store: Store,
+    deliverer: Deliverer,
+}
+
+impl Notifier {
+    pub fn new(store: Store, deliverer: Deliverer) -> Notifier {
+        Notifier { store, deliverer }
+    }
+
+    /// `TABLE_NAME`; `LOCAL_MODE=1` allows http to loopback receivers.
+    pub async fn from_env() -> Result<Notifier, Box<dyn std::error::Error + Send + Sync>> {
+        let table = std::env::var("TABLE_NAME")
+            .map_err(|_| "environment variable TABLE_NAME is required")?;
+        let policy = if matches!(std::env::var("LOCAL_MODE").as_deref(), Ok("1" | "true")) {
+            UrlPolicy::Local
+        } else {
+            UrlPolicy::Production
+        };
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .timeout_config(shared::app::default_timeouts())
+            .load()
+            .await;
+        Ok(Notifier::new(
+            Store::new(aws_sdk_dynamodb::Client::new(&sdk), table),
+            Deliverer::new(policy, Duration::from_secs(10), Duration::from_millis(500))?,
+        ))
+    }
+
+    /// Delivers the batch's events concurrently; failures name the records
+    /// the stream must retry.
+    pub async fn process(&self, event: Event) -> DynamoDbEventResponse {
+        let results =
+            futures_util::future::join_all(event.records.iter().map(|r| self.process_record(r)))
+                .await;
+        let mut response = DynamoDbEventResponse::default();
+        for (record, ok) in event.records.iter().zip(results) {
+            if !ok {
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = record.change.sequence_number.clone();
+                response.batch_item_failures.push(failure);
+            }
+        }
+        response
+    }
+
+    /// `false` if the record must be retried.
+    async fn process_record(&self, record: &EventRecord) -> bool {
+        let Some((old, new)) = transition(record) else {
+            return true;
+        };
+        let span = tracing::info_span!("webhook", tenant_id = %new.tenant_id, job_id = %new.id, status = %new.status);
+        async {
+            let tenant = match self.store.get_tenant(&new.tenant_id).await {
+                Ok(Some(t)) => t,
+                Ok(None) => {
+                    tracing::warn!("tenant no longer exists; event dropped");
+                    return true;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the tenant failed; the record will be retried");
+                    return false;
+                }
+            };
+            let (Some(url), Some(secret)) = (tenant.webhook_url, tenant.webhook_secret) else {
+                return true;
+            };
+            let event = WebhookEvent::for_transition(&old, &new);
+            match self.deliverer.deliver(&url, &secret, &event).await {
+                Delivery::Delivered { attempts } => {
+                    tracing::info!(event_id = %event.event_id, attempts, "webhook delivered");
+                    true
+                }
+                Delivery::Refused(reason) => {
+                    tracing::warn!(event_id = %event.event_id, %reason, "webhook not deliverable; not retried");
+                    true
+                }
+                Delivery::Failed(reason) => {
+                    tracing::warn!(event_id = %event.event_id, %reason, "webhook delivery failed; the stream will retry");
+                    false
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// The old and new job of a record that moves a job into a terminal status.
+fn transition(record: &EventRecord) -> Option<(Job, Job)> {
+    if record.event_name != "MODIFY" {
+        return None;
+    }
+    let job = |image: &serde_dynamo::Item| {
+        let item = Item(image.iter().map(|(k, v)| (k.clone(), convert(v))).collect());
+        (item.opt_str("type").ok()? == Some("JOB")).then(|| items::job_from_item(&item).ok())?
+    };
+    let (old, new) = (
+        job(&record.change.old_image)?,
+        job(&record.change.new_image)?,
+    );
+    terminal_transition(Some(&old), &new).then_some((old, new))
+}
+
+/// A stream image's attribute value as the SDK's type, so the table's own
+/// item reader parses it.
+fn convert(v: &serde_dynamo::AttributeValue) -> AttributeValue {
+    use serde_dynamo::AttributeValue as D;
+    match v {
+        D::S(s) => AttributeValue::S(s.clone()),
+        D::N(n) => AttributeValue::N(n.clone()),
+        D::Bool(b) => AttributeValue::Bool(*b),
+        D::Null(b) => AttributeValue::Null(*b),
+        D::B(b) => AttributeValue::B(b.clone().into()),
+        D::L(l) => AttributeValue::L(l.iter().map(convert).collect()),
+        D::M(m) => AttributeValue::M(
+            m.iter()
+                .map(|(k, v)| (k.clone(), convert(v)))
+                .collect::<HashMap<_, _>>(),
+        ),
+        D::Ss(v) => AttributeValue::Ss(v.clone()),
+        D::Ns(v) => AttributeValue::Ns(v.clone()),
+        D::Bs(v) => AttributeValue::Bs(v.iter().map(|b| b.clone().into()).collect()),
+    }
+}
+
+/// The Lambda entry point.
+pub async fn handle(
+    notifier: &Notifier,
+    event: LambdaEvent<Event>,
+) -> Result<DynamoDbEventResponse, Infallible> {
+    Ok(notifier.process(event.payload).await)
+}
