@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 MOTO_VERSION := 5.2.1
 
-.PHONY: dev test python-deps fmt lint ci bench-worker
+.PHONY: dev test python-deps fmt lint ci bench-worker lambda-tools lint-template build-lambda lambda-smoke
 
 # Installs the AWS emulator unless the pinned version is already there.
 python-deps:
@@ -22,6 +22,36 @@ test: python-deps
 # Benchmarks print figures and write them to BENCHMARKS.md; they assert nothing.
 bench-worker: python-deps
 	cargo run --release --quiet -p local --bin bench-worker
+
+# ---- Lambda artifacts (arm64) and the SAM template, without Docker.
+VENV := .venv-lambda
+FUNCTIONS := health generate list-jobs get-job cancel-job worker webhooks
+LAMBDA_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
+
+$(VENV)/.installed: local/requirements-lambda.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r local/requirements-lambda.txt
+	touch $@
+
+lambda-tools: $(VENV)/.installed
+	rustup target add aarch64-unknown-linux-gnu
+
+# cfn-lint (no errors, no warnings) and SAM's own validation.
+lint-template: lambda-tools
+	$(LAMBDA_ENV) cfn-lint template.yaml
+	$(LAMBDA_ENV) sam validate --lint
+
+# Every function for arm64 in one cargo invocation (one shared target dir),
+# then `sam build` (rust-cargolambda) packages them; prints zipped sizes.
+build-lambda: lambda-tools
+	$(LAMBDA_ENV) cargo lambda build --release --arm64 $(addprefix --bin ,$(FUNCTIONS))
+	$(LAMBDA_ENV) sam build --beta-features
+	@$(PYTHON) local/lambda_sizes.py $(FUNCTIONS)
+
+# The real Lambda runtime loop: `cargo lambda watch` serves the functions,
+# `cargo lambda invoke` replays events/ against moto.
+lambda-smoke: lambda-tools python-deps
+	$(LAMBDA_ENV) bash local/lambda-smoke.sh
 
 fmt:
 	cargo fmt --all

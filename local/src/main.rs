@@ -14,6 +14,18 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     shared::telemetry::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let provision_only = args.iter().any(|a| a == "--provision-only");
+    let seed_samples = args.iter().any(|a| a == "--seed-samples");
+    if let Some(unknown) = args
+        .iter()
+        .find(|a| !matches!(a.as_str(), "--provision-only" | "--seed-samples"))
+    {
+        return Err(format!(
+            "unknown argument {unknown}; usage: dev-server [--provision-only] [--seed-samples]"
+        )
+        .into());
+    }
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())
@@ -63,6 +75,19 @@ async fn main() -> Result<(), BoxError> {
     .await?;
 
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".to_string());
+    if seed_samples {
+        local::provision::seed_sample_jobs(&stack.app.store).await?;
+    }
+    if provision_only {
+        // For tools that run the functions themselves (cargo lambda watch):
+        // the resources exist, the emulator keeps running only if it is
+        // someone else's (AWS_ENDPOINT_URL).
+        println!("TABLE_NAME={}", stack.options.table);
+        println!("QUEUE_URL={}", stack.queue_url);
+        println!("RESULTS_BUCKET={}", stack.options.bucket);
+        return Ok(());
+    }
+
     let webhook = match std::env::var("DEV_WEBHOOK_URL")
         .ok()
         .filter(|u| !u.is_empty())

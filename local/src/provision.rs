@@ -11,8 +11,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub const DEV_TENANT_ID: &str = "cdevtenant000000000000000";
 pub const DEV_API_KEY: &str = "img_test_dev_123456789";
 /// The worker's Lambda timeout; the queue's visibility timeout is 6× it.
-pub const WORKER_TIMEOUT_SECS: u32 = 60;
-pub const MAX_RECEIVE_COUNT: u32 = 5;
+pub const WORKER_TIMEOUT_SECS: u32 = 180;
+pub const MAX_RECEIVE_COUNT: u32 = 10;
 
 fn err<E: std::error::Error + 'static>(what: &str, e: E) -> BoxError {
     format!(
@@ -166,5 +166,47 @@ pub async fn seed_tenant(
             },
         )
         .await?;
+    Ok(())
+}
+
+/// The jobs the sample events in `events/` refer to (QUEUED, dev tenant):
+/// `get-job.json` and `worker-sqs.json` use the first, `cancel-job.json` the
+/// second. Idempotent.
+pub const SAMPLE_JOB_IDS: [&str; 2] = ["cmkuz35wf00034rk15ycgzvce", "cmkuz35wf00034rk15ycgzvcf"];
+
+pub async fn seed_sample_jobs(store: &Store) -> Result<(), BoxError> {
+    use shared::domain::{AspectRatio, Job, JobStatus, Mode};
+    use shared::store::{NewJob, SubmitOutcome};
+    for id in SAMPLE_JOB_IDS {
+        if store.get_job(DEV_TENANT_ID, id).await?.is_some() {
+            continue;
+        }
+        let now = shared::time::now();
+        let job = Job {
+            id: id.to_string(),
+            tenant_id: DEV_TENANT_ID.to_string(),
+            status: JobStatus::Queued,
+            prompt: "A cute cat sitting on a couch".into(),
+            mode: Mode::Draft,
+            input_image_url: None,
+            aspect_ratio: AspectRatio::DEFAULT,
+            key_mode: KeyMode::Test,
+            result_urls: Vec::new(),
+            error: None,
+            attempts: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let new = NewJob {
+            job: &job,
+            idempotency: None,
+            limits: TenantLimits::default(),
+            minute: now.timestamp().div_euclid(60),
+        };
+        match store.create_job(&new).await? {
+            SubmitOutcome::Created => {}
+            other => return Err(format!("seeding sample job {id}: {other:?}").into()),
+        }
+    }
     Ok(())
 }

@@ -4,10 +4,12 @@
 mod support;
 
 mod auth;
+mod events;
 mod failures;
 mod idempotency;
 mod limits;
 mod listing;
 mod routes;
+mod template;
 mod webhooks;
 mod worker;
