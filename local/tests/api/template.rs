@@ -9,6 +9,9 @@ use shared::store::schema;
 
 use crate::support::TestStack;
 
+/// An index: name, key schema, projection type.
+type IndexShape = (String, Vec<(String, String)>, String);
+
 fn template() -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
     serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -88,7 +91,7 @@ async fn the_local_table_and_queues_have_the_templates_shape() {
         })
         .collect();
     assert_eq!(key_schema(&table["KeySchema"]), live_keys);
-    let template_indexes: BTreeSet<(String, Vec<(String, String)>, String)> =
+    let template_indexes: BTreeSet<IndexShape> =
         table["GlobalSecondaryIndexes"]
             .as_sequence()
             .unwrap()
@@ -101,7 +104,7 @@ async fn the_local_table_and_queues_have_the_templates_shape() {
                 )
             })
             .collect();
-    let live_indexes: BTreeSet<(String, Vec<(String, String)>, String)> = described
+    let live_indexes: BTreeSet<IndexShape> = described
         .global_secondary_indexes()
         .iter()
         .map(|i| {
