@@ -3,8 +3,8 @@
 //! dev` against the same emulator keeps what is there.
 
 use aws_sdk_dynamodb::types::TimeToLiveSpecification;
-use shared::domain::{ApiKeyHash, KeyMode, Tenant, TenantLimits};
-use shared::store::{KeyRecord, Store, schema};
+use shared::domain::{KeyMode, Tenant, TenantLimits};
+use shared::store::{CreateOutcome, KeyCreateOutcome, NewApiKey, Store, schema};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -137,7 +137,11 @@ pub async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str) -> Result<(), Bo
     }
 }
 
-/// A tenant with default limits and the given test key (stored hashed).
+/// A tenant with these limits and the given key (stored hashed), written
+/// by the same store calls as `imagesaas-admin`, so both show up in `tenant
+/// list` and `key list`. Idempotent: an existing tenant keeps its counters
+/// and an existing key stays as it is; a tenant or key stored by older code
+/// (before the directory and key ids) is listed now.
 pub async fn seed_tenant(
     store: &Store,
     tenant_id: &str,
@@ -145,27 +149,32 @@ pub async fn seed_tenant(
     api_key: &str,
     limits: TenantLimits,
 ) -> Result<(), BoxError> {
-    let mode = KeyMode::of_key(api_key).ok_or("seed key is not a well-formed API key")?;
-    store
-        .create_tenant(&Tenant {
-            id: tenant_id.to_string(),
-            name: name.to_string(),
-            limits,
-            active_jobs: 0,
-            webhook_url: None,
-            webhook_secret: None,
-        })
-        .await?;
-    store
-        .create_key(
-            &ApiKeyHash::of(api_key),
-            &KeyRecord {
-                tenant_id: tenant_id.to_string(),
-                mode,
-                revoked: false,
-            },
-        )
-        .await?;
+    let key = NewApiKey::for_raw_key(tenant_id, api_key)
+        .ok_or("seed key is not a well-formed API key")?;
+    let tenant = Tenant {
+        id: tenant_id.to_string(),
+        name: name.to_string(),
+        limits,
+        active_jobs: 0,
+        webhook_url: None,
+        webhook_secret: None,
+    };
+    if store.create_listed_tenant(&tenant).await? == CreateOutcome::AlreadyExists {
+        store.ensure_tenant_listed(&tenant).await?;
+    }
+    match store.create_api_key(&key).await? {
+        KeyCreateOutcome::Created => {}
+        KeyCreateOutcome::AlreadyExists => {
+            if store.key_id_of(&key.hash).await?.is_none() {
+                // `false` means another tenant holds this key: left alone,
+                // as before.
+                store.adopt_unlisted_key(&key).await?;
+            }
+        }
+        KeyCreateOutcome::UnknownTenant => {
+            return Err(format!("tenant {tenant_id} vanished while being seeded").into());
+        }
+    }
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use reqwest::Method;
-use shared::domain::{ApiKeyHash, TenantLimits};
+use shared::domain::TenantLimits;
 
 use crate::support::TestStack;
 
@@ -13,12 +13,7 @@ async fn bad_keys_are_401_on_every_route() {
     let (_, key) = t.tenant(60, 5).await;
     let revoked = {
         let (_, k) = t.tenant(60, 5).await;
-        t.stack
-            .app
-            .store
-            .revoke_key(&ApiKeyHash::of(&k))
-            .await
-            .unwrap();
+        t.revoke(&k).await;
         k
     };
     let routes = [
@@ -136,12 +131,7 @@ async fn cached_keys_see_revocation_and_new_limits_within_the_ttl() {
     r.assert_error(429, "RATE_LIMIT_EXCEEDED");
     assert_eq!(r.header("x-ratelimit-limit"), Some("1"));
 
-    t.stack
-        .app
-        .store
-        .revoke_key(&ApiKeyHash::of(&key))
-        .await
-        .unwrap();
+    t.revoke(&key).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     t.get(&key, "/v1/jobs")
         .await

@@ -201,6 +201,14 @@ impl TestStack {
         (tenant_id, key)
     }
 
+    /// Revokes a key the way an operator does (`imagesaas-admin key revoke`).
+    pub async fn revoke(&self, raw_key: &str) {
+        let store = &self.stack.app.store;
+        let hash = shared::domain::ApiKeyHash::of(raw_key);
+        let id = store.key_id_of(&hash).await.unwrap().expect("a listed key");
+        store.revoke_api_key(&id).await.unwrap();
+    }
+
     /// The dev tenant of `make dev`, with its default limits.
     pub async fn dev_tenant(&self) -> String {
         seed_tenant(

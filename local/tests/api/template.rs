@@ -91,19 +91,18 @@ async fn the_local_table_and_queues_have_the_templates_shape() {
         })
         .collect();
     assert_eq!(key_schema(&table["KeySchema"]), live_keys);
-    let template_indexes: BTreeSet<IndexShape> =
-        table["GlobalSecondaryIndexes"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .map(|i| {
-                (
-                    s(&i["IndexName"]),
-                    key_schema(&i["KeySchema"]),
-                    s(&i["Projection"]["ProjectionType"]),
-                )
-            })
-            .collect();
+    let template_indexes: BTreeSet<IndexShape> = table["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                s(&i["IndexName"]),
+                key_schema(&i["KeySchema"]),
+                s(&i["Projection"]["ProjectionType"]),
+            )
+        })
+        .collect();
     let live_indexes: BTreeSet<IndexShape> = described
         .global_secondary_indexes()
         .iter()

@@ -162,21 +162,6 @@ impl Store {
             Err(e) => Err(StoreError::aws("PutItem", e)),
         }
     }
-
-    pub async fn revoke_key(&self, hash: &ApiKeyHash) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(schema::PK, s(schema::key_pk(hash.as_str())))
-            .key(schema::SK, s(schema::META))
-            .update_expression("SET revoked = :t")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":t", AttributeValue::Bool(true))
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("UpdateItem", e))?;
-        Ok(())
-    }
 }
 
 pub(crate) fn limits_from_item(item: &Item) -> Result<TenantLimits, StoreError> {

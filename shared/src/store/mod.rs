@@ -3,6 +3,7 @@
 //! indexes for listing. Every state change is a conditional write or a
 //! transaction, so concurrent requests can never half-apply.
 
+mod admin;
 pub mod items;
 mod jobs;
 mod keys;
@@ -14,6 +15,10 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+pub use admin::{
+    ApiKeySummary, CreateOutcome, JobCounts, KeyCreateOutcome, NewApiKey, RevokeOutcome,
+    TenantSummary, TenantUpdate, UpdateOutcome, WebhookChange, is_key_id, key_preview, new_key_id,
+};
 pub use items::{Item, ItemError};
 pub use jobs::{CancelOutcome, JobPage};
 pub use keys::KeyRecord;

@@ -1,0 +1,214 @@
+//! The command line: every command and flag with its help text. Values
+//! that can be judged without the table (limits, key modes) are parsed here,
+//! so a bad one is refused before any AWS call.
+
+use clap::error::ErrorKind;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use shared::domain::{KeyMode, TenantLimits};
+
+use crate::input;
+
+/// Administer Image SaaS tenants and API keys.
+///
+/// Works on the DynamoDB table the standard AWS configuration reaches
+/// (profile, region, AWS_ENDPOINT_URL for the local stack). Human-readable
+/// output by default; `--json` for scripts.
+#[derive(Debug, Parser)]
+#[command(name = "imagesaas-admin", version, arg_required_else_help = true)]
+pub struct Cli {
+    /// The service's DynamoDB table (default: $TABLE_NAME).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub table: Option<String>,
+
+    /// Print JSON instead of tables (errors too, as {"error": "..."} on stderr).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, list, show and update tenants.
+    #[command(subcommand, arg_required_else_help = true)]
+    Tenant(TenantCommand),
+    /// Create, list and revoke API keys.
+    #[command(subcommand, arg_required_else_help = true)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant; prints its id (and its webhook secret, once).
+    Create(TenantCreate),
+    /// List every tenant (id, name, creation time).
+    List,
+    /// Show a tenant: limits, webhook, active jobs and job counts by status.
+    Show {
+        /// The tenant id (`c` + 24 characters).
+        #[arg(value_name = "TENANT_ID")]
+        id: String,
+    },
+    /// Change a tenant's limits or webhook; limits apply to its next submit.
+    Update(TenantUpdateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TenantCreate {
+    /// A display name for operators (1 to 100 characters).
+    #[arg(long, value_parser = input::parse_name)]
+    pub name: String,
+    /// Accepted submits per clock minute (1 to 100000).
+    #[arg(long, value_parser = input::parse_rpm, allow_negative_numbers = true, default_value_t = TenantLimits::default().rpm)]
+    pub rpm: u32,
+    /// Jobs that may be queued or running at once (1 to 1000).
+    #[arg(
+        long,
+        value_parser = input::parse_max_concurrency,
+        allow_negative_numbers = true,
+        default_value_t = TenantLimits::default().max_concurrency
+    )]
+    pub max_concurrency: u32,
+    /// Where job events are POSTed (https, public host; the local stack
+    /// also allows http to loopback). A signing secret is made and printed.
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantUpdateArgs {
+    /// The tenant id.
+    #[arg(value_name = "TENANT_ID")]
+    pub id: String,
+    /// New submits-per-minute limit (1 to 100000).
+    #[arg(long, value_parser = input::parse_rpm, allow_negative_numbers = true)]
+    pub rpm: Option<u32>,
+    /// New limit of jobs queued or running at once (1 to 1000).
+    #[arg(long, value_parser = input::parse_max_concurrency, allow_negative_numbers = true)]
+    pub max_concurrency: Option<u32>,
+    /// Send webhooks to this URL; the current secret is kept (a new one is
+    /// made and printed if the tenant had none).
+    #[arg(long, value_name = "URL", conflicts_with = "no_webhook")]
+    pub webhook_url: Option<String>,
+    /// Stop sending webhooks; the URL and secret are deleted.
+    #[arg(long)]
+    pub no_webhook: bool,
+    /// Replace the webhook secret with a new one (printed once).
+    #[arg(long, conflicts_with = "no_webhook")]
+    pub rotate_webhook_secret: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key; the full key is printed this once only.
+    Create {
+        /// The tenant the key authenticates as.
+        #[arg(long, value_name = "TENANT_ID")]
+        tenant: String,
+        /// `test` keys render offline; `live` keys call Gemini.
+        #[arg(long, value_enum)]
+        mode: ModeArg,
+    },
+    /// List a tenant's keys (previews only, never a full key).
+    List {
+        /// The tenant whose keys to list.
+        #[arg(long, value_name = "TENANT_ID")]
+        tenant: String,
+    },
+    /// Revoke a key by its id; the API refuses it within
+    /// AUTH_CACHE_TTL_SECONDS.
+    Revoke {
+        /// The key id (`key_` + 20 characters) from `key create` or `key list`.
+        #[arg(value_name = "KEY_ID")]
+        key_id: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    Test,
+    Live,
+}
+
+impl From<ModeArg> for KeyMode {
+    fn from(m: ModeArg) -> KeyMode {
+        match m {
+            ModeArg::Test => KeyMode::Test,
+            ModeArg::Live => KeyMode::Live,
+        }
+    }
+}
+
+/// What parsing the command line came to.
+pub enum Parsed {
+    Run(Cli),
+    /// Help or version was asked for (or nothing given): clap prints it.
+    Exit(clap::Error),
+    /// A usage error, as one line.
+    Invalid(String),
+}
+
+pub fn parse() -> Parsed {
+    match Cli::try_parse() {
+        Ok(cli) => Parsed::Run(cli),
+        Err(e) => match e.kind() {
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Parsed::Exit(e),
+            _ => Parsed::Invalid(one_line(&e.to_string())),
+        },
+    }
+}
+
+/// clap's message without its usage block and hint, on one line, so that
+/// every failure of this tool is a single line on stderr.
+fn one_line(rendered: &str) -> String {
+    let text = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    text.strip_prefix("error: ").unwrap_or(&text).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn usage_errors_become_one_line() {
+        let err = Cli::try_parse_from(["imagesaas-admin", "tenant", "create", "--rpm", "abc"])
+            .expect_err("rpm abc is refused");
+        let line = one_line(&err.to_string());
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.contains("--rpm"), "{line}");
+        let err = Cli::try_parse_from(["imagesaas-admin", "tenant", "create"])
+            .expect_err("name is required");
+        let line = one_line(&err.to_string());
+        assert!(line.contains("--name"), "{line}");
+    }
+
+    #[test]
+    fn webhook_removal_conflicts_with_setting_one() {
+        let parsed = Cli::try_parse_from([
+            "imagesaas-admin",
+            "tenant",
+            "update",
+            "cmkuz35wf00034rk15ycgzvce",
+            "--no-webhook",
+            "--webhook-url",
+            "https://example.com/h",
+        ]);
+        assert!(parsed.is_err());
+    }
+}

@@ -1,0 +1,171 @@
+//! Judging operator input before anything is written: limits, names, ids
+//! and webhook URLs. Every rejection says what is wrong and what is
+//! allowed, and echoes the input only in a safe, shortened form.
+
+use shared::netguard::{self, UrlPolicy};
+
+use crate::error::AdminError;
+
+pub const RPM_RANGE: std::ops::RangeInclusive<u32> = 1..=100_000;
+pub const MAX_CONCURRENCY_RANGE: std::ops::RangeInclusive<u32> = 1..=1_000;
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// clap value parser for `--rpm`.
+pub fn parse_rpm(s: &str) -> Result<u32, String> {
+    parse_limit(s, RPM_RANGE)
+}
+
+/// clap value parser for `--max-concurrency`.
+pub fn parse_max_concurrency(s: &str) -> Result<u32, String> {
+    parse_limit(s, MAX_CONCURRENCY_RANGE)
+}
+
+fn parse_limit(s: &str, range: std::ops::RangeInclusive<u32>) -> Result<u32, String> {
+    let expected = || {
+        format!(
+            "must be a whole number from {} to {}",
+            range.start(),
+            range.end()
+        )
+    };
+    // Digits only: `u32::from_str` would also take a leading `+`.
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(expected());
+    }
+    match s.parse::<u32>() {
+        Ok(v) if range.contains(&v) => Ok(v),
+        _ => Err(expected()),
+    }
+}
+
+/// clap value parser for `--name`: what operators will read in listings.
+pub fn parse_name(s: &str) -> Result<String, String> {
+    let name = s.trim();
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(format!("must be at most {MAX_NAME_CHARS} characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(name.to_string())
+}
+
+/// A tenant id as given; one not of our shape cannot exist, so it is
+/// "unknown" without a read.
+pub fn tenant_id(s: &str) -> Result<&str, AdminError> {
+    if shared::ids::is_valid_id(s) {
+        Ok(s)
+    } else {
+        Err(AdminError::UnknownTenant(printable(s)))
+    }
+}
+
+/// A key id as given, judged like `tenant_id`.
+pub fn key_id(s: &str) -> Result<&str, AdminError> {
+    if shared::store::is_key_id(s) {
+        Ok(s)
+    } else {
+        Err(AdminError::UnknownKey(printable(s)))
+    }
+}
+
+/// `LOCAL_MODE=1` (the local stack) allows `http` and loopback webhook
+/// URLs, exactly as the service itself does there.
+pub fn url_policy_from_env() -> UrlPolicy {
+    if std::env::var("LOCAL_MODE").is_ok_and(|v| v == "1") {
+        UrlPolicy::Local
+    } else {
+        UrlPolicy::Production
+    }
+}
+
+/// A webhook URL the delivery guard would accept, normalised as it will be
+/// stored.
+pub fn webhook_url(raw: &str, policy: UrlPolicy) -> Result<String, AdminError> {
+    netguard::check_url(raw, policy)
+        .map(|url| url.to_string())
+        .map_err(|reason| AdminError::BadWebhookUrl {
+            url: printable(raw),
+            reason,
+        })
+}
+
+/// Echoes input into a message safely: short, no control characters, so
+/// an error stays one line.
+pub fn printable(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .take(64)
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect();
+    if s.chars().count() > 64 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_whole_numbers_in_range() {
+        assert_eq!(parse_rpm("1"), Ok(1));
+        assert_eq!(parse_rpm("100000"), Ok(100_000));
+        for bad in [
+            "0",
+            "100001",
+            "abc",
+            "",
+            "-1",
+            "+5",
+            " 5",
+            "1.5",
+            "99999999999",
+        ] {
+            assert!(parse_rpm(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_max_concurrency("1000"), Ok(1000));
+        assert!(parse_max_concurrency("1001").is_err());
+        assert!(parse_rpm("0").unwrap_err().contains("from 1 to 100000"));
+    }
+
+    #[test]
+    fn names_are_trimmed_and_printable() {
+        assert_eq!(parse_name("  Acme  "), Ok("Acme".into()));
+        assert!(parse_name("   ").is_err());
+        assert!(parse_name("a\nb").is_err());
+        assert!(parse_name(&"x".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn webhook_urls_follow_the_delivery_guard() {
+        let prod = UrlPolicy::Production;
+        assert!(webhook_url("https://hooks.example.com/x", prod).is_ok());
+        for bad in [
+            "http://10.0.0.1/x",
+            "https://10.0.0.1/x",
+            "http://hooks.example.com/x",
+            "https://169.254.169.254/latest",
+            "not a url",
+        ] {
+            assert!(webhook_url(bad, prod).is_err(), "{bad}");
+        }
+        assert!(webhook_url("http://127.0.0.1:9999/hooks", UrlPolicy::Local).is_ok());
+        assert!(webhook_url("http://10.0.0.1/x", UrlPolicy::Local).is_err());
+    }
+
+    #[test]
+    fn ids_of_the_wrong_shape_are_unknown() {
+        assert!(tenant_id("cmkuz35wf00034rk15ycgzvce").is_ok());
+        assert!(matches!(
+            tenant_id("nope"),
+            Err(AdminError::UnknownTenant(_))
+        ));
+        assert!(matches!(key_id("key_x"), Err(AdminError::UnknownKey(_))));
+        assert_eq!(printable("a\nb"), "a\u{FFFD}b");
+    }
+}

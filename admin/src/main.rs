@@ -1,0 +1,78 @@
+//! `imagesaas-admin`: operators' tool for tenants, limits, webhooks and API
+//! keys, working on the service's DynamoDB table directly (there is no
+//! admin API to attack). Parses the arguments, builds the AWS client once
+//! and hands the command to its module.
+
+mod cli;
+mod error;
+mod input;
+mod keygen;
+mod keys;
+mod output;
+mod tenants;
+
+use std::process::ExitCode;
+
+use shared::netguard::UrlPolicy;
+use shared::store::Store;
+
+use crate::cli::{Cli, Command, Parsed};
+use crate::error::AdminError;
+use crate::output::Output;
+
+/// What every command works with.
+pub struct Ctx {
+    pub store: Store,
+    /// Which webhook URLs are acceptable (`LOCAL_MODE=1`: the local stack's).
+    pub url_policy: UrlPolicy,
+}
+
+fn main() -> ExitCode {
+    let cli = match cli::parse() {
+        Parsed::Run(cli) => cli,
+        Parsed::Exit(help) => help.exit(),
+        Parsed::Invalid(message) => {
+            output::print_error(&message, std::env::args().any(|a| a == "--json"));
+            return ExitCode::from(2);
+        }
+    };
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(AdminError::Runtime)
+        .and_then(|rt| rt.block_on(run(&cli)));
+    match result {
+        Ok(out) => {
+            out.print(cli.json);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            output::print_error(&e.to_string(), cli.json);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: &Cli) -> Result<Output, AdminError> {
+    let table = cli
+        .table
+        .clone()
+        .or_else(|| std::env::var("TABLE_NAME").ok())
+        .filter(|t| !t.is_empty())
+        .ok_or(AdminError::NoTable)?;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(shared::app::default_timeouts())
+        .load()
+        .await;
+    if sdk.region().is_none() {
+        return Err(AdminError::NoRegion);
+    }
+    let ctx = Ctx {
+        store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), table),
+        url_policy: input::url_policy_from_env(),
+    };
+    match &cli.command {
+        Command::Tenant(command) => tenants::run(&ctx, command).await,
+        Command::Key(command) => keys::run(&ctx, command).await,
+    }
+}

@@ -1,0 +1,10 @@
+//! The admin CLI run as a real process against a real moto server, with
+//! the API's real handlers checking that what it writes takes effect.
+
+mod support;
+
+mod invalid;
+mod keys;
+mod limits;
+mod seed;
+mod tenants;

@@ -1,0 +1,217 @@
+//! The harness: one moto server per test binary (killed with the process),
+//! per test a fresh stack (own table, queues, bucket), the CLI run as a real
+//! process against it, and the API's real handlers called in-process.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use lambda_http::Body;
+use local::moto::{Moto, free_port};
+use local::{Stack, StackOptions};
+use serde_json::Value;
+use shared::ids;
+
+/// The emulator's endpoint, started on first use. It is owned by a thread
+/// that lives as long as the test process, so the kernel kills moto when the
+/// process exits (PR_SET_PDEATHSIG fires when the spawning thread dies),
+/// however the process exits.
+pub fn moto_endpoint() -> String {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT
+        .get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for moto");
+                rt.block_on(async move {
+                    let port = free_port().expect("a free port");
+                    match Moto::start(port).await {
+                        Ok(moto) => {
+                            let _ = tx.send(Ok(moto.endpoint.clone()));
+                            std::future::pending::<()>().await;
+                            drop(moto);
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e.to_string()));
+                        }
+                    }
+                });
+            });
+            rx.recv()
+                .expect("the moto thread answers")
+                .expect("moto starts")
+        })
+        .clone()
+}
+
+/// One run of the CLI.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts success and returns stdout parsed as JSON.
+    pub fn json(&self) -> Value {
+        assert_eq!(self.code, Some(0), "{self:?}");
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is JSON ({e}): {self:?}"))
+    }
+
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, Some(0), "{self:?}");
+        &self.stdout
+    }
+
+    /// Asserts a failure: non-zero exit, nothing on stdout, exactly one
+    /// line on stderr that contains `expected`.
+    pub fn fails_with(&self, expected: &str) {
+        assert!(
+            matches!(self.code, Some(c) if c != 0),
+            "exits non-zero: {self:?}"
+        );
+        assert!(self.stdout.is_empty(), "nothing on stdout: {self:?}");
+        assert_eq!(self.stderr.lines().count(), 1, "one line: {self:?}");
+        assert!(self.stderr.ends_with('\n'), "{self:?}");
+        assert!(
+            self.stderr.contains(expected),
+            "stderr mentions {expected:?}: {self:?}"
+        );
+    }
+}
+
+pub struct Env {
+    pub stack: Stack,
+    endpoint: String,
+}
+
+impl Env {
+    /// A fresh stack with the API's key cache off, so a revocation or a
+    /// limit change shows on the very next request.
+    pub async fn start() -> Env {
+        let endpoint = moto_endpoint();
+        let mut options = StackOptions::named(&format!("a{}", &ids::new_id()[1..13]));
+        options.auth_cache_ttl = Duration::ZERO;
+        let stack = Stack::provision(&endpoint, options)
+            .await
+            .expect("provisioning on moto");
+        Env { stack, endpoint }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.stack.options.table
+    }
+
+    /// Runs `imagesaas-admin args…` against this stack's table, with only
+    /// the environment an operator would set (no profile, no host config).
+    pub async fn admin(&self, args: &[&str]) -> Run {
+        self.admin_with(args, &[]).await
+    }
+
+    pub async fn admin_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_imagesaas-admin"))
+            .args(args)
+            .env_clear()
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/aws-credentials",
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("TABLE_NAME", self.table())
+            .envs(extra_env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .expect("the CLI runs");
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+        }
+    }
+
+    /// `tenant create --json` with these extra flags; returns the output.
+    pub async fn create_tenant(&self, extra: &[&str]) -> Value {
+        let mut args = vec!["tenant", "create", "--name", "Acme", "--json"];
+        args.extend_from_slice(extra);
+        self.admin(&args).await.json()
+    }
+
+    /// `key create --json`; returns `(keyId, key)`.
+    pub async fn create_key(&self, tenant_id: &str, mode: &str) -> (String, String) {
+        let out = self
+            .admin(&[
+                "key", "create", "--tenant", tenant_id, "--mode", mode, "--json",
+            ])
+            .await
+            .json();
+        (
+            out["keyId"].as_str().expect("keyId").to_string(),
+            out["key"].as_str().expect("key").to_string(),
+        )
+    }
+
+    /// A request to the real handler its Lambda runs; returns the status,
+    /// the response headers and the JSON body.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: &str,
+        body: Option<&str>,
+    ) -> (u16, lambda_http::http::HeaderMap, Value) {
+        let mut req = lambda_http::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {key}"));
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        let req = req
+            .body(body.map_or(Body::Empty, |b| Body::Text(b.to_string())))
+            .expect("a request");
+        let resp = local::server::dispatch(&self.stack.app, req).await;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = match resp.into_body() {
+            Body::Text(t) => t,
+            Body::Binary(b) => String::from_utf8(b).expect("a UTF-8 body"),
+            _ => String::new(),
+        };
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        (status, headers, body)
+    }
+
+    /// `POST /v1/images/generate` with a draft prompt.
+    pub async fn submit(&self, key: &str) -> (u16, lambda_http::http::HeaderMap, Value) {
+        self.call(
+            "POST",
+            "/v1/images/generate",
+            key,
+            Some(r#"{"prompt":"A cat","mode":"draft"}"#),
+        )
+        .await
+    }
+}
+
+/// Waits, if needed, so that the next few seconds stay within one clock
+/// minute: rate windows are per minute.
+pub async fn away_from_minute_boundary(needed: Duration) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970");
+    let into_minute = Duration::from_millis((now.as_millis() % 60_000) as u64);
+    if into_minute + needed > Duration::from_secs(59) {
+        tokio::time::sleep(Duration::from_secs(60) - into_minute + Duration::from_millis(200))
+            .await;
+    }
+}
