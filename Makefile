@@ -51,7 +51,7 @@ build-lambda: lambda-tools
 # The real Lambda runtime loop: `cargo lambda watch` serves the functions,
 # `cargo lambda invoke` replays events/ against moto.
 lambda-smoke: lambda-tools python-deps
-	$(LAMBDA_ENV) bash local/lambda-smoke.sh
+	MOTO_PYTHON="$$(command -v $(PYTHON))" $(LAMBDA_ENV) bash local/lambda-smoke.sh
 
 fmt:
 	cargo fmt --all

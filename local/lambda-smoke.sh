@@ -19,13 +19,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python3 local/moto_server.py "$MOTO_PORT" >"$LOG/moto.log" 2>&1 &
+wait_port() { # port, what, log
+  for _ in $(seq 600); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done
+  echo "$2 did not start on port $1" >&2; tail -n 30 "$3" >&2; exit 1
+}
+
+# moto lives in the Python that `make python-deps` installed it into, not
+# in the tools' virtualenv that comes first on PATH here.
+"${MOTO_PYTHON:-python3}" local/moto_server.py "$MOTO_PORT" >"$LOG/moto.log" 2>&1 &
 pids+=($!)
 export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
-for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$MOTO_PORT") 2>/dev/null && break; sleep 0.1; done
+wait_port "$MOTO_PORT" moto "$LOG/moto.log"
 
 # Resources, dev tenant and the sample jobs the events refer to.
-eval "$(cargo run --quiet -p local --bin dev-server -- --provision-only --seed-samples | grep -E '^[A-Z_]+=')"
+provisioned=$(cargo run --quiet -p local --bin dev-server -- --provision-only --seed-samples)
+eval "$(grep -E '^[A-Z_]+=' <<<"$provisioned")"
 export TABLE_NAME QUEUE_URL RESULTS_BUCKET
 export CURSOR_SECRET=local-stack-cursor-secret LOCAL_MODE=1 RUST_LOG=info
 
@@ -33,7 +41,7 @@ cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
   --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL,TABLE_NAME=$TABLE_NAME,QUEUE_URL=$QUEUE_URL,RESULTS_BUCKET=$RESULTS_BUCKET,CURSOR_SECRET=$CURSOR_SECRET,LOCAL_MODE=1" \
   >"$LOG/watch.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 600); do (exec 3<>/dev/tcp/127.0.0.1/"$WATCH_PORT") 2>/dev/null && break; sleep 0.1; done
+wait_port "$WATCH_PORT" "cargo lambda watch" "$LOG/watch.log"
 
 invoke() { # function, event file, expected statusCode
   local out
