@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 MOTO_VERSION := 5.2.1
 
-.PHONY: dev test python-deps fmt lint ci bench-worker lambda-tools lint-template build-lambda lambda-smoke
+.PHONY: dev test python-deps fmt lint ci bench-worker lambda-tools lint-template build-lambda lambda-smoke test-browser test-openapi
 
 # Installs the AWS emulator unless the pinned version is already there.
 python-deps:
@@ -52,6 +52,29 @@ build-lambda: lambda-tools
 # `cargo lambda invoke` replays events/ against moto.
 lambda-smoke: lambda-tools python-deps
 	MOTO_PYTHON="$$(command -v $(PYTHON))" $(LAMBDA_ENV) bash local/lambda-smoke.sh
+
+# ---- docs/api.html in a real browser, and the API fuzzed from docs/openapi.yaml.
+DOCS_VENV := .venv-docs
+
+# Debian's Chromium (installed if missing; needs root) driven by
+# playwright-core from npm: never a downloaded browser.
+test-browser: python-deps
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	cd local/browser && npm ci --no-audit --no-fund --loglevel=error
+	cargo build --quiet -p local --bin dev-server
+	cd local/browser && node --test
+
+$(DOCS_VENV)/.installed: local/requirements-docs.txt
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/pip install --quiet --disable-pip-version-check -r local/requirements-docs.txt
+	touch $@
+
+# The spec validates, then schemathesis runs every operation against the
+# local stack with all checks, bounded in examples and time.
+test-openapi: $(DOCS_VENV)/.installed python-deps
+	$(DOCS_VENV)/bin/openapi-spec-validator docs/openapi.yaml
+	cargo build --quiet -p local --bin dev-server -p imagesaas-admin
+	MOTO_PYTHON="$$(command -v $(PYTHON))" PATH="$(CURDIR)/$(DOCS_VENV)/bin:$$PATH" bash local/schemathesis.sh
 
 fmt:
 	cargo fmt --all

@@ -12,7 +12,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
-use lambda_http::http::Method;
+use lambda_http::http::{HeaderValue, Method};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 use shared::{ApiError, ApiResponse, App, ids};
@@ -20,6 +20,21 @@ use tokio::net::TcpListener;
 
 /// API Gateway refuses larger payloads before any Lambda runs.
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// CORS, as the template's `HttpApi` `CorsConfiguration` declares it (a
+/// test keeps the two equal), so `docs/api.html` works from `file://` or any
+/// origin. No credentials are involved: the key travels in a header.
+pub const CORS_ALLOW_METHODS: [&str; 4] = ["GET", "POST", "DELETE", "OPTIONS"];
+pub const CORS_ALLOW_HEADERS: [&str; 3] = ["authorization", "content-type", "idempotency-key"];
+pub const CORS_EXPOSE_HEADERS: [&str; 6] = [
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    "retry-after",
+    "idempotent-replayed",
+    "x-request-id",
+];
+pub const CORS_MAX_AGE_SECS: u32 = 600;
 
 /// Accepts connections until the task is dropped.
 pub async fn serve(listener: TcpListener, app: Arc<App>) {
@@ -41,6 +56,24 @@ pub async fn serve(listener: TcpListener, app: Arc<App>) {
 }
 
 async fn handle(app: &App, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    let mut resp = route(app, req).await;
+    let headers = resp.headers_mut();
+    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    if let Ok(v) = HeaderValue::from_str(&CORS_EXPOSE_HEADERS.join(", ")) {
+        headers.insert("access-control-expose-headers", v);
+    }
+    resp
+}
+
+async fn route(app: &App, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    match (req.method(), req.uri().path()) {
+        (&Method::OPTIONS, _) => return preflight(),
+        (&Method::GET, "/docs" | "/docs/" | "/docs/api.html") => {
+            return static_file("api.html", "text/html; charset=utf-8");
+        }
+        (&Method::GET, "/openapi.yaml") => return static_file("openapi.yaml", "application/yaml"),
+        _ => {}
+    }
     let (parts, body) = req.into_parts();
     let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -95,6 +128,37 @@ pub async fn dispatch(app: &App, req: lambda_http::Request) -> lambda_http::Resp
             }
         }
         _ => ApiResponse::error(&ApiError::NotFound).into_response(),
+    }
+}
+
+/// A CORS preflight: what API Gateway answers for the HTTP API.
+fn preflight() -> hyper::Response<Full<Bytes>> {
+    let mut resp = hyper::Response::new(Full::new(Bytes::new()));
+    *resp.status_mut() = hyper::StatusCode::NO_CONTENT;
+    let headers = resp.headers_mut();
+    for (name, value) in [
+        ("access-control-allow-methods", CORS_ALLOW_METHODS.join(", ")),
+        ("access-control-allow-headers", CORS_ALLOW_HEADERS.join(", ")),
+        ("access-control-max-age", CORS_MAX_AGE_SECS.to_string()),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(name, v);
+        }
+    }
+    resp
+}
+
+/// The interactive docs and the OpenAPI file, read from `docs/` on each
+/// request so edits show without a restart.
+fn static_file(name: &str, content_type: &'static str) -> hyper::Response<Full<Bytes>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs").join(name);
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let mut resp = hyper::Response::new(Full::new(Bytes::from(bytes)));
+            resp.headers_mut().insert("content-type", HeaderValue::from_static(content_type));
+            resp
+        }
+        Err(_) => to_hyper(ApiResponse::error(&ApiError::NotFound).into_response()),
     }
 }
 
