@@ -118,7 +118,9 @@ async fn main() -> Result<(), BoxError> {
         "  AWS        {endpoint}   (moto: DynamoDB table {}, SQS queue {}, S3 bucket {})",
         stack.options.table, stack.options.queue, stack.options.bucket
     );
-    println!("  docs       http://localhost:{port}/docs   (OpenAPI: http://localhost:{port}/openapi.yaml)");
+    println!(
+        "  docs       http://localhost:{port}/docs   (OpenAPI: http://localhost:{port}/openapi.yaml)"
+    );
     println!("  dev key    {DEV_API_KEY}   (tenant {DEV_TENANT_ID})");
     println!(
         "  worker     draining the jobs queue (test keys: offline renderer; live keys: {live})"

@@ -137,8 +137,14 @@ fn preflight() -> hyper::Response<Full<Bytes>> {
     *resp.status_mut() = hyper::StatusCode::NO_CONTENT;
     let headers = resp.headers_mut();
     for (name, value) in [
-        ("access-control-allow-methods", CORS_ALLOW_METHODS.join(", ")),
-        ("access-control-allow-headers", CORS_ALLOW_HEADERS.join(", ")),
+        (
+            "access-control-allow-methods",
+            CORS_ALLOW_METHODS.join(", "),
+        ),
+        (
+            "access-control-allow-headers",
+            CORS_ALLOW_HEADERS.join(", "),
+        ),
         ("access-control-max-age", CORS_MAX_AGE_SECS.to_string()),
     ] {
         if let Ok(v) = HeaderValue::from_str(&value) {
@@ -151,11 +157,14 @@ fn preflight() -> hyper::Response<Full<Bytes>> {
 /// The interactive docs and the OpenAPI file, read from `docs/` on each
 /// request so edits show without a restart.
 fn static_file(name: &str, content_type: &'static str) -> hyper::Response<Full<Bytes>> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs")
+        .join(name);
     match std::fs::read(path) {
         Ok(bytes) => {
             let mut resp = hyper::Response::new(Full::new(Bytes::from(bytes)));
-            resp.headers_mut().insert("content-type", HeaderValue::from_static(content_type));
+            resp.headers_mut()
+                .insert("content-type", HeaderValue::from_static(content_type));
             resp
         }
         Err(_) => to_hyper(ApiResponse::error(&ApiError::NotFound).into_response()),

@@ -290,24 +290,46 @@ async fn browsers_may_call_the_api_from_any_origin() {
         .request(Method::OPTIONS, format!("{}/v1/images/generate", t.base))
         .header("origin", "null")
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "authorization, content-type, idempotency-key")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type, idempotency-key",
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(pre.status(), 204);
     let h = pre.headers();
     assert_eq!(h["access-control-allow-origin"], "*");
-    assert!(h["access-control-allow-methods"].to_str().unwrap().contains("DELETE"));
-    assert!(h["access-control-allow-headers"].to_str().unwrap().contains("idempotency-key"));
+    assert!(
+        h["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("DELETE")
+    );
+    assert!(
+        h["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("idempotency-key")
+    );
 
     let r = t.submit(&key, r#"{"prompt":"a"}"#).await;
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     let exposed = r.header("access-control-expose-headers").unwrap();
-    for h in ["x-ratelimit-remaining", "retry-after", "idempotent-replayed", "x-request-id"] {
+    for h in [
+        "x-ratelimit-remaining",
+        "retry-after",
+        "idempotent-replayed",
+        "x-request-id",
+    ] {
         assert!(exposed.contains(h), "{h} not exposed: {exposed}");
     }
     let err = t.get("img_test_nope_nope_nope", "/v1/jobs").await;
-    assert_eq!(err.header("access-control-allow-origin"), Some("*"), "errors too");
+    assert_eq!(
+        err.header("access-control-allow-origin"),
+        Some("*"),
+        "errors too"
+    );
 }
 
 #[tokio::test]
@@ -317,7 +339,12 @@ async fn the_docs_and_the_spec_are_served() {
         ("/docs", "text/html; charset=utf-8", "<html"),
         ("/openapi.yaml", "application/yaml", "openapi: 3.1"),
     ] {
-        let resp = t.http.get(format!("{}{path}", t.base)).send().await.unwrap();
+        let resp = t
+            .http
+            .get(format!("{}{path}", t.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 200, "{path}");
         assert_eq!(resp.headers()["content-type"], content_type);
         let text = resp.text().await.unwrap();

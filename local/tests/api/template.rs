@@ -228,11 +228,23 @@ async fn every_function_crate_is_deployed_and_every_route_is_served_locally() {
     // CORS: the HTTP API's configuration is the local server's.
     let cors = &t["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"];
     let list = |v: &Value| -> Vec<String> { v.as_sequence().unwrap().iter().map(s).collect() };
-    assert_eq!(list(&cors["AllowMethods"]), local::server::CORS_ALLOW_METHODS);
-    assert_eq!(list(&cors["AllowHeaders"]), local::server::CORS_ALLOW_HEADERS);
-    assert_eq!(list(&cors["ExposeHeaders"]), local::server::CORS_EXPOSE_HEADERS);
+    assert_eq!(
+        list(&cors["AllowMethods"]),
+        local::server::CORS_ALLOW_METHODS
+    );
+    assert_eq!(
+        list(&cors["AllowHeaders"]),
+        local::server::CORS_ALLOW_HEADERS
+    );
+    assert_eq!(
+        list(&cors["ExposeHeaders"]),
+        local::server::CORS_EXPOSE_HEADERS
+    );
     assert_eq!(list(&cors["AllowOrigins"]), ["*"]);
-    assert_eq!(s(&cors["MaxAge"]), local::server::CORS_MAX_AGE_SECS.to_string());
+    assert_eq!(
+        s(&cors["MaxAge"]),
+        local::server::CORS_MAX_AGE_SECS.to_string()
+    );
     // Each template route reaches a handler in the local server: anything
     // but the router's NOT_FOUND.
     let stack = TestStack::start().await;
