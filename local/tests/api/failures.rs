@@ -31,15 +31,7 @@ async fn a_failed_queue_send_leaves_no_job_behind() {
     // No job at all, in any status; the slot and the rate count are back.
     let list = good.get(&key, "/v1/jobs").await;
     assert_eq!(list.body["items"], serde_json::json!([]));
-    let row = good
-        .stack
-        .app
-        .store
-        .get_tenant(&tenant)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(row.active_jobs, 0);
+    assert_eq!(good.active_jobs(&tenant).await, 0);
 
     // The same idempotency key works once the queue does.
     let retry = good

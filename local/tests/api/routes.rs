@@ -247,16 +247,9 @@ async fn only_queued_or_retrying_jobs_cancel() {
     // RETRYING is.
     set_status(&t, &tenant, &running, "RETRYING").await;
     assert_eq!(t.cancel(&key, &running).await.status, 200);
-    let tenant_row = t
-        .stack
-        .app
-        .store
-        .get_tenant(&tenant)
-        .await
-        .unwrap()
-        .unwrap();
     assert_eq!(
-        tenant_row.active_jobs, 0,
+        t.active_jobs(&tenant).await,
+        0,
         "both cancels released their slot"
     );
 }

@@ -201,6 +201,12 @@ impl TestStack {
         (tenant_id, key)
     }
 
+    /// The tenant's active-job counter as stored.
+    pub async fn active_jobs(&self, tenant_id: &str) -> i64 {
+        let tenant = self.stack.app.store.get_tenant(tenant_id).await.unwrap();
+        tenant.expect("the tenant exists").active_jobs
+    }
+
     /// Revokes a key the way an operator does (`imagesaas-admin key revoke`).
     pub async fn revoke(&self, raw_key: &str) {
         let store = &self.stack.app.store;

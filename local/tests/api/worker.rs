@@ -114,17 +114,7 @@ async fn a_live_job_stores_exactly_the_returned_image() {
         gemini.calls()[1].body["generationConfig"]["imageConfig"]["imageSize"],
         "1K"
     );
-    assert_eq!(
-        t.stack
-            .app
-            .store
-            .get_tenant(&tenant)
-            .await
-            .unwrap()
-            .unwrap()
-            .active_jobs,
-        0
-    );
+    assert_eq!(t.active_jobs(&tenant).await, 0);
 }
 
 #[tokio::test]
@@ -169,17 +159,7 @@ async fn refusals_and_empty_answers_fail_the_job() {
         let listed = t.get(&key, "/v1/jobs?status=FAILED&limit=1").await;
         assert_eq!(listed.body["items"][0]["errorCode"], code);
     }
-    assert_eq!(
-        t.stack
-            .app
-            .store
-            .get_tenant(&tenant)
-            .await
-            .unwrap()
-            .unwrap()
-            .active_jobs,
-        0
-    );
+    assert_eq!(t.active_jobs(&tenant).await, 0);
 }
 
 #[tokio::test]
@@ -232,17 +212,7 @@ async fn a_provider_that_stays_down_fails_the_job_after_the_budget() {
         .unwrap()
         .unwrap();
     assert_eq!(row.attempts, 3);
-    assert_eq!(
-        t.stack
-            .app
-            .store
-            .get_tenant(&tenant)
-            .await
-            .unwrap()
-            .unwrap()
-            .active_jobs,
-        0
-    );
+    assert_eq!(t.active_jobs(&tenant).await, 0);
 }
 
 #[tokio::test]
@@ -543,17 +513,7 @@ async fn a_crashed_run_is_reclaimed_after_its_lease() {
         .unwrap()
         .unwrap();
     assert_eq!(row.attempts, 2, "the crashed attempt and the reclaim");
-    assert_eq!(
-        t.stack
-            .app
-            .store
-            .get_tenant(&tenant)
-            .await
-            .unwrap()
-            .unwrap()
-            .active_jobs,
-        0
-    );
+    assert_eq!(t.active_jobs(&tenant).await, 0);
 }
 
 #[tokio::test]

@@ -7,14 +7,13 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem, Update};
 
 use crate::domain::{Job, JobError, JobStatus};
 use crate::store::items::{job_from_item, n, s};
 use crate::store::jobs::release_slot;
-use crate::store::{Item, Store, StoreError, key, schema};
+use crate::store::{Item, Store, StoreError, applied_unless_first_condition_failed, key, schema};
 use crate::time::{self, Timestamp};
 
 #[derive(Debug)]
@@ -218,17 +217,6 @@ impl Store {
             )
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => match e.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(c))
-                    if c.cancellation_reasons().first().and_then(|r| r.code())
-                        == Some("ConditionalCheckFailed") =>
-                {
-                    Ok(false)
-                }
-                _ => Err(StoreError::aws("TransactWriteItems", e)),
-            },
-        }
+        applied_unless_first_condition_failed(result)
     }
 }

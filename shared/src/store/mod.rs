@@ -13,6 +13,7 @@ mod submit;
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 pub use admin::{
@@ -75,6 +76,29 @@ impl Store {
             .await
             .map_err(|e| StoreError::aws("GetItem", e))?;
         Ok(out.item.map(Item::from))
+    }
+}
+
+/// The outcome of a transaction whose first item carries the condition that
+/// decides it: `Ok(true)` applied, `Ok(false)` canceled because that
+/// condition failed, `Err` for anything else.
+pub(crate) fn applied_unless_first_condition_failed<T, R>(
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>>,
+) -> Result<bool, StoreError>
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) => match e.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(c))
+                if c.cancellation_reasons().first().and_then(|r| r.code())
+                    == Some("ConditionalCheckFailed") =>
+            {
+                Ok(false)
+            }
+            _ => Err(StoreError::aws("TransactWriteItems", e)),
+        },
     }
 }
 

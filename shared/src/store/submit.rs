@@ -11,7 +11,7 @@ use crate::domain::{Job, TenantLimits};
 use crate::store::items::{job_to_item, n, s};
 use crate::store::jobs::release_slot;
 use crate::store::keys::limits_from_item;
-use crate::store::{Item, Store, StoreError, key, schema};
+use crate::store::{Item, Store, StoreError, applied_unless_first_condition_failed, key, schema};
 
 /// How long an idempotency key is remembered.
 pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 60 * 60;
@@ -218,18 +218,7 @@ impl Store {
                 .map_err(build_err)?;
             tx = tx.transact_items(TransactWriteItem::builder().delete(delete_idem).build());
         }
-        match tx.send().await {
-            Ok(_) => Ok(true),
-            Err(e) => match e.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(c))
-                    if c.cancellation_reasons().first().and_then(|r| r.code())
-                        == Some("ConditionalCheckFailed") =>
-                {
-                    Ok(false)
-                }
-                _ => Err(StoreError::aws("TransactWriteItems", e)),
-            },
-        }
+        applied_unless_first_condition_failed(tx.send().await)
     }
 }
 
