@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 MOTO_VERSION := 5.2.1
 
-.PHONY: dev test python-deps fmt lint ci bench-worker lambda-tools lint-template build-lambda lambda-smoke test-browser test-openapi
+.PHONY: dev test python-deps fmt lint ci bench-worker bench-coldstart bench lambda-tools lint-template build-lambda lambda-smoke test-browser test-openapi
 
 # Installs the AWS emulator unless the pinned version is already there.
 python-deps:
@@ -22,6 +22,12 @@ test: python-deps
 # Benchmarks print figures and write them to BENCHMARKS.md; they assert nothing.
 bench-worker: python-deps
 	cargo run --release --quiet -p local --bin bench-worker
+
+bench-coldstart: python-deps
+	cargo build --release --quiet $(addprefix -p ,$(FUNCTIONS))
+	cargo run --release --quiet -p local --bin bench-coldstart
+
+bench: bench-coldstart bench-worker
 
 # ---- Lambda artifacts (arm64) and the SAM template, without Docker.
 VENV := .venv-lambda

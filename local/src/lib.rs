@@ -4,6 +4,7 @@
 //!
 //! `dev-server` (what `make dev` runs) and the integration tests both use it.
 
+pub mod bench;
 pub mod drain;
 pub mod fake_gemini;
 pub mod moto;

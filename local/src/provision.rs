@@ -186,6 +186,11 @@ pub const SAMPLE_JOB_IDS: [&str; 2] = ["cmkuz35wf00034rk15ycgzvce", "cmkuz35wf00
 pub async fn seed_sample_jobs(store: &Store) -> Result<(), BoxError> {
     use shared::domain::{AspectRatio, Job, JobStatus, Mode};
     use shared::store::{NewJob, SubmitOutcome};
+    let limits = store
+        .get_tenant(DEV_TENANT_ID)
+        .await?
+        .ok_or("seed the dev tenant before its sample jobs")?
+        .limits;
     for id in SAMPLE_JOB_IDS {
         if store.get_job(DEV_TENANT_ID, id).await?.is_some() {
             continue;
@@ -209,7 +214,7 @@ pub async fn seed_sample_jobs(store: &Store) -> Result<(), BoxError> {
         let new = NewJob {
             job: &job,
             idempotency: None,
-            limits: TenantLimits::default(),
+            limits,
             minute: now.timestamp().div_euclid(60),
         };
         match store.create_job(&new).await? {

@@ -54,7 +54,7 @@ async fn main() -> Result<(), BoxError> {
         .kill_on_drop(true)
         .spawn()?;
     let moto = Moto::start(free_port()?).await?;
-    wait_for_port(gemini_port).await?;
+    local::bench::wait_for_port(gemini_port).await?;
 
     let mut options = StackOptions::named("bench");
     options.gemini = Some((
@@ -148,7 +148,7 @@ async fn main() -> Result<(), BoxError> {
         before = rss_before as f64 / 1024.0,
     );
     println!("{report}");
-    write_section("worker", &report)?;
+    local::bench::write_section("worker", &report)?;
     Ok(())
 }
 
@@ -221,19 +221,6 @@ async fn serve_gemini(port: u16) -> Result<(), BoxError> {
     }
 }
 
-async fn wait_for_port(port: u16) -> Result<(), BoxError> {
-    for _ in 0..600 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Err("the fake Gemini did not start".into())
-}
-
 /// Peak resident set size of this process (VmHWM), in KiB.
 fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -248,25 +235,4 @@ fn peak_rss_kb() -> u64 {
 
 fn mb(bytes: usize) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
-}
-
-/// Replaces this benchmark's section of BENCHMARKS.md (between markers),
-/// keeping the other benchmarks' sections.
-fn write_section(name: &str, text: &str) -> std::io::Result<()> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");
-    let current = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        "# Benchmarks\n\nFigures measured on this repository's machines; each section says how to reproduce it.\n".to_string()
-    });
-    let (start, end) = (
-        format!("<!-- {name}:start -->"),
-        format!("<!-- {name}:end -->"),
-    );
-    let section = format!("{start}\n{text}{end}");
-    let updated = match (current.find(&start), current.find(&end)) {
-        (Some(a), Some(b)) if a < b => {
-            format!("{}{}{}", &current[..a], section, &current[b + end.len()..])
-        }
-        _ => format!("{}\n{}\n", current.trim_end(), section),
-    };
-    std::fs::write(path, updated)
 }

@@ -1,0 +1,80 @@
+//! Shared by the benchmark binaries (`src/bin/bench-*.rs`): they print
+//! figures and write their section of BENCHMARKS.md; none of them asserts a
+//! timing.
+
+use std::time::Duration;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Waits until something listens on a loopback port (30 s at most).
+pub async fn wait_for_port(port: u16) -> Result<(), BoxError> {
+    for _ in 0..600 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!("nothing listens on port {port}").into())
+}
+
+/// The median and the 90th percentile of some durations, in milliseconds.
+pub fn median_p90_ms(samples: &mut [Duration]) -> (f64, f64) {
+    if samples.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    samples.sort();
+    let at =
+        |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3;
+    (at(0.5), at(0.9))
+}
+
+/// What machine the figures come from, for the report.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mem_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
+    format!(
+        "{cores} cores ({cpu}), {mem_gib:.0} GiB RAM, {}",
+        std::env::consts::ARCH
+    )
+}
+
+/// Replaces this benchmark's section of BENCHMARKS.md (between markers),
+/// keeping the other benchmarks' sections.
+pub fn write_section(name: &str, text: &str) -> std::io::Result<()> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");
+    let current = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        "# Benchmarks\n\nFigures measured on this repository's machines; each section says how to reproduce it.\n".to_string()
+    });
+    let (start, end) = (
+        format!("<!-- {name}:start -->"),
+        format!("<!-- {name}:end -->"),
+    );
+    let section = format!("{start}\n{text}{end}");
+    let updated = match (current.find(&start), current.find(&end)) {
+        (Some(a), Some(b)) if a < b => {
+            format!("{}{}{}", &current[..a], section, &current[b + end.len()..])
+        }
+        _ => format!("{}\n{}\n", current.trim_end(), section),
+    };
+    std::fs::write(path, updated)
+}
