@@ -93,19 +93,7 @@ pub fn webhook_url(raw: &str, policy: UrlPolicy) -> Result<String, AdminError> {
         })
 }
 
-/// Echoes input into a message safely: short, no control characters, so
-/// an error stays one line.
-pub fn printable(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .take(64)
-        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
-        .collect();
-    if s.chars().count() > 64 {
-        out.push('…');
-    }
-    out
-}
+pub use shared::domain::submit::printable;
 
 #[cfg(test)]
 mod tests {

@@ -83,3 +83,41 @@ impl Moto {
         let _ = self.child.kill().await;
     }
 }
+
+/// One moto server for the whole test process, started on first use. A
+/// thread that lives as long as the process owns it, so the kernel kills
+/// moto when the process exits (`PR_SET_PDEATHSIG` fires when the spawning
+/// thread dies), however the process exits.
+pub fn process_wide_endpoint() -> String {
+    static ENDPOINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ENDPOINT
+        .get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for moto");
+                rt.block_on(async move {
+                    let started = match free_port() {
+                        Ok(port) => Moto::start(port).await.map_err(|e| e.to_string()),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    match started {
+                        Ok(moto) => {
+                            let _ = tx.send(Ok(moto.endpoint.clone()));
+                            std::future::pending::<()>().await;
+                            drop(moto);
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                        }
+                    }
+                });
+            });
+            rx.recv()
+                .expect("the moto thread answers")
+                .expect("moto starts")
+        })
+        .clone()
+}

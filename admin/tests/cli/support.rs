@@ -2,48 +2,16 @@
 //! per test a fresh stack (own table, queues, bucket), the CLI run as a real
 //! process against it, and the API's real handlers called in-process.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use lambda_http::Body;
-use local::moto::{Moto, free_port};
 use local::{Stack, StackOptions};
 use serde_json::Value;
 use shared::ids;
 
-/// The emulator's endpoint, started on first use. It is owned by a thread
-/// that lives as long as the test process, so the kernel kills moto when the
-/// process exits (PR_SET_PDEATHSIG fires when the spawning thread dies),
-/// however the process exits.
+/// The test process's moto server (see `local::moto::process_wide_endpoint`).
 pub fn moto_endpoint() -> String {
-    static ENDPOINT: OnceLock<String> = OnceLock::new();
-    ENDPOINT
-        .get_or_init(|| {
-            let (tx, rx) = std::sync::mpsc::channel();
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("a runtime for moto");
-                rt.block_on(async move {
-                    let port = free_port().expect("a free port");
-                    match Moto::start(port).await {
-                        Ok(moto) => {
-                            let _ = tx.send(Ok(moto.endpoint.clone()));
-                            std::future::pending::<()>().await;
-                            drop(moto);
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Err(e.to_string()));
-                        }
-                    }
-                });
-            });
-            rx.recv()
-                .expect("the moto thread answers")
-                .expect("moto starts")
-        })
-        .clone()
+    local::moto::process_wide_endpoint()
 }
 
 /// One run of the CLI.

@@ -2,10 +2,8 @@
 //! port, killed with the process), and per test a fresh stack with its own
 //! table, queues and bucket, served on its own free port.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use local::moto::{Moto, free_port};
 use local::provision::seed_tenant;
 use local::{Stack, StackOptions};
 use reqwest::{Method, StatusCode};
@@ -15,38 +13,9 @@ use shared::ids;
 
 pub const DEV_KEY: &str = "img_test_dev_123456789";
 
-/// The emulator's endpoint, started on first use. It is owned by a thread
-/// that lives as long as the test process, so the kernel kills moto when the
-/// process exits (PR_SET_PDEATHSIG), however the process exits.
+/// The test process's moto server (see `local::moto::process_wide_endpoint`).
 pub fn moto_endpoint() -> String {
-    static ENDPOINT: OnceLock<String> = OnceLock::new();
-    ENDPOINT
-        .get_or_init(|| {
-            let (tx, rx) = std::sync::mpsc::channel();
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("a runtime for moto");
-                rt.block_on(async move {
-                    let port = free_port().expect("a free port");
-                    match Moto::start(port).await {
-                        Ok(moto) => {
-                            let _ = tx.send(Ok(moto.endpoint.clone()));
-                            std::future::pending::<()>().await;
-                            drop(moto);
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Err(e.to_string()));
-                        }
-                    }
-                });
-            });
-            rx.recv()
-                .expect("the moto thread answers")
-                .expect("moto starts")
-        })
-        .clone()
+    local::moto::process_wide_endpoint()
 }
 
 pub struct TestStack {

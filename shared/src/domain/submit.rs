@@ -190,8 +190,9 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// Echoes user input into a message safely: short, no control characters.
-fn printable(s: &str) -> String {
+/// Echoes user input into a message safely: short (64 characters), no
+/// control characters, so an error message stays one line.
+pub fn printable(s: &str) -> String {
     let mut out: String = s
         .chars()
         .take(64)
