@@ -25,7 +25,7 @@ use aws_sdk_dynamodb::types::{
 use crate::domain::{ApiKeyHash, JobStatus, KeyMode, Tenant};
 use crate::ids;
 use crate::store::items::{n, s};
-use crate::store::keys::limits_from_item;
+use crate::store::keys::tenant_from_item;
 use crate::store::{Item, Store, StoreError, key, schema};
 use crate::time::{self, Timestamp};
 
@@ -706,18 +706,6 @@ fn directory_item(tenant: &Tenant, created: &str) -> HashMap<String, AttributeVa
         ("name".into(), s(&tenant.name)),
         ("createdAt".into(), s(created)),
     ])
-}
-
-/// The tenant item as `update_tenant` got it back (ALL_NEW).
-fn tenant_from_item(item: &Item) -> Result<Tenant, StoreError> {
-    Ok(Tenant {
-        id: item.str("tenantId")?.to_string(),
-        name: item.opt_str("name")?.unwrap_or_default().to_string(),
-        limits: limits_from_item(item)?,
-        active_jobs: item.opt_num("activeJobs")?.unwrap_or(0),
-        webhook_url: item.opt_str("webhookUrl")?.map(str::to_string),
-        webhook_secret: item.opt_str("webhookSecret")?.map(str::to_string),
-    })
 }
 
 #[cfg(test)]

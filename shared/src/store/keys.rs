@@ -171,7 +171,7 @@ pub(crate) fn limits_from_item(item: &Item) -> Result<TenantLimits, StoreError> 
     })
 }
 
-fn tenant_from_item(item: &Item) -> Result<Tenant, StoreError> {
+pub(crate) fn tenant_from_item(item: &Item) -> Result<Tenant, StoreError> {
     Ok(Tenant {
         id: item.str("tenantId")?.to_string(),
         name: item.opt_str("name")?.unwrap_or_default().to_string(),
