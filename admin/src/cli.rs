@@ -52,6 +52,30 @@ pub enum TenantCommand {
     },
     /// Change a tenant's limits or webhook; limits apply to its next submit.
     Update(TenantUpdateArgs),
+    /// Check a tenant's active-job counter against its QUEUED, RUNNING and
+    /// RETRYING jobs, and list jobs stuck past their lease or waiting too
+    /// long. Exits 3 if something is wrong and was not repaired.
+    Audit(TenantAuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TenantAuditArgs {
+    /// The tenant id.
+    #[arg(value_name = "TENANT_ID")]
+    pub id: String,
+    /// Repair what the audit finds: set the counter to the recount (a
+    /// conditional write: refused if the tenant changed meanwhile) and send
+    /// stuck jobs to the jobs queue again (the worker runs a job at most
+    /// once per claim, so a second message is harmless).
+    #[arg(long)]
+    pub fix: bool,
+    /// A QUEUED or RETRYING job untouched for this many minutes is stuck
+    /// (1 to 10080).
+    #[arg(long, value_name = "MINUTES", value_parser = input::parse_stale_minutes, default_value_t = 30)]
+    pub stale_after: u32,
+    /// The jobs queue, for `--fix` (default: $QUEUE_URL).
+    #[arg(long, value_name = "URL")]
+    pub queue_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

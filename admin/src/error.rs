@@ -22,6 +22,10 @@ pub enum AdminError {
     NothingToUpdate,
     #[error("tenant `{0}` has no webhook URL: set one with --webhook-url")]
     NoWebhook(String),
+    #[error("no jobs queue to send stuck jobs to: pass --queue-url URL or set QUEUE_URL")]
+    NoQueue,
+    #[error("{0}")]
+    Queue(shared::queue::QueueError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
     /// Should never happen: a fresh id or key collided or came out malformed.

@@ -9,6 +9,8 @@ use crate::error::AdminError;
 pub const RPM_RANGE: std::ops::RangeInclusive<u32> = 1..=100_000;
 pub const MAX_CONCURRENCY_RANGE: std::ops::RangeInclusive<u32> = 1..=1_000;
 pub const MAX_NAME_CHARS: usize = 100;
+/// A week: a job untouched that long is stuck whatever the backlog.
+pub const STALE_MINUTES_RANGE: std::ops::RangeInclusive<u32> = 1..=10_080;
 
 /// clap value parser for `--rpm`.
 pub fn parse_rpm(s: &str) -> Result<u32, String> {
@@ -18,6 +20,11 @@ pub fn parse_rpm(s: &str) -> Result<u32, String> {
 /// clap value parser for `--max-concurrency`.
 pub fn parse_max_concurrency(s: &str) -> Result<u32, String> {
     parse_limit(s, MAX_CONCURRENCY_RANGE)
+}
+
+/// clap value parser for `tenant audit --stale-after`.
+pub fn parse_stale_minutes(s: &str) -> Result<u32, String> {
+    parse_limit(s, STALE_MINUTES_RANGE)
 }
 
 fn parse_limit(s: &str, range: std::ops::RangeInclusive<u32>) -> Result<u32, String> {

@@ -54,16 +54,16 @@ fn created(new: &NewApiKey, raw: &str) -> Output {
         ("mode", new.mode.as_str().to_string()),
         ("key", raw.to_string()),
     ]) + "Store the key now: it is shown only this once and cannot be recovered.\n";
-    Output {
+    Output::new(
         human,
-        json: json!({
+        json!({
             "keyId": new.key_id,
             "tenantId": new.tenant_id,
             "mode": new.mode.as_str(),
             "key": raw,
             "preview": new.preview,
         }),
-    }
+    )
 }
 
 async fn list(ctx: &Ctx, tenant_id: &str) -> Result<Output, AdminError> {
@@ -102,10 +102,7 @@ async fn list(ctx: &Ctx, tenant_id: &str) -> Result<Output, AdminError> {
             .collect();
         table(&["KEY ID", "KEY", "MODE", "CREATED", "REVOKED"], &rows)
     };
-    Ok(Output {
-        human,
-        json: Value::Array(json),
-    })
+    Ok(Output::new(human, Value::Array(json)))
 }
 
 async fn revoke(ctx: &Ctx, key_id: &str) -> Result<Output, AdminError> {
@@ -122,13 +119,13 @@ async fn revoke(ctx: &Ctx, key_id: &str) -> Result<Output, AdminError> {
             "revoked key {key_id} (tenant {tenant_id}); the API refuses it within AUTH_CACHE_TTL_SECONDS\n"
         )
     };
-    Ok(Output {
+    Ok(Output::new(
         human,
-        json: json!({
+        json!({
             "keyId": key_id,
             "tenantId": tenant_id,
             "revoked": true,
             "alreadyRevoked": already,
         }),
-    })
+    ))
 }

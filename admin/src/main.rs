@@ -3,6 +3,7 @@
 //! admin API to attack). Parses the arguments, builds the AWS client once
 //! and hands the command to its module.
 
+mod audit;
 mod cli;
 mod error;
 mod input;
@@ -23,6 +24,8 @@ use crate::output::Output;
 /// What every command works with.
 pub struct Ctx {
     pub store: Store,
+    /// For the clients only some commands need (the jobs queue).
+    pub sdk: aws_config::SdkConfig,
     /// Which webhook URLs are acceptable (`LOCAL_MODE=1`: the local stack's).
     pub url_policy: UrlPolicy,
 }
@@ -44,7 +47,11 @@ fn main() -> ExitCode {
     match result {
         Ok(out) => {
             out.print(cli.json);
-            ExitCode::SUCCESS
+            if out.needs_attention {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Err(e) => {
             output::print_error(&e.to_string(), cli.json);
@@ -70,6 +77,7 @@ async fn run(cli: &Cli) -> Result<Output, AdminError> {
     let ctx = Ctx {
         store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), table),
         url_policy: input::url_policy_from_env(),
+        sdk,
     };
     match &cli.command {
         Command::Tenant(command) => tenants::run(&ctx, command).await,

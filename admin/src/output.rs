@@ -6,9 +6,21 @@ use serde_json::Value;
 pub struct Output {
     pub human: String,
     pub json: Value,
+    /// The command worked but found something an operator must act on
+    /// (an audit's unrepaired drift): the process exits 3, so a scheduled
+    /// audit can alert on the exit code alone.
+    pub needs_attention: bool,
 }
 
 impl Output {
+    pub fn new(human: String, json: Value) -> Output {
+        Output {
+            human,
+            json,
+            needs_attention: false,
+        }
+    }
+
     pub fn print(&self, json: bool) {
         if json {
             println!("{}", self.json);

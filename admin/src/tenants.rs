@@ -17,6 +17,7 @@ pub async fn run(ctx: &Ctx, command: &TenantCommand) -> Result<Output, AdminErro
         TenantCommand::List => list(ctx).await,
         TenantCommand::Show { id } => show(ctx, id).await,
         TenantCommand::Update(args) => update(ctx, args).await,
+        TenantCommand::Audit(args) => crate::audit::run(ctx, args).await,
     }
 }
 
@@ -49,10 +50,7 @@ async fn create(ctx: &Ctx, args: &TenantCreate) -> Result<Output, AdminError> {
     if tenant.webhook_secret.is_some() {
         human.push_str(SECRET_NOTE);
     }
-    Ok(Output {
-        human,
-        json: Value::Object(out),
-    })
+    Ok(Output::new(human, Value::Object(out)))
 }
 
 const SECRET_NOTE: &str = "The webhook secret is shown only now; give it to the tenant (rotate it with `tenant update ID --rotate-webhook-secret`).\n";
@@ -84,10 +82,7 @@ async fn list(ctx: &Ctx) -> Result<Output, AdminError> {
             .collect();
         table(&["TENANT ID", "NAME", "CREATED"], &rows)
     };
-    Ok(Output {
-        human,
-        json: Value::Array(json),
-    })
+    Ok(Output::new(human, Value::Array(json)))
 }
 
 async fn show(ctx: &Ctx, id: &str) -> Result<Output, AdminError> {
@@ -120,10 +115,7 @@ async fn show(ctx: &Ctx, id: &str) -> Result<Output, AdminError> {
             .skip(1)
             .map(|l| format!("{l}\n")),
     );
-    Ok(Output {
-        human,
-        json: Value::Object(json),
-    })
+    Ok(Output::new(human, Value::Object(json)))
 }
 
 async fn update(ctx: &Ctx, args: &TenantUpdateArgs) -> Result<Output, AdminError> {
@@ -185,10 +177,7 @@ async fn update(ctx: &Ctx, args: &TenantUpdateArgs) -> Result<Output, AdminError
     if new_secret.is_some() {
         human.push_str(SECRET_NOTE);
     }
-    Ok(Output {
-        human,
-        json: Value::Object(json),
-    })
+    Ok(Output::new(human, Value::Object(json)))
 }
 
 /// A tenant's fields for `--json`; the secret only where a command adds it.

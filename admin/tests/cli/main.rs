@@ -3,6 +3,7 @@
 
 mod support;
 
+mod audit;
 mod invalid;
 mod keys;
 mod limits;

@@ -27,7 +27,7 @@ impl From<HashMap<String, AttributeValue>> for Item {
 }
 
 impl Item {
-    fn err(attribute: &str, problem: &'static str) -> ItemError {
+    pub(crate) fn err(attribute: &str, problem: &'static str) -> ItemError {
         ItemError {
             attribute: attribute.to_string(),
             problem,

@@ -4,6 +4,7 @@
 //! transaction, so concurrent requests can never half-apply.
 
 mod admin;
+mod audit;
 pub mod items;
 mod jobs;
 mod keys;
@@ -20,6 +21,7 @@ pub use admin::{
     ApiKeySummary, CreateOutcome, JobCounts, KeyCreateOutcome, NewApiKey, RevokeOutcome,
     TenantSummary, TenantUpdate, UpdateOutcome, WebhookChange, is_key_id, key_preview, new_key_id,
 };
+pub use audit::OpenJob;
 pub use items::{Item, ItemError};
 pub use jobs::{CancelOutcome, JobPage};
 pub use keys::KeyRecord;

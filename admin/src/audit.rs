@@ -1,0 +1,332 @@
+//! `tenant audit ID [--fix]`: is the tenant's active-job counter the number
+//! of its QUEUED, RUNNING and RETRYING jobs, and is any of those stuck?
+//!
+//! The counter decides whether the tenant may submit, so drift either
+//! refuses work the tenant is entitled to (counter too high) or admits more
+//! than its limit (too low). Submits and finished jobs move the counter all
+//! the time, so the audit reads the tenant twice and repairs only what both
+//! reads agree on, with a write conditional on the counter it saw.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use shared::domain::JobStatus;
+use shared::queue::{JobMessage, JobQueue};
+use shared::store::OpenJob;
+use shared::time::{self, Timestamp};
+
+use crate::Ctx;
+use crate::cli::TenantAuditArgs;
+use crate::error::AdminError;
+use crate::input;
+use crate::output::{Output, record, table};
+
+/// One consistent look at the tenant: its counter, then its open jobs.
+struct Snapshot {
+    active_jobs: i64,
+    open: Vec<OpenJob>,
+}
+
+impl Snapshot {
+    async fn take(ctx: &Ctx, tenant_id: &str) -> Result<Snapshot, AdminError> {
+        let tenant = ctx
+            .store
+            .get_tenant(tenant_id)
+            .await?
+            .ok_or_else(|| AdminError::UnknownTenant(tenant_id.to_string()))?;
+        let open = ctx.store.open_jobs(tenant_id).await?;
+        Ok(Snapshot {
+            active_jobs: tenant.active_jobs,
+            open,
+        })
+    }
+
+    /// Two snapshots agree when the counter and the set of open jobs are
+    /// the same (a job moving between open statuses changes neither).
+    /// Then no job was submitted or finished between the first read and the
+    /// second count, and a later one changes the counter, which the
+    /// conditional repair would see.
+    fn agrees_with(&self, other: &Snapshot) -> bool {
+        self.active_jobs == other.active_jobs
+            && self
+                .open
+                .iter()
+                .map(|j| &j.id)
+                .eq(other.open.iter().map(|j| &j.id))
+    }
+}
+
+/// What became of the counter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Counter {
+    /// It equals the recount.
+    Correct,
+    /// It drifted; `--fix` was not given.
+    Drifted,
+    /// It drifted and was set to the recount.
+    Repaired,
+    /// Jobs were submitted or finished while the audit read them: nothing
+    /// can be concluded, run it again.
+    Moving,
+}
+
+impl Counter {
+    fn as_str(self) -> &'static str {
+        match self {
+            Counter::Correct => "correct",
+            Counter::Drifted => "drifted",
+            Counter::Repaired => "repaired",
+            Counter::Moving => "moving",
+        }
+    }
+
+    fn explain(self, counted: i64) -> String {
+        match self {
+            Counter::Correct => "correct".into(),
+            Counter::Drifted => "drifted: run with --fix to set it to the recount".into(),
+            Counter::Repaired => format!("repaired: set to {counted}"),
+            Counter::Moving => {
+                "not judged: jobs were submitted or finished during the audit; run it again".into()
+            }
+        }
+    }
+}
+
+/// A job that will not move on its own.
+struct Stuck<'a> {
+    job: &'a OpenJob,
+    reason: String,
+}
+
+pub async fn run(ctx: &Ctx, args: &TenantAuditArgs) -> Result<Output, AdminError> {
+    let id = input::tenant_id(&args.id)?;
+    let first = Snapshot::take(ctx, id).await?;
+    let last = Snapshot::take(ctx, id).await?;
+    let now = time::now();
+    let counted = i64::try_from(last.open.len()).unwrap_or(i64::MAX);
+    let drift = last.active_jobs - counted;
+
+    let counter = if !first.agrees_with(&last) {
+        Counter::Moving
+    } else if drift == 0 {
+        Counter::Correct
+    } else if !args.fix {
+        Counter::Drifted
+    } else if ctx
+        .store
+        .set_active_jobs(id, last.active_jobs, counted)
+        .await?
+    {
+        Counter::Repaired
+    } else {
+        Counter::Moving
+    };
+
+    let stuck = stuck_jobs(&last.open, now, args.stale_after);
+    let requeued = if args.fix && !stuck.is_empty() {
+        requeue(ctx, args, id, &stuck).await?
+    } else {
+        Vec::new()
+    };
+
+    let needs_attention =
+        matches!(counter, Counter::Drifted | Counter::Moving) || requeued.len() < stuck.len();
+    let mut out = Output::new(
+        human(id, &last, counted, drift, counter, &stuck, &requeued),
+        report_json(id, &last, counted, drift, counter, &stuck, &requeued),
+    );
+    out.needs_attention = needs_attention;
+    Ok(out)
+}
+
+/// RUNNING past its lease (its worker died and no delivery reclaimed it),
+/// or QUEUED / RETRYING untouched for `stale_after` minutes (its message
+/// was lost or went to the dead-letter queue).
+fn stuck_jobs(open: &[OpenJob], now: Timestamp, stale_after_minutes: u32) -> Vec<Stuck<'_>> {
+    let stale_before = now - chrono::Duration::minutes(i64::from(stale_after_minutes));
+    open.iter()
+        .filter_map(|job| {
+            let reason = match (job.status, job.lease_until_ms) {
+                (JobStatus::Running, Some(lease)) if lease < now.timestamp_millis() => {
+                    let until = chrono::DateTime::from_timestamp_millis(lease).unwrap_or(now);
+                    format!("lease ended {}", time::iso_millis(&until))
+                }
+                (JobStatus::Running, Some(_)) => return None,
+                _ if job.updated_at < stale_before => {
+                    format!("{} since {}", job.status, time::iso_millis(&job.updated_at))
+                }
+                _ => return None,
+            };
+            Some(Stuck { job, reason })
+        })
+        .collect()
+}
+
+/// Sends each stuck job to the jobs queue again; returns the ids sent.
+async fn requeue(
+    ctx: &Ctx,
+    args: &TenantAuditArgs,
+    tenant_id: &str,
+    stuck: &[Stuck<'_>],
+) -> Result<Vec<String>, AdminError> {
+    let url = args
+        .queue_url
+        .clone()
+        .or_else(|| std::env::var("QUEUE_URL").ok())
+        .filter(|u| !u.is_empty())
+        .ok_or(AdminError::NoQueue)?;
+    let queue = JobQueue::new(aws_sdk_sqs::Client::new(&ctx.sdk), url);
+    let mut sent = Vec::with_capacity(stuck.len());
+    for s in stuck {
+        let message = JobMessage {
+            tenant_id: tenant_id.to_string(),
+            job_id: s.job.id.clone(),
+        };
+        queue.send(&message).await.map_err(AdminError::Queue)?;
+        sent.push(s.job.id.clone());
+    }
+    Ok(sent)
+}
+
+fn open_by_status(open: &[OpenJob]) -> BTreeMap<&'static str, usize> {
+    let mut counts = BTreeMap::new();
+    for job in open {
+        *counts.entry(job.status.as_str()).or_default() += 1;
+    }
+    counts
+}
+
+fn human(
+    id: &str,
+    snapshot: &Snapshot,
+    counted: i64,
+    drift: i64,
+    counter: Counter,
+    stuck: &[Stuck<'_>],
+    requeued: &[String],
+) -> String {
+    let by_status = open_by_status(&snapshot.open)
+        .iter()
+        .map(|(status, n)| format!("{status} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut text = record(&[
+        ("tenant id", id.to_string()),
+        ("active-job counter", snapshot.active_jobs.to_string()),
+        (
+            "open jobs",
+            if by_status.is_empty() {
+                "0".to_string()
+            } else {
+                format!("{counted} ({by_status})")
+            },
+        ),
+        ("drift", format!("{drift:+}")),
+        ("counter", counter.explain(counted)),
+        ("stuck jobs", stuck.len().to_string()),
+    ]);
+    if !stuck.is_empty() {
+        let rows: Vec<Vec<String>> = stuck
+            .iter()
+            .map(|s| {
+                let fate = if requeued.contains(&s.job.id) {
+                    "requeued"
+                } else {
+                    "run with --fix to requeue"
+                };
+                vec![
+                    s.job.id.clone(),
+                    s.job.status.to_string(),
+                    s.reason.clone(),
+                    fate.to_string(),
+                ]
+            })
+            .collect();
+        text.push_str(&table(&["JOB ID", "STATUS", "WHY", "ACTION"], &rows));
+    }
+    text
+}
+
+fn report_json(
+    id: &str,
+    snapshot: &Snapshot,
+    counted: i64,
+    drift: i64,
+    counter: Counter,
+    stuck: &[Stuck<'_>],
+    requeued: &[String],
+) -> Value {
+    json!({
+        "tenantId": id,
+        "activeJobs": snapshot.active_jobs,
+        "openJobs": counted,
+        "openJobsByStatus": open_by_status(&snapshot.open),
+        "drift": drift,
+        "counter": counter.as_str(),
+        "stuck": stuck.iter().map(|s| json!({
+            "jobId": s.job.id,
+            "status": s.job.status,
+            "updatedAt": time::iso_millis(&s.job.updated_at),
+            "reason": s.reason,
+            "requeued": requeued.contains(&s.job.id),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: &str, status: JobStatus, minutes_ago: i64, lease_in_ms: Option<i64>) -> OpenJob {
+        let now = time::parse_iso("2026-11-24T12:00:00.000Z").unwrap();
+        let at = now - chrono::Duration::minutes(minutes_ago);
+        OpenJob {
+            id: id.into(),
+            status,
+            created_at: at,
+            updated_at: at,
+            lease_until_ms: lease_in_ms.map(|d| now.timestamp_millis() + d),
+        }
+    }
+
+    #[test]
+    fn stuck_means_an_ended_lease_or_a_long_wait() {
+        let now = time::parse_iso("2026-11-24T12:00:00.000Z").unwrap();
+        let open = vec![
+            job("a", JobStatus::Running, 1, Some(-1)),
+            job("b", JobStatus::Running, 90, Some(60_000)),
+            job("c", JobStatus::Queued, 31, None),
+            job("d", JobStatus::Queued, 29, None),
+            job("e", JobStatus::Retrying, 45, None),
+        ];
+        let stuck: Vec<&str> = stuck_jobs(&open, now, 30)
+            .iter()
+            .map(|s| s.job.id.as_str())
+            .collect();
+        assert_eq!(stuck, ["a", "c", "e"]);
+    }
+
+    #[test]
+    fn snapshots_agree_on_counter_and_open_set_not_on_status() {
+        let a = Snapshot {
+            active_jobs: 2,
+            open: vec![
+                job("a", JobStatus::Queued, 1, None),
+                job("b", JobStatus::Queued, 1, None),
+            ],
+        };
+        let moved = Snapshot {
+            active_jobs: 2,
+            open: vec![
+                job("a", JobStatus::Running, 0, Some(1000)),
+                job("b", JobStatus::Queued, 1, None),
+            ],
+        };
+        let finished = Snapshot {
+            active_jobs: 1,
+            open: vec![job("b", JobStatus::Queued, 1, None)],
+        };
+        assert!(a.agrees_with(&moved));
+        assert!(!a.agrees_with(&finished));
+    }
+}

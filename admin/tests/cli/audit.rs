@@ -1,0 +1,244 @@
+//! `tenant audit`: drift of the active-job counter found and repaired,
+//! stuck jobs found and sent to the queue again, and a lost job (QUEUED
+//! with no message, what a submit leaves when both its queue send and its
+//! undo fail) run to the end by the worker after `--fix`.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::Value;
+use shared::domain::{AspectRatio, Job, JobStatus, KeyMode, Mode};
+use shared::store::items::job_to_item;
+use shared::store::schema;
+
+use crate::support::{Env, Run};
+
+const AUDIT_NEEDS_ATTENTION: i32 = 3;
+
+/// A tenant with a test key and `submitted` accepted jobs.
+async fn tenant_with_jobs(env: &Env, submitted: usize) -> (String, String) {
+    let tenant = env.create_tenant(&[]).await;
+    let tenant_id = tenant["tenantId"].as_str().expect("tenantId").to_string();
+    let (_, key) = env.create_key(&tenant_id, "test").await;
+    for _ in 0..submitted {
+        let (status, _, body) = env.submit(&key).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    (tenant_id, key)
+}
+
+async fn audit(env: &Env, args: &[&str]) -> (Run, Value) {
+    let mut all = vec!["tenant", "audit"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    let run = env.admin(&all).await;
+    let json = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
+    (run, json)
+}
+
+/// Adds `delta` to the counter behind the service's back.
+async fn skew_counter(env: &Env, tenant_id: &str, delta: i64) {
+    env.stack
+        .app
+        .store
+        .client()
+        .update_item()
+        .table_name(env.table())
+        .key(schema::PK, AttributeValue::S(schema::tenant_pk(tenant_id)))
+        .key(schema::SK, AttributeValue::S(schema::META.into()))
+        .update_expression("SET activeJobs = activeJobs + :d")
+        .expression_attribute_values(":d", AttributeValue::N(delta.to_string()))
+        .send()
+        .await
+        .expect("skewing the counter");
+}
+
+/// Writes a job as a crashed or half-failed request would have left it:
+/// `status`, last touched `minutes_ago`, no message in the queue.
+async fn plant_job(
+    env: &Env,
+    tenant_id: &str,
+    status: JobStatus,
+    minutes_ago: i64,
+    lease_until_ms: Option<i64>,
+) -> String {
+    let at = shared::time::now() - chrono::Duration::minutes(minutes_ago);
+    let job = Job {
+        id: shared::ids::new_id(),
+        tenant_id: tenant_id.to_string(),
+        status,
+        prompt: "A lighthouse at dusk".into(),
+        mode: Mode::Draft,
+        input_image_url: None,
+        aspect_ratio: AspectRatio::parse("1:1").expect("a ratio"),
+        key_mode: KeyMode::Test,
+        result_urls: Vec::new(),
+        error: None,
+        attempts: u32::from(status == JobStatus::Running),
+        created_at: at,
+        updated_at: at,
+    };
+    let mut item = job_to_item(&job);
+    if let Some(lease) = lease_until_ms {
+        item.insert("leaseUntil".into(), AttributeValue::N(lease.to_string()));
+    }
+    env.stack
+        .app
+        .store
+        .client()
+        .put_item()
+        .table_name(env.table())
+        .set_item(Some(item))
+        .send()
+        .await
+        .expect("planting a job");
+    skew_counter(env, tenant_id, 1).await;
+    job.id
+}
+
+#[tokio::test]
+async fn a_consistent_tenant_passes() {
+    let env = Env::start().await;
+    let (tenant_id, _) = tenant_with_jobs(&env, 3).await;
+    let (run, report) = audit(&env, &[&tenant_id]).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(report["activeJobs"], 3, "{report}");
+    assert_eq!(report["openJobs"], 3);
+    assert_eq!(report["openJobsByStatus"]["QUEUED"], 3);
+    assert_eq!(report["drift"], 0);
+    assert_eq!(report["counter"], "correct");
+    assert_eq!(report["stuck"], serde_json::json!([]));
+
+    let human = env.admin(&["tenant", "audit", &tenant_id]).await;
+    assert!(human.ok().contains("drift:"), "{human:?}");
+}
+
+#[tokio::test]
+async fn drift_is_reported_then_repaired_with_a_conditional_write() {
+    let env = Env::start().await;
+    let (tenant_id, key) = tenant_with_jobs(&env, 2).await;
+    env.admin(&["tenant", "update", &tenant_id, "--max-concurrency", "4"])
+        .await
+        .ok();
+    // Two slots leaked: the tenant is refused at 2 jobs instead of 4.
+    skew_counter(&env, &tenant_id, 2).await;
+    let (status, _, body) = env.submit(&key).await;
+    assert_eq!(status, 429, "{body}");
+
+    let (run, report) = audit(&env, &[&tenant_id]).await;
+    assert_eq!(run.code, Some(AUDIT_NEEDS_ATTENTION), "{run:?}");
+    assert_eq!(report["drift"], 2, "{report}");
+    assert_eq!(report["counter"], "drifted");
+
+    let (run, report) = audit(&env, &[&tenant_id, "--fix"]).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(report["counter"], "repaired", "{report}");
+    let shown = env
+        .admin(&["tenant", "show", &tenant_id, "--json"])
+        .await
+        .json();
+    assert_eq!(shown["activeJobs"], 2, "{shown}");
+    let (status, _, body) = env.submit(&key).await;
+    assert_eq!(status, 202, "the repaired slots admit again: {body}");
+
+    // Too low is drift too: it would admit more than the limit.
+    skew_counter(&env, &tenant_id, -3).await;
+    let (run, report) = audit(&env, &[&tenant_id, "--fix"]).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(report["drift"], -3, "{report}");
+    let (_, report) = audit(&env, &[&tenant_id]).await;
+    assert_eq!(report["counter"], "correct", "{report}");
+    assert_eq!(report["activeJobs"], 3);
+}
+
+#[tokio::test]
+async fn stuck_jobs_are_listed_and_a_lost_job_runs_after_fix() {
+    let env = Env::start().await;
+    let (tenant_id, _) = tenant_with_jobs(&env, 1).await;
+    let lost = plant_job(&env, &tenant_id, JobStatus::Queued, 45, None).await;
+    let expired = shared::time::now().timestamp_millis() - 60_000;
+    let crashed = plant_job(&env, &tenant_id, JobStatus::Running, 10, Some(expired)).await;
+
+    let (run, report) = audit(&env, &[&tenant_id]).await;
+    assert_eq!(run.code, Some(AUDIT_NEEDS_ATTENTION), "{run:?}");
+    assert_eq!(report["counter"], "correct", "{report}");
+    let stuck: Vec<&str> = report["stuck"]
+        .as_array()
+        .expect("stuck")
+        .iter()
+        .map(|j| j["jobId"].as_str().expect("jobId"))
+        .collect();
+    assert_eq!(
+        stuck.len(),
+        2,
+        "the fresh QUEUED job is not stuck: {report}"
+    );
+    assert!(stuck.contains(&lost.as_str()) && stuck.contains(&crashed.as_str()));
+    // `--stale-after` moves the line for waiting jobs, not for leases.
+    let (_, report) = audit(&env, &[&tenant_id, "--stale-after", "60"]).await;
+    assert_eq!(
+        report["stuck"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+
+    let no_queue = env.admin(&["tenant", "audit", &tenant_id, "--fix"]).await;
+    no_queue.fails_with("--queue-url");
+
+    let (run, report) = audit(
+        &env,
+        &[&tenant_id, "--fix", "--queue-url", &env.stack.queue_url],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        report["stuck"]
+            .as_array()
+            .expect("stuck")
+            .iter()
+            .all(|j| j["requeued"] == true),
+        "{report}"
+    );
+
+    // The worker now runs both to the end and frees their slots.
+    let worker = env.stack.spawn_worker();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, report) = audit(&env, &[&tenant_id]).await;
+        if report["openJobs"] == 0 && report["activeJobs"] == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "jobs still open: {report}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    worker.abort();
+    for id in [&lost, &crashed] {
+        let job = env
+            .stack
+            .app
+            .store
+            .get_job(&tenant_id, id)
+            .await
+            .expect("a read")
+            .expect("the job");
+        assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
+    }
+}
+
+#[tokio::test]
+async fn bad_arguments_change_nothing() {
+    let env = Env::start().await;
+    let (tenant_id, _) = tenant_with_jobs(&env, 0).await;
+    env.admin(&["tenant", "audit", &tenant_id, "--stale-after", "0"])
+        .await
+        .fails_with("--stale-after");
+    env.admin(&["tenant", "audit", "c000000000000000000000000"])
+        .await
+        .fails_with("no tenant");
+    env.admin(&["tenant", "audit", "../etc"])
+        .await
+        .fails_with("no tenant");
+}
