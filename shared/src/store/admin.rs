@@ -669,7 +669,11 @@ impl Store {
     /// Every item of partition `pk` whose sort key starts with `prefix`,
     /// following pages; strongly consistent, so a command sees the writes
     /// of the one before it.
-    async fn query_all(&self, pk: String, prefix: String) -> Result<Vec<Item>, StoreError> {
+    pub(super) async fn query_all(
+        &self,
+        pk: String,
+        prefix: String,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {

@@ -4,11 +4,9 @@
 //! report drift that is only index lag), and a conditional rewrite of the
 //! active-job counter.
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-
 use crate::domain::JobStatus;
-use crate::store::items::{n, s};
-use crate::store::{Item, Store, StoreError, key, schema};
+use crate::store::items::n;
+use crate::store::{Item, Store, StoreError, applied_unless_condition_failed, key, schema};
 use crate::time::Timestamp;
 
 /// A job that still holds a concurrency slot.
@@ -24,38 +22,17 @@ pub struct OpenJob {
 
 impl Store {
     /// Every QUEUED, RUNNING or RETRYING job of the tenant, oldest id first.
-    /// Reads the tenant's whole partition (every job, filtered here by
-    /// DynamoDB): an operator's tool, not a request path.
+    /// Reads the tenant's whole partition (a filter would save no capacity:
+    /// DynamoDB bills what it reads): an operator's tool, not a request path.
     pub async fn open_jobs(&self, tenant_id: &str) -> Result<Vec<OpenJob>, StoreError> {
+        let items = self
+            .query_all(schema::tenant_pk(tenant_id), schema::job_sk(""))
+            .await?;
         let mut open = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :job)")
-                .filter_expression("#status IN (:queued, :running, :retrying)")
-                .projection_expression("jobId, #status, createdAt, updatedAt, leaseUntil")
-                .expression_attribute_names("#pk", schema::PK)
-                .expression_attribute_names("#sk", schema::SK)
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":pk", s(schema::tenant_pk(tenant_id)))
-                .expression_attribute_values(":job", s(schema::job_sk("")))
-                .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
-                .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
-                .expression_attribute_values(":retrying", s(JobStatus::Retrying.as_str()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", e))?;
-            for raw in out.items.unwrap_or_default() {
-                open.push(open_job_from_item(&Item(raw))?);
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
+        for item in &items {
+            let job = open_job_from_item(item)?;
+            if !job.status.is_terminal() {
+                open.push(job);
             }
         }
         Ok(open)
@@ -81,18 +58,7 @@ impl Store {
             .expression_attribute_values(":observed", n(observed))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::aws("UpdateItem", e)),
-        }
+        applied_unless_condition_failed("UpdateItem", result)
     }
 }
 

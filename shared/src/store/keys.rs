@@ -1,11 +1,10 @@
 //! Tenants and API keys.
 
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::domain::{ApiKeyHash, KeyMode, Tenant, TenantLimits};
 use crate::store::items::{n, s};
-use crate::store::{Item, Store, StoreError, schema};
+use crate::store::{Item, Store, StoreError, applied_unless_condition_failed, schema};
 use crate::time;
 
 /// What the table knows about a key: never the key itself.
@@ -67,18 +66,7 @@ impl Store {
         if let Some(secret) = &tenant.webhook_secret {
             put = put.item("webhookSecret", s(secret));
         }
-        match put.send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::aws("PutItem", e)),
-        }
+        applied_unless_condition_failed("PutItem", put.send().await)
     }
 
     /// Sets a tenant's limits; they apply to the next submit.
@@ -149,18 +137,7 @@ impl Store {
             .condition_expression("attribute_not_exists(PK)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::aws("PutItem", e)),
-        }
+        applied_unless_condition_failed("PutItem", result)
     }
 }
 

@@ -13,7 +13,10 @@ use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem, Update};
 use crate::domain::{Job, JobError, JobStatus};
 use crate::store::items::{job_from_item, n, s};
 use crate::store::jobs::release_slot;
-use crate::store::{Item, Store, StoreError, applied_unless_first_condition_failed, key, schema};
+use crate::store::{
+    Item, Store, StoreError, applied_unless_condition_failed,
+    applied_unless_first_condition_failed, key, schema,
+};
 use crate::time::{self, Timestamp};
 
 #[derive(Debug)]
@@ -141,18 +144,7 @@ impl Store {
             .expression_attribute_values(":attempt", n(job.attempts))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::aws("UpdateItem", e)),
-        }
+        applied_unless_condition_failed("UpdateItem", result)
     }
 
     /// RUNNING → SUCCEEDED or FAILED and the concurrency slot back, in one

@@ -14,6 +14,7 @@ mod submit;
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -101,6 +102,28 @@ where
             }
             _ => Err(StoreError::aws("TransactWriteItems", e)),
         },
+    }
+}
+
+/// The outcome of a single-item conditional write: `Ok(true)` applied,
+/// `Ok(false)` its condition failed, `Err` for anything else.
+pub(crate) fn applied_unless_condition_failed<T, E, R>(
+    op: &'static str,
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error().and_then(ProvideErrorMetadata::code)
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(StoreError::aws(op, e)),
     }
 }
 
