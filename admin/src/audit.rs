@@ -129,13 +129,18 @@ pub async fn run(ctx: &Ctx, args: &TenantAuditArgs) -> Result<Output, AdminError
         Vec::new()
     };
 
-    let needs_attention =
+    let report = Report {
+        tenant_id: id,
+        snapshot: &last,
+        counted,
+        drift,
+        counter,
+        stuck: &stuck,
+        requeued: &requeued,
+    };
+    let mut out = Output::new(report.human(), report.json());
+    out.needs_attention =
         matches!(counter, Counter::Drifted | Counter::Moving) || requeued.len() < stuck.len();
-    let mut out = Output::new(
-        human(id, &last, counted, drift, counter, &stuck, &requeued),
-        report_json(id, &last, counted, drift, counter, &stuck, &requeued),
-    );
-    out.needs_attention = needs_attention;
     Ok(out)
 }
 
@@ -196,81 +201,79 @@ fn open_by_status(open: &[OpenJob]) -> BTreeMap<&'static str, usize> {
     counts
 }
 
-fn human(
-    id: &str,
-    snapshot: &Snapshot,
+/// What the audit found and did, for both output forms.
+struct Report<'a> {
+    tenant_id: &'a str,
+    snapshot: &'a Snapshot,
     counted: i64,
     drift: i64,
     counter: Counter,
-    stuck: &[Stuck<'_>],
-    requeued: &[String],
-) -> String {
-    let by_status = open_by_status(&snapshot.open)
-        .iter()
-        .map(|(status, n)| format!("{status} {n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut text = record(&[
-        ("tenant id", id.to_string()),
-        ("active-job counter", snapshot.active_jobs.to_string()),
-        (
-            "open jobs",
-            if by_status.is_empty() {
-                "0".to_string()
-            } else {
-                format!("{counted} ({by_status})")
-            },
-        ),
-        ("drift", format!("{drift:+}")),
-        ("counter", counter.explain(counted)),
-        ("stuck jobs", stuck.len().to_string()),
-    ]);
-    if !stuck.is_empty() {
-        let rows: Vec<Vec<String>> = stuck
-            .iter()
-            .map(|s| {
-                let fate = if requeued.contains(&s.job.id) {
-                    "requeued"
-                } else {
-                    "run with --fix to requeue"
-                };
-                vec![
-                    s.job.id.clone(),
-                    s.job.status.to_string(),
-                    s.reason.clone(),
-                    fate.to_string(),
-                ]
-            })
-            .collect();
-        text.push_str(&table(&["JOB ID", "STATUS", "WHY", "ACTION"], &rows));
-    }
-    text
+    stuck: &'a [Stuck<'a>],
+    requeued: &'a [String],
 }
 
-fn report_json(
-    id: &str,
-    snapshot: &Snapshot,
-    counted: i64,
-    drift: i64,
-    counter: Counter,
-    stuck: &[Stuck<'_>],
-    requeued: &[String],
-) -> Value {
-    json!({
-        "tenantId": id,
-        "activeJobs": snapshot.active_jobs,
-        "openJobs": counted,
-        "openJobsByStatus": open_by_status(&snapshot.open),
-        "drift": drift,
-        "counter": counter.as_str(),
-        "stuck": stuck.iter().map(|s| json!({
-            "jobId": s.job.id,
-            "status": s.job.status,
-            "updatedAt": time::iso_millis(&s.job.updated_at),
-            "reason": s.reason,
-            "requeued": requeued.contains(&s.job.id),
-        })).collect::<Vec<_>>(),
-    })
+impl Report<'_> {
+    fn human(&self) -> String {
+        let by_status = open_by_status(&self.snapshot.open)
+            .iter()
+            .map(|(status, n)| format!("{status} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut text = record(&[
+            ("tenant id", self.tenant_id.to_string()),
+            ("active-job counter", self.snapshot.active_jobs.to_string()),
+            (
+                "open jobs",
+                if by_status.is_empty() {
+                    "0".to_string()
+                } else {
+                    format!("{} ({by_status})", self.counted)
+                },
+            ),
+            ("drift", format!("{:+}", self.drift)),
+            ("counter", self.counter.explain(self.counted)),
+            ("stuck jobs", self.stuck.len().to_string()),
+        ]);
+        if !self.stuck.is_empty() {
+            let rows: Vec<Vec<String>> = self
+                .stuck
+                .iter()
+                .map(|s| {
+                    let action = if self.requeued.contains(&s.job.id) {
+                        "requeued"
+                    } else {
+                        "run with --fix to requeue"
+                    };
+                    vec![
+                        s.job.id.clone(),
+                        s.job.status.to_string(),
+                        s.reason.clone(),
+                        action.to_string(),
+                    ]
+                })
+                .collect();
+            text.push_str(&table(&["JOB ID", "STATUS", "WHY", "ACTION"], &rows));
+        }
+        text
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "tenantId": self.tenant_id,
+            "activeJobs": self.snapshot.active_jobs,
+            "openJobs": self.counted,
+            "openJobsByStatus": open_by_status(&self.snapshot.open),
+            "drift": self.drift,
+            "counter": self.counter.as_str(),
+            "stuck": self.stuck.iter().map(|s| json!({
+                "jobId": s.job.id,
+                "status": s.job.status,
+                "updatedAt": time::iso_millis(&s.job.updated_at),
+                "reason": s.reason,
+                "requeued": self.requeued.contains(&s.job.id),
+            })).collect::<Vec<_>>(),
+        })
+    }
 }
 
 #[cfg(test)]
