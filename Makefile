@@ -31,7 +31,7 @@ bench: bench-coldstart bench-worker
 
 # ---- Lambda artifacts (arm64) and the SAM template, without Docker.
 VENV := .venv-lambda
-FUNCTIONS := health generate list-jobs get-job cancel-job worker webhooks
+FUNCTIONS := health generate list-jobs get-job cancel-job worker webhooks sweeper
 LAMBDA_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 
 $(VENV)/.installed: local/requirements-lambda.txt

@@ -72,4 +72,7 @@ echo "ok   get-job after the worker: SUCCEEDED"
 out=$(cargo lambda invoke webhooks --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --data-file events/webhooks-terminal.json)
 python3 -c 'import json,sys;r=json.loads(sys.argv[1]);assert r["batchItemFailures"]==[],r' "$out"
 echo "ok   webhooks <- events/webhooks-terminal.json: $out"
+out=$(cargo lambda invoke sweeper --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --data-file events/sweeper-schedule.json)
+python3 -c 'import json,sys;r=json.loads(sys.argv[1]);assert r["requeued"]==[] and r["tenants"]>=1,r' "$out"
+echo "ok   sweeper <- events/sweeper-schedule.json: $out"
 echo "lambda-smoke: all invocations answered as expected"

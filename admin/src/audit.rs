@@ -8,9 +8,9 @@
 //! reads agree on, with a write conditional on the counter it saw.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde_json::{Value, json};
-use shared::domain::JobStatus;
 use shared::queue::{JobMessage, JobQueue};
 use shared::store::OpenJob;
 use shared::time::{self, Timestamp};
@@ -144,24 +144,11 @@ pub async fn run(ctx: &Ctx, args: &TenantAuditArgs) -> Result<Output, AdminError
     Ok(out)
 }
 
-/// RUNNING past its lease (its worker died and no delivery reclaimed it),
-/// or QUEUED / RETRYING untouched for `stale_after` minutes (its message
-/// was lost or went to the dead-letter queue).
 fn stuck_jobs(open: &[OpenJob], now: Timestamp, stale_after_minutes: u32) -> Vec<Stuck<'_>> {
-    let stale_before = now - chrono::Duration::minutes(i64::from(stale_after_minutes));
+    let stale_after = Duration::from_secs(u64::from(stale_after_minutes) * 60);
     open.iter()
         .filter_map(|job| {
-            let reason = match (job.status, job.lease_until_ms) {
-                (JobStatus::Running, Some(lease)) if lease < now.timestamp_millis() => {
-                    let until = chrono::DateTime::from_timestamp_millis(lease).unwrap_or(now);
-                    format!("lease ended {}", time::iso_millis(&until))
-                }
-                (JobStatus::Running, Some(_)) => return None,
-                _ if job.updated_at < stale_before => {
-                    format!("{} since {}", job.status, time::iso_millis(&job.updated_at))
-                }
-                _ => return None,
-            };
+            let reason = job.stuck_reason(now, stale_after)?;
             Some(Stuck { job, reason })
         })
         .collect()
@@ -278,6 +265,8 @@ impl Report<'_> {
 
 #[cfg(test)]
 mod tests {
+    use shared::domain::JobStatus;
+
     use super::*;
 
     fn job(id: &str, status: JobStatus, minutes_ago: i64, lease_in_ms: Option<i64>) -> OpenJob {

@@ -11,6 +11,10 @@ use shared::domain::TenantLimits;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The template's sweeper schedule is 5 minutes; locally a minute, so a
+/// stuck job shows up soon after it becomes stale.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     shared::telemetry::init();
@@ -125,6 +129,11 @@ async fn main() -> Result<(), BoxError> {
     println!(
         "  worker     draining the jobs queue (test keys: offline renderer; live keys: {live})"
     );
+    println!(
+        "  sweeper    every {} s, requeues jobs stuck for {} min",
+        SWEEP_EVERY.as_secs(),
+        sweeper::DEFAULT_STALE_AFTER.as_secs() / 60
+    );
     match &webhook {
         Some((url, secret)) => println!("  webhooks   dev tenant -> {url}   secret {secret}"),
         None => println!(
@@ -135,6 +144,7 @@ async fn main() -> Result<(), BoxError> {
     let server = tokio::spawn(local::server::serve(listener, stack.app.clone()));
     let worker = stack.spawn_worker();
     let webhooks = stack.spawn_webhooks();
+    let sweeper = stack.spawn_sweeper(SWEEP_EVERY, sweeper::DEFAULT_STALE_AFTER);
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r?,
@@ -143,6 +153,7 @@ async fn main() -> Result<(), BoxError> {
     server.abort();
     worker.abort();
     webhooks.abort();
+    sweeper.abort();
     if let Some(moto) = moto {
         moto.stop().await;
     }

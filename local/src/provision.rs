@@ -224,3 +224,70 @@ pub async fn seed_sample_jobs(store: &Store) -> Result<(), BoxError> {
     }
     Ok(())
 }
+
+/// Writes a test-key job exactly as a failure would have left it, with the
+/// concurrency slot it holds and no message in the queue: `status`, last
+/// touched `age` ago, and for RUNNING a lease that ended `age` ago. What the
+/// audit and the sweeper exist to find.
+pub async fn plant_lost_job(
+    store: &Store,
+    tenant_id: &str,
+    status: shared::domain::JobStatus,
+    age: std::time::Duration,
+) -> Result<String, BoxError> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use shared::domain::{AspectRatio, Job, JobStatus, Mode};
+    let at = shared::time::now() - age;
+    let job = Job {
+        id: shared::ids::new_id(),
+        tenant_id: tenant_id.to_string(),
+        status,
+        prompt: "A lighthouse at dusk".into(),
+        mode: Mode::Draft,
+        input_image_url: None,
+        aspect_ratio: AspectRatio::DEFAULT,
+        key_mode: KeyMode::Test,
+        result_urls: Vec::new(),
+        error: None,
+        attempts: u32::from(status == JobStatus::Running),
+        created_at: at,
+        updated_at: at,
+    };
+    let mut item = shared::store::items::job_to_item(&job);
+    if status == JobStatus::Running {
+        item.insert(
+            "leaseUntil".into(),
+            AttributeValue::N(at.timestamp_millis().to_string()),
+        );
+    }
+    let slot = aws_sdk_dynamodb::types::Update::builder()
+        .table_name(store.table())
+        .key(schema::PK, AttributeValue::S(schema::tenant_pk(tenant_id)))
+        .key(schema::SK, AttributeValue::S(schema::META.into()))
+        .update_expression("SET activeJobs = activeJobs + :one")
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .build()
+        .map_err(|e| err("building the slot update", e))?;
+    let put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(store.table())
+        .set_item(Some(item))
+        .build()
+        .map_err(|e| err("building the job put", e))?;
+    store
+        .client()
+        .transact_write_items()
+        .transact_items(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .put(put)
+                .build(),
+        )
+        .transact_items(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .update(slot)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| err("planting a lost job", e))?;
+    Ok(job.id)
+}

@@ -133,6 +133,39 @@ impl Stack {
         tokio::spawn(source.run(self.notifier.clone()))
     }
 
+    /// The sweeper on this stack's table and queue.
+    pub fn sweeper(&self, stale_after: Duration) -> sweeper::Sweeper {
+        sweeper::Sweeper::new(
+            Store::new(
+                aws_sdk_dynamodb::Client::new(&self.sdk),
+                self.options.table.clone(),
+            ),
+            shared::queue::JobQueue::new(
+                aws_sdk_sqs::Client::new(&self.sdk),
+                self.queue_url.clone(),
+            ),
+            stale_after,
+        )
+    }
+
+    /// Sweeps every `every`, as the template's schedule does.
+    pub fn spawn_sweeper(
+        &self,
+        every: Duration,
+        stale_after: Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let sweeper = self.sweeper(stale_after);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            loop {
+                ticks.tick().await;
+                if let Err(e) = sweeper.sweep(shared::time::now()).await {
+                    tracing::warn!(error = %e, "sweep failed");
+                }
+            }
+        })
+    }
+
     /// Runs the worker on the jobs queue, as the SQS event source would.
     pub fn spawn_worker(&self) -> tokio::task::JoinHandle<()> {
         tokio::spawn(crate::drain::drain_queue(

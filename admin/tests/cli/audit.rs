@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
-use shared::domain::{AspectRatio, Job, JobStatus, KeyMode, Mode};
-use shared::store::items::job_to_item;
+use shared::domain::JobStatus;
 use shared::store::schema;
 
 use crate::support::{Env, Run};
@@ -53,47 +52,15 @@ async fn skew_counter(env: &Env, tenant_id: &str, delta: i64) {
         .expect("skewing the counter");
 }
 
-/// Writes a job as a crashed or half-failed request would have left it:
-/// `status`, last touched `minutes_ago`, no message in the queue.
-async fn plant_job(
-    env: &Env,
-    tenant_id: &str,
-    status: JobStatus,
-    minutes_ago: i64,
-    lease_until_ms: Option<i64>,
-) -> String {
-    let at = shared::time::now() - chrono::Duration::minutes(minutes_ago);
-    let job = Job {
-        id: shared::ids::new_id(),
-        tenant_id: tenant_id.to_string(),
+async fn plant(env: &Env, tenant_id: &str, status: JobStatus, age_minutes: u64) -> String {
+    local::provision::plant_lost_job(
+        &env.stack.app.store,
+        tenant_id,
         status,
-        prompt: "A lighthouse at dusk".into(),
-        mode: Mode::Draft,
-        input_image_url: None,
-        aspect_ratio: AspectRatio::parse("1:1").expect("a ratio"),
-        key_mode: KeyMode::Test,
-        result_urls: Vec::new(),
-        error: None,
-        attempts: u32::from(status == JobStatus::Running),
-        created_at: at,
-        updated_at: at,
-    };
-    let mut item = job_to_item(&job);
-    if let Some(lease) = lease_until_ms {
-        item.insert("leaseUntil".into(), AttributeValue::N(lease.to_string()));
-    }
-    env.stack
-        .app
-        .store
-        .client()
-        .put_item()
-        .table_name(env.table())
-        .set_item(Some(item))
-        .send()
-        .await
-        .expect("planting a job");
-    skew_counter(env, tenant_id, 1).await;
-    job.id
+        Duration::from_secs(age_minutes * 60),
+    )
+    .await
+    .expect("planting a lost job")
 }
 
 #[tokio::test]
@@ -155,9 +122,8 @@ async fn drift_is_reported_then_repaired_with_a_conditional_write() {
 async fn stuck_jobs_are_listed_and_a_lost_job_runs_after_fix() {
     let env = Env::start().await;
     let (tenant_id, _) = tenant_with_jobs(&env, 1).await;
-    let lost = plant_job(&env, &tenant_id, JobStatus::Queued, 45, None).await;
-    let expired = shared::time::now().timestamp_millis() - 60_000;
-    let crashed = plant_job(&env, &tenant_id, JobStatus::Running, 10, Some(expired)).await;
+    let lost = plant(&env, &tenant_id, JobStatus::Queued, 45).await;
+    let crashed = plant(&env, &tenant_id, JobStatus::Running, 10).await;
 
     let (run, report) = audit(&env, &[&tenant_id]).await;
     assert_eq!(run.code, Some(AUDIT_NEEDS_ATTENTION), "{run:?}");

@@ -14,7 +14,7 @@ use crate::support::{Receiver, TestStack};
 
 const GET_ID: &str = local::provision::SAMPLE_JOB_IDS[0];
 const CANCEL_ID: &str = local::provision::SAMPLE_JOB_IDS[1];
-const ORDER: [&str; 8] = [
+const ORDER: [&str; 9] = [
     "health.json",
     "generate.json",
     "list-jobs.json",
@@ -23,6 +23,7 @@ const ORDER: [&str; 8] = [
     "worker-sqs.json",
     "webhooks-non-terminal.json",
     "webhooks-terminal.json",
+    "sweeper-schedule.json",
 ];
 
 fn body(resp: &lambda_http::Response<Body>) -> Value {
@@ -88,6 +89,18 @@ async fn every_sample_event_replays_through_its_handler() {
                     usize::from(name == "webhooks-terminal.json"),
                     "{name}"
                 );
+            }
+            "sweeper-schedule.json" => {
+                let event: Value = serde_json::from_str(&text).unwrap();
+                let sweeper = t.stack.sweeper(sweeper::DEFAULT_STALE_AFTER);
+                let ctx = lambda_runtime::Context::default();
+                let report =
+                    sweeper::handle(&sweeper, lambda_runtime::LambdaEvent::new(event, ctx))
+                        .await
+                        .unwrap_or_else(|e| panic!("{name}: {e}"));
+                // The samples are fresh: nothing is stuck.
+                assert!(report.requeued.is_empty(), "{name}: {report:?}");
+                assert!(report.tenants >= 1, "{name}: {report:?}");
             }
             http => {
                 let req =

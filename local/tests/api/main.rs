@@ -10,6 +10,7 @@ mod idempotency;
 mod limits;
 mod listing;
 mod routes;
+mod sweeper;
 mod template;
 mod webhooks;
 mod worker;

@@ -1,0 +1,173 @@
+//! The sweeper Lambda, run on a schedule: finds every tenant's jobs that
+//! will not move on their own and sends each to the jobs queue again.
+//!
+//! A job can lose its message: a submit whose queue send and whose undo
+//! both failed, a message that went to the dead-letter queue after its
+//! receives ran out, a worker that died after its message was deleted.
+//! Such a job would stay QUEUED, RETRYING or RUNNING for ever and hold one
+//! of its tenant's concurrency slots. A second message for a job that is
+//! only slow is harmless: the worker claims a job with a conditional write,
+//! so it runs once per claim whatever the queue delivers.
+
+use std::time::Duration;
+
+use lambda_runtime::LambdaEvent;
+use serde::Serialize;
+use shared::queue::{JobMessage, JobQueue, QueueError};
+use shared::store::{Store, StoreError};
+use shared::time::{self, Timestamp};
+
+/// Jobs untouched this long are stuck unless configured otherwise: longer
+/// than any retry backoff and than a worker run (180 s), so a sweep never
+/// races a job that is moving.
+pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(15 * 60);
+
+pub struct Sweeper {
+    store: Store,
+    queue: JobQueue,
+    stale_after: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("environment variable {0} is required")]
+    MissingEnv(&'static str),
+    #[error("STALE_AFTER_MINUTES must be a whole number of minutes from 1 to 10080")]
+    BadStaleAfter,
+    #[error("listing tenants: {0}")]
+    Tenants(StoreError),
+    /// Some tenants could not be swept; the others were. The next scheduled
+    /// run tries again (requeueing is idempotent).
+    #[error("{failed} of {tenants} tenants could not be swept; first failure: {first}")]
+    Partial {
+        failed: usize,
+        tenants: usize,
+        first: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum TenantSweepError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Queue(#[from] QueueError),
+}
+
+/// What one sweep did: returned to Lambda and logged.
+#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepReport {
+    pub tenants: usize,
+    /// `tenantId/jobId` of every job sent to the queue again.
+    pub requeued: Vec<String>,
+}
+
+impl Sweeper {
+    pub fn new(store: Store, queue: JobQueue, stale_after: Duration) -> Sweeper {
+        Sweeper {
+            store,
+            queue,
+            stale_after,
+        }
+    }
+
+    /// `TABLE_NAME`, `QUEUE_URL`; `STALE_AFTER_MINUTES` (default 15).
+    pub async fn from_env() -> Result<Sweeper, SweepError> {
+        let var = |name: &'static str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or(SweepError::MissingEnv(name))
+        };
+        let table = var("TABLE_NAME")?;
+        let queue_url = var("QUEUE_URL")?;
+        let stale_after = match std::env::var("STALE_AFTER_MINUTES") {
+            Err(_) => DEFAULT_STALE_AFTER,
+            Ok(v) => match v.parse::<u64>() {
+                Ok(m @ 1..=10_080) => Duration::from_secs(m * 60),
+                _ => return Err(SweepError::BadStaleAfter),
+            },
+        };
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .timeout_config(shared::app::default_timeouts())
+            .load()
+            .await;
+        Ok(Sweeper::new(
+            Store::new(aws_sdk_dynamodb::Client::new(&sdk), table),
+            JobQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url),
+            stale_after,
+        ))
+    }
+
+    /// One pass over every tenant. A tenant that fails does not stop the
+    /// others; the sweep then reports the failure so it shows in metrics.
+    pub async fn sweep(&self, now: Timestamp) -> Result<SweepReport, SweepError> {
+        let tenants = self
+            .store
+            .list_tenants()
+            .await
+            .map_err(SweepError::Tenants)?;
+        let mut report = SweepReport {
+            tenants: tenants.len(),
+            requeued: Vec::new(),
+        };
+        let mut failures = Vec::new();
+        for tenant in &tenants {
+            if let Err(e) = self.sweep_tenant(&tenant.id, now, &mut report).await {
+                tracing::error!(tenant_id = %tenant.id, error = %e, "sweeping a tenant failed");
+                failures.push(e.to_string());
+            }
+        }
+        match failures.first() {
+            None => Ok(report),
+            Some(first) => Err(SweepError::Partial {
+                failed: failures.len(),
+                tenants: tenants.len(),
+                first: first.clone(),
+            }),
+        }
+    }
+
+    async fn sweep_tenant(
+        &self,
+        tenant_id: &str,
+        now: Timestamp,
+        report: &mut SweepReport,
+    ) -> Result<(), TenantSweepError> {
+        // A job updated after this cutoff is not stuck, and `updatedAt` is
+        // never before `createdAt`: only older jobs need reading.
+        let cutoff = now - self.stale_after;
+        let candidates = self
+            .store
+            .open_jobs_created_before(tenant_id, cutoff)
+            .await?;
+        for job in candidates {
+            let Some(reason) = job.stuck_reason(now, self.stale_after) else {
+                continue;
+            };
+            let message = JobMessage {
+                tenant_id: tenant_id.to_string(),
+                job_id: job.id.clone(),
+            };
+            self.queue.send(&message).await?;
+            tracing::warn!(tenant_id, job_id = %job.id, %reason, "stuck job sent to the queue again");
+            report.requeued.push(format!("{tenant_id}/{}", job.id));
+        }
+        Ok(())
+    }
+}
+
+/// The scheduled event carries nothing the sweep needs.
+pub async fn handle(
+    sweeper: &Sweeper,
+    _event: LambdaEvent<serde_json::Value>,
+) -> Result<SweepReport, lambda_runtime::Error> {
+    let report = sweeper.sweep(time::now()).await?;
+    tracing::info!(
+        tenants = report.tenants,
+        requeued = report.requeued.len(),
+        "sweep done"
+    );
+    Ok(report)
+}
