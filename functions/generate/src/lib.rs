@@ -48,6 +48,7 @@ async fn submit(
     window_used: &mut Option<u32>,
 ) -> Result<ApiResponse, ApiError> {
     let idempotency_key = idempotency_key(req)?;
+    require_json_body(req)?;
     let request = SubmitRequest::from_body(req.body().as_ref(), app.config.url_policy)?;
     let fingerprint = request.fingerprint();
 
@@ -209,6 +210,24 @@ fn idempotency_key(req: &Request) -> Result<Option<&str>, ApiError> {
         return Err(invalid());
     }
     Ok(Some(key))
+}
+
+/// The contract's bodies are `application/json`: a body declared as
+/// anything else (`text/plain`, a form) is refused even if it parses, so a
+/// client's mistake shows at once. Without a `Content-Type` it is read as
+/// JSON; parameters such as `charset` are left to the parser.
+fn require_json_body(req: &Request) -> Result<(), ApiError> {
+    let Some(value) = http::header(req, "content-type")? else {
+        return Ok(());
+    };
+    let media_type = value.split(';').next().unwrap_or_default().trim();
+    if media_type.eq_ignore_ascii_case("application/json") {
+        return Ok(());
+    }
+    Err(ApiError::InvalidRequest(format!(
+        "Header `Content-Type` must be `application/json`, not `{}`",
+        shared::domain::submit::printable(media_type)
+    )))
 }
 
 /// `X-RateLimit-Limit` (submits per minute), `-Remaining` (in the current

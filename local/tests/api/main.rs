@@ -6,6 +6,7 @@ mod support;
 mod auth;
 mod events;
 mod failures;
+mod hostile;
 mod idempotency;
 mod limits;
 mod listing;
