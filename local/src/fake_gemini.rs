@@ -1,8 +1,9 @@
 //! A local stand-in for Gemini's `generateContent` REST endpoint, speaking
-//! its exact wire format, with scripted answers and faults and a log of every
-//! call. Tests and benchmarks start one on a free port of 127.0.0.1.
+//! its exact wire format, with scripted answers and faults, a seeded random
+//! mix of them for load tests, and a log of every call. Tests and benchmarks
+//! start one on a free port of 127.0.0.1.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,6 +16,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
+
+use crate::seeded::{self, SeededRng};
 
 /// One scripted answer.
 #[derive(Clone, Debug)]
@@ -34,19 +37,92 @@ pub enum Reply {
     Slow(Duration, Box<Reply>),
 }
 
-/// What a call carried.
+/// What a call carried, and what it was answered.
 #[derive(Clone, Debug)]
 pub struct Call {
     pub path: String,
     pub api_key: Option<String>,
     pub body: Value,
+    pub reply: Reply,
+}
+
+impl Call {
+    /// The prompt: the request's first text part.
+    pub fn prompt(&self) -> Option<&str> {
+        prompt_of(&self.body)
+    }
+}
+
+fn prompt_of(body: &Value) -> Option<&str> {
+    body["contents"][0]["parts"]
+        .as_array()?
+        .iter()
+        .find_map(|part| part["text"].as_str())
+}
+
+/// A seeded, weighted choice among replies, for load tests. A call's reply
+/// is drawn from the seed, its prompt and how many calls that prompt made
+/// before, so each job meets the same faults in the same order whatever
+/// order the calls of concurrent jobs arrive in, and a run can be replayed
+/// from its seed.
+#[derive(Clone, Debug)]
+pub struct Mix {
+    seed: u64,
+    choices: Vec<(u64, Reply)>,
+}
+
+impl Mix {
+    pub fn new(seed: u64) -> Mix {
+        Mix {
+            seed,
+            choices: Vec::new(),
+        }
+    }
+
+    /// Adds `reply`, drawn with `weight` relative to the others.
+    pub fn with(mut self, weight: u64, reply: Reply) -> Mix {
+        self.choices.push((weight, reply));
+        self
+    }
+
+    /// The reply to the `nth` call (from 0) carrying `prompt`.
+    fn draw(&self, prompt: &str, nth: u64) -> Option<Reply> {
+        let total: u64 = self.choices.iter().map(|(w, _)| w).sum();
+        let seed = seeded::mix(self.seed ^ seeded::hash_str(prompt)) ^ nth;
+        let mut point = SeededRng::new(seed).below(total);
+        self.choices.iter().find_map(|(weight, reply)| {
+            if point < *weight {
+                Some(reply.clone())
+            } else {
+                point -= weight;
+                None
+            }
+        })
+    }
 }
 
 #[derive(Default)]
 struct State {
     script: VecDeque<Reply>,
+    mix: Option<Mix>,
     fallback: Option<Reply>,
     calls: Vec<Call>,
+    /// Calls so far per prompt, for `Mix`.
+    calls_per_prompt: HashMap<String, u64>,
+}
+
+impl State {
+    /// The script first, then the mix, then the fixed answer, then a PNG.
+    fn next_reply(&mut self, prompt: &str) -> Reply {
+        let nth = self.calls_per_prompt.entry(prompt.to_string()).or_default();
+        let drawn = self.mix.as_ref().and_then(|m| m.draw(prompt, *nth));
+        *nth += 1;
+        self.script
+            .pop_front()
+            .or(drawn)
+            .or_else(|| self.fallback.clone())
+            .unwrap_or_else(|| Reply::Image(tiny_png()))
+    }
 }
 
 pub struct FakeGemini {
@@ -103,6 +179,11 @@ impl FakeGemini {
         self.lock().fallback = Some(reply);
     }
 
+    /// Answers every call after the script from this mix.
+    pub fn mix(&self, mix: Mix) {
+        self.lock().mix = Some(mix);
+    }
+
     pub fn calls(&self) -> Vec<Call> {
         self.lock().calls.clone()
     }
@@ -147,15 +228,14 @@ async fn answer(
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let reply = {
         let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+        let reply = st.next_reply(prompt_of(&body).unwrap_or_default());
         st.calls.push(Call {
             path,
             api_key,
             body,
+            reply: reply.clone(),
         });
-        st.script
-            .pop_front()
-            .or_else(|| st.fallback.clone())
-            .unwrap_or_else(|| Reply::Image(tiny_png()))
+        reply
     };
     render(reply).await
 }
@@ -218,4 +298,58 @@ async fn render(mut reply: Reply) -> hyper::Response<Full<Bytes>> {
         hyper::header::HeaderValue::from_static("application/json"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(reply: &Reply) -> &'static str {
+        match reply {
+            Reply::Image(_) => "image",
+            Reply::Error { .. } => "error",
+            _ => "other",
+        }
+    }
+
+    #[test]
+    fn a_mix_answers_a_prompt_the_same_way_in_any_order() {
+        let mix = Mix::new(42).with(1, Reply::Image(Vec::new())).with(
+            1,
+            Reply::Error {
+                status: 503,
+                retry_delay: None,
+            },
+        );
+        let draws = |order: &[usize]| {
+            let mut got: Vec<(usize, &'static str)> = order
+                .iter()
+                .map(|&i| (i, kind(&mix.draw(&format!("job {i}"), 0).unwrap())))
+                .collect();
+            got.sort_unstable();
+            got
+        };
+        let forward: Vec<usize> = (0..200).collect();
+        let backward: Vec<usize> = (0..200).rev().collect();
+        let drawn = draws(&forward);
+        assert_eq!(drawn, draws(&backward));
+        let images = drawn.iter().filter(|(_, k)| *k == "image").count();
+        assert!(
+            (60..=140).contains(&images),
+            "weights 1:1, got {images} of 200"
+        );
+    }
+
+    #[test]
+    fn the_script_comes_before_the_mix() {
+        let mut state = State {
+            mix: Some(Mix::new(1).with(1, Reply::Finish("NO_IMAGE".into()))),
+            ..State::default()
+        };
+        state
+            .script
+            .push_back(Reply::PromptBlocked("SAFETY".into()));
+        assert!(matches!(state.next_reply("p"), Reply::PromptBlocked(_)));
+        assert!(matches!(state.next_reply("p"), Reply::Finish(_)));
+    }
 }

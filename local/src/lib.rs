@@ -9,6 +9,7 @@ pub mod drain;
 pub mod fake_gemini;
 pub mod moto;
 pub mod provision;
+pub mod seeded;
 pub mod server;
 pub mod stack;
 pub mod streams;

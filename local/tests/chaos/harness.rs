@@ -1,0 +1,117 @@
+//! Chaos stacks: the local stack scaled down in time, so leases, retries
+//! and redeliveries play out within seconds, and the scenarios taken one at
+//! a time, so a fault injected in one is never load seen by another on this
+//! two-core machine.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use local::fake_gemini::FakeGemini;
+use local::{Stack, StackOptions};
+use shared::ids;
+use shared::images::gemini::{GeminiConfig, Models};
+use worker::{Worker, WorkerConfig};
+
+use crate::support::TestStack;
+
+/// How long a claim is exclusive. Above the Gemini timeout plus upload and
+/// finish, as production's 300 s are above the function's 180 s.
+pub const LEASE: Duration = Duration::from_secs(4);
+/// The worker's whole Gemini call. Slow answers below it succeed, slower
+/// ones time out and are retried.
+pub const GEMINI_TIMEOUT: Duration = Duration::from_millis(1500);
+/// First retry backoff (then ×2), instead of 10 s.
+pub const RETRY_BASE: Duration = Duration::from_millis(100);
+/// Attempts per job, the production default.
+pub const MAX_ATTEMPTS: u32 = 3;
+/// The jobs queue's visibility timeout. Above the lease, as in production
+/// (1080 s against 300 s): a message whose run crashed, or whose receive
+/// was lost, comes back once the lease has ended.
+pub const VISIBILITY: Duration = Duration::from_secs(6);
+/// First webhook retry backoff: the handler's quick retries and the
+/// stream's retries together then span at least 13 × this (6.5 s).
+pub const WEBHOOK_RETRY_BASE: Duration = Duration::from_millis(500);
+/// The API key the worker sends to the fake Gemini.
+pub const GEMINI_KEY: &str = "fake-gemini-key";
+
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Held for the whole of a scenario.
+pub async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().await
+}
+
+/// A stack on `endpoint` whose live keys call `gemini`, with the settings
+/// above, served on a free port. Its `start_worker` runs the chaos worker.
+pub async fn chaos_stack(endpoint: &str, gemini: &FakeGemini) -> TestStack {
+    if std::env::var_os("TEST_LOG").is_some() {
+        shared::telemetry::init();
+    }
+    let mut options = StackOptions::named(&format!("chaos{}", &ids::new_id()[1..11]));
+    options.gemini = Some((gemini.base_url.clone(), GEMINI_KEY.into()));
+    options.max_attempts = MAX_ATTEMPTS;
+    options.retry_base_delay = RETRY_BASE;
+    options.lease = LEASE;
+    options.webhook_retry_base = WEBHOOK_RETRY_BASE;
+    let mut stack = Stack::provision(endpoint, options)
+        .await
+        .expect("provisioning a chaos stack");
+    stack.worker = Arc::new(worker_with_gemini_timeout(&stack, GEMINI_TIMEOUT));
+    set_visibility(&stack).await;
+    TestStack::serve(stack).await
+}
+
+/// A worker on the stack's resources and settings with this Gemini
+/// timeout. The stacks' own allows 30 s, far beyond a 4 s lease.
+pub fn worker_with_gemini_timeout(stack: &Stack, timeout: Duration) -> Worker {
+    let options = &stack.options;
+    let gemini = options
+        .gemini
+        .clone()
+        .map(|(base_url, api_key)| GeminiConfig {
+            base_url,
+            api_key,
+            models: Models::default(),
+            connect_timeout: Duration::from_secs(1),
+            request_timeout: timeout,
+        });
+    let config = WorkerConfig {
+        table_name: options.table.clone(),
+        queue_url: stack.queue_url.clone(),
+        results_bucket: options.bucket.clone(),
+        cdn_base_url: None,
+        gemini,
+        url_policy: options.worker_url_policy,
+        max_attempts: options.max_attempts,
+        retry_base_delay: options.retry_base_delay,
+        lease: options.lease,
+    };
+    Worker::new(&stack.sdk, local::stack::local_s3(&stack.sdk), config)
+        .expect("building the chaos worker")
+}
+
+async fn set_visibility(stack: &Stack) {
+    aws_sdk_sqs::Client::new(&stack.sdk)
+        .set_queue_attributes()
+        .queue_url(&stack.queue_url)
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            VISIBILITY.as_secs().to_string(),
+        )
+        .send()
+        .await
+        .expect("shortening the queue's visibility timeout");
+}
+
+/// `CHAOS_SEED` if set (to replay a run), else a fresh one.
+pub fn seed() -> u64 {
+    std::env::var("CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            let mut bytes = [0u8; 8];
+            ids::fill_random(&mut bytes);
+            u64::from_le_bytes(bytes)
+        })
+}

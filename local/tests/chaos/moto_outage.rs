@@ -1,0 +1,267 @@
+//! The AWS emulator frozen mid-load (SIGSTOP, then SIGCONT: killing it
+//! would lose its in-memory state). Requests that need it meanwhile answer
+//! `500 UNKNOWN_ERROR` in the contract's shape, without internals, once
+//! the SDK's timeouts (3 s an attempt, 8 s in all) run out; nothing is
+//! half-written; once it is back the service accepts jobs again and every
+//! accepted job finishes.
+//!
+//! The freeze outlasts the SDK's 8 s operation timeout, or its retries
+//! would absorb it and no request would fail. Requests the emulator had
+//! already received are applied when it resumes, after their callers
+//! gave up: a submit answered 500 may have written its job, with no queue
+//! message. The test counts those stranded jobs, checks they are whole and
+//! counted in `activeJobs`, and runs the sweeper, which must requeue
+//! exactly them; then every job ends.
+
+use std::time::{Duration, Instant};
+
+use local::fake_gemini::FakeGemini;
+use local::moto::{Moto, free_port};
+use shared::domain::{JobStatus, TenantLimits};
+
+use crate::harness::{self, GEMINI_TIMEOUT};
+use crate::invariants::Answers;
+use crate::known::Tenant;
+use crate::ledger::{Exchange, Ledger};
+use crate::summary::{Findings, Summary, counts, latencies};
+use crate::support::TestStack;
+use crate::traffic::{Plan, Traffic};
+use crate::{billing, history, invariants};
+
+/// The sweeper's staleness for this test: the stranded jobs were written
+/// during the freeze, well before it runs.
+const STALE_AFTER: Duration = Duration::from_secs(5);
+const BEFORE: Duration = Duration::from_secs(3);
+const FROZEN: Duration = Duration::from_secs(10);
+const AFTER: Duration = Duration::from_secs(8);
+/// Words a 500's message must not contain: it leaks no internals.
+const INTERNALS: [&str; 7] = [
+    "DynamoDB",
+    "SQS",
+    "S3",
+    "timeout",
+    "timed out",
+    "dispatch",
+    "Transact",
+];
+
+/// A stopped process, continued when this is dropped (also when the test
+/// fails while it is stopped).
+struct Frozen(libc::pid_t);
+
+impl Frozen {
+    fn stop(pid: u32) -> Frozen {
+        let pid = libc::pid_t::try_from(pid).expect("a pid");
+        // SAFETY: kill() only sends a signal, to our own child process.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0, "SIGSTOP moto");
+        Frozen(pid)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        // SAFETY: as above.
+        unsafe { libc::kill(self.0, libc::SIGCONT) };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emulator_outage_answers_500_and_leaves_nothing_half_written() {
+    let _turn = harness::exclusive().await;
+    let started = Instant::now();
+    let moto = Moto::start(free_port().expect("a free port"))
+        .await
+        .expect("a moto of its own");
+    let gemini = FakeGemini::start().await.expect("the fake Gemini starts");
+    let t = harness::chaos_stack(&moto.endpoint, &gemini).await;
+    let limits = TenantLimits {
+        rpm: 1000,
+        max_concurrency: 50,
+    };
+    let tenants = vec![
+        Tenant::seed(&t, "first", limits).await,
+        Tenant::seed(&t, "second", limits).await,
+    ];
+    t.start_worker();
+    t.start_worker();
+
+    let ledger = Ledger::new(true);
+    let plan = Plan {
+        clients_per_tenant: 10,
+        duration: BEFORE + FROZEN + AFTER,
+        max_pause: Duration::from_millis(100),
+        max_in_flight: 8,
+        seed: harness::seed(),
+    };
+    let traffic = Traffic::new(&t, &tenants, &ledger, None, true);
+    let pid = moto.pid().expect("moto runs");
+    let outage = async {
+        tokio::time::sleep(BEFORE).await;
+        let frozen_at = ledger.since_start(Instant::now());
+        let frozen = Frozen::stop(pid);
+        tokio::time::sleep(FROZEN).await;
+        drop(frozen);
+        (frozen_at, ledger.since_start(Instant::now()))
+    };
+    let ((frozen_at, resumed_at), ()) = tokio::join!(outage, traffic.run(&plan));
+    let recovered = accepts_again(&t, &tenants).await;
+
+    // Acknowledged jobs finish on their own; stranded ones wait for the
+    // sweeper.
+    let first = invariants::settle_when(&t, Duration::from_secs(45), |s| {
+        s.open_jobs().all(|j| is_stranded(j, &tenants))
+    })
+    .await;
+    let stranded: Vec<&shared::domain::Job> = first
+        .open_jobs()
+        .filter(|j| is_stranded(j, &tenants))
+        .collect();
+    let whole_when_stranded = invariants::check(&first, &tenants, Answers::SomeLost)
+        .violations
+        .into_iter()
+        .filter(|v| !v.contains("is stuck in QUEUED"))
+        .collect::<Vec<_>>();
+    let swept = t
+        .stack
+        .sweeper(STALE_AFTER)
+        .sweep(shared::time::now())
+        .await
+        .expect("a sweep");
+    let snapshot = invariants::settle(&t, Duration::from_secs(30)).await;
+
+    let table = invariants::check(&snapshot, &tenants, Answers::SomeLost);
+    let history = history::replay(&t, &tenants).await;
+    // A claim that timed out may still have landed: attempts without a
+    // call are possible here, more calls than attempts never.
+    let bill = billing::check(&gemini.calls(), &snapshot, GEMINI_TIMEOUT, false);
+    let exchanges = ledger.exchanges();
+    let mut outage_findings = check_outage(&exchanges, frozen_at, &recovered);
+    let mut requeued = swept.requeued.clone();
+    let mut expected: Vec<String> = stranded
+        .iter()
+        .map(|j| format!("{}/{}", j.tenant_id, j.id))
+        .collect();
+    requeued.sort_unstable();
+    expected.sort_unstable();
+    if requeued != expected {
+        outage_findings.push(format!(
+            "the sweeper requeued {requeued:?}, the stranded jobs are {expected:?}"
+        ));
+    }
+
+    let mut summary = Summary::new(format!(
+        "chaos emulator outage, seed {}: moto stopped {:.1}–{:.1} s into the load",
+        plan.seed,
+        frozen_at.as_secs_f64(),
+        resumed_at.as_secs_f64()
+    ));
+    summary.line(latencies(&exchanges));
+    summary.line(ledger.by_kind_and_status());
+    let phase = |e: &Exchange| {
+        if e.sent + e.latency < frozen_at {
+            "before"
+        } else if e.sent < resumed_at {
+            "during"
+        } else {
+            "after"
+        }
+    };
+    let mut server_errors = std::collections::BTreeMap::new();
+    for e in exchanges.iter().filter(|e| e.status >= 500) {
+        *server_errors.entry(phase(e)).or_insert(0) += 1;
+    }
+    summary.line(format!("500s by phase: {}", counts(&server_errors)));
+    summary.line(format!(
+        "max latency of a request: {} ms",
+        exchanges
+            .iter()
+            .map(|e| e.latency.as_millis())
+            .max()
+            .unwrap_or(0)
+    ));
+    summary.line(format!("recovery: {recovered:?}"));
+    summary.line(format!(
+        "jobs: {}; stranded by a 500 whose write landed late: {}, requeued by the sweeper: {}",
+        counts(&table.jobs_by_status),
+        stranded.len(),
+        swept.requeued.len()
+    ));
+    summary.line(format!(
+        "gemini: {} calls for {} attempts",
+        bill.calls, bill.attempts
+    ));
+    let mut findings = Findings::default();
+    findings.add("answers", ledger.violations());
+    findings.add("outage", outage_findings);
+    findings.add("table while stranded", whole_when_stranded);
+    findings.add("table", table.violations);
+    findings.add("stream", history.violations);
+    findings.add("gemini", bill.violations);
+    summary.line(format!("violations: {}", findings.tally()));
+    summary.line(format!("time: {:.1} s", started.elapsed().as_secs_f64()));
+    summary.print();
+    drop(t);
+    moto.stop().await;
+    findings.assert_none();
+}
+
+/// A job a 500 never announced, left QUEUED without a message.
+fn is_stranded(job: &shared::domain::Job, tenants: &[Tenant]) -> bool {
+    job.status == JobStatus::Queued
+        && job.attempts == 0
+        && tenants
+            .iter()
+            .filter(|tn| tn.id == job.tenant_id)
+            .all(|tn| !tn.accepted().contains(&job.id))
+}
+
+/// Each tenant's submits are accepted again; `Ok(after how long)`.
+async fn accepts_again(t: &TestStack, tenants: &[Tenant]) -> Result<Duration, String> {
+    let since = Instant::now();
+    for tenant in tenants {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let body = serde_json::json!({"prompt": format!("{}: after the outage, a calm sea", tenant.label)});
+            let reply = t.submit(&tenant.key, &body.to_string()).await;
+            if reply.status == 202 {
+                tenant.accept(reply.body["jobId"].as_str().unwrap_or_default());
+                break;
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "{} still gets {} {}",
+                    tenant.label, reply.status, reply.body
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    Ok(since.elapsed())
+}
+
+/// The outage was felt (some 500s), no request that ended before it was
+/// a 500, no 500 leaks internals, and the service took jobs again.
+fn check_outage(
+    exchanges: &[Exchange],
+    frozen_at: Duration,
+    recovered: &Result<Duration, String>,
+) -> Vec<String> {
+    let mut findings = Vec::new();
+    let server_errors: Vec<&Exchange> = exchanges.iter().filter(|e| e.status == 500).collect();
+    if server_errors.is_empty() {
+        findings.push("no request failed: the outage was not felt".into());
+    }
+    for e in &server_errors {
+        if e.sent + e.latency < frozen_at {
+            findings.push(format!("{e:?}: a 500 before the outage"));
+        }
+        let message = e.message.as_deref().unwrap_or_default();
+        if let Some(word) = INTERNALS.iter().find(|w| message.contains(*w)) {
+            findings.push(format!("a 500 whose message mentions {word}: {message}"));
+        }
+    }
+    if let Err(still) = recovered {
+        findings.push(format!("the service did not accept jobs again: {still}"));
+    }
+    findings
+}
