@@ -10,7 +10,7 @@ use lambda_http::{Body, Request, Response};
 use shared::auth::Caller;
 use shared::domain::{Job, JobStatus, SubmitRequest};
 use shared::queue::JobMessage;
-use shared::store::{NewJob, SubmitOutcome};
+use shared::store::{NewJob, StoreError, SubmitOutcome};
 use shared::time::{self, Timestamp};
 use shared::{ApiError, ApiResponse, App, http, ids};
 
@@ -84,7 +84,16 @@ async fn submit(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match app.store.create_job(&new).await? {
+        let outcome = match app.store.create_job(&new).await {
+            Ok(outcome) => outcome,
+            // No definite answer (a timeout): the transaction may have
+            // landed.
+            Err(e @ StoreError::OutcomeUnknown { .. }) => {
+                return Err(take_back(app, &new, e.into()).await);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        match outcome {
             SubmitOutcome::Created => break,
             SubmitOutcome::IdempotencyKeyTaken => {
                 // A concurrent first request with this key won the race.
@@ -141,17 +150,26 @@ async fn submit(
     if let Err(send_error) = sent {
         // Never leave a job QUEUED that no message will ever run: take the
         // whole submit back and let the client retry.
-        return Err(match app.store.undo_create_job(&new).await {
-            Ok(_) => ApiError::Internal {
-                source: send_error.into(),
-                public: Some(
-                    "The job could not be queued and was not created. Please retry the request.",
-                ),
-            },
-            Err(undo_error) => ApiError::internal(format!(
-                "{send_error}; undoing the submit failed too: {undo_error}"
-            )),
-        });
+        match app.store.undo_create_job(&new).await {
+            Ok(true) => {
+                return Err(ApiError::Internal {
+                    source: send_error.into(),
+                    public: Some(NOT_CREATED),
+                });
+            }
+            // The job already left QUEUED (canceled, or run after the
+            // sweeper queued it): it exists, so it was accepted.
+            Ok(false) => {
+                tracing::warn!(error = %send_error, "queue send failed but the job moved on")
+            }
+            Err(undo_error) => {
+                return Err(ApiError::Internal {
+                    source: format!("{send_error}; undoing the submit failed too: {undo_error}")
+                        .into(),
+                    public: Some(MAYBE_CREATED),
+                });
+            }
+        }
     }
     *window_used = used.ok();
     tracing::info!(mode = job.mode.as_str(), "job queued");
@@ -159,6 +177,29 @@ async fn submit(
         StatusCode::ACCEPTED,
         &serde_json::json!({ "jobId": job.id, "status": job.status }),
     ))
+}
+
+const NOT_CREATED: &str =
+    "The job could not be queued and was not created. Please retry the request.";
+/// The sweeper queues a job left without a message within minutes, so a job
+/// that exists will run; only an idempotent retry can tell the client its id.
+const MAYBE_CREATED: &str = "The job may have been created and, if so, will run. Retry with the same Idempotency-Key to get its id without creating another.";
+
+/// After an admission transaction with no definite outcome: takes the job
+/// back if it landed (the undo is conditional on the job being QUEUED, and
+/// does nothing if it does not exist), so a 500 never leaves behind a job
+/// the client was not told about — unless the undo fails too.
+async fn take_back(app: &App, new: &NewJob<'_>, cause: shared::error::Internal) -> ApiError {
+    match app.store.undo_create_job(new).await {
+        Ok(_) => ApiError::Internal {
+            source: cause,
+            public: Some(NOT_CREATED),
+        },
+        Err(undo_error) => ApiError::Internal {
+            source: format!("{cause}; undoing the submit failed too: {undo_error}").into(),
+            public: Some(MAYBE_CREATED),
+        },
+    }
 }
 
 /// The answer to a repeated key: the original job if the body is the same,

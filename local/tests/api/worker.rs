@@ -516,6 +516,41 @@ async fn a_crashed_run_is_reclaimed_after_its_lease() {
     assert_eq!(t.active_jobs(&tenant).await, 0);
 }
 
+/// A claim whose write landed but whose answer was lost: the SDK sends the
+/// same request again, which fails its condition. The worker must see its
+/// own claim, not a job busy under someone else's lease.
+#[tokio::test]
+async fn a_retried_claim_is_recognised_as_ours() {
+    use shared::store::ClaimOutcome;
+    let t = TestStack::start().await;
+    let (tenant, key) = t.tenant(60, 5).await;
+    let job = submit(&t, &key, r#"{"prompt":"retry"}"#).await;
+    let store = &t.stack.app.store;
+    let lease = Duration::from_secs(60);
+    let now = shared::time::now();
+    let first = store
+        .claim_job_as(&tenant, &job, now, lease, "token-a")
+        .await
+        .unwrap();
+    assert!(matches!(first, ClaimOutcome::Claimed(_)), "{first:?}");
+    let resent = store
+        .claim_job_as(&tenant, &job, now, lease, "token-a")
+        .await
+        .unwrap();
+    match resent {
+        ClaimOutcome::Claimed(job) => assert_eq!(job.attempts, 1, "one attempt, not two"),
+        other => panic!("the resent claim is ours: {other:?}"),
+    }
+    let other = store
+        .claim_job_as(&tenant, &job, shared::time::now(), lease, "token-b")
+        .await
+        .unwrap();
+    assert!(
+        matches!(other, ClaimOutcome::Busy { .. }),
+        "another worker's claim waits for the lease: {other:?}"
+    );
+}
+
 #[tokio::test]
 async fn poison_messages_reach_the_dead_letter_queue() {
     let gemini = FakeGemini::start().await.unwrap();

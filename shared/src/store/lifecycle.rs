@@ -46,6 +46,24 @@ impl Store {
         now: Timestamp,
         lease: Duration,
     ) -> Result<ClaimOutcome, StoreError> {
+        let claim_token = crate::ids::new_id();
+        self.claim_job_as(tenant_id, job_id, now, lease, &claim_token)
+            .await
+    }
+
+    /// `claim_job` with the token that marks the claim as this request's:
+    /// if the write lands but its answer is lost (a timeout) and the SDK
+    /// sends it again, the retry fails its condition and the read below
+    /// recognises the claim as ours instead of deferring the job to the end
+    /// of its lease as if another worker held it.
+    pub async fn claim_job_as(
+        &self,
+        tenant_id: &str,
+        job_id: &str,
+        now: Timestamp,
+        lease: Duration,
+        claim_token: &str,
+    ) -> Result<ClaimOutcome, StoreError> {
         let now_ms = now.timestamp_millis();
         let result = self
             .client
@@ -57,7 +75,8 @@ impl Store {
             )))
             .update_expression(
                 "SET #status = :running, #gsi2pk = :status_pk, startedAt = :now, updatedAt = :now, \
-                 leaseUntil = :lease_until, attempts = if_not_exists(attempts, :zero) + :one",
+                 leaseUntil = :lease_until, claimToken = :claim_token, \
+                 attempts = if_not_exists(attempts, :zero) + :one",
             )
             .condition_expression(
                 "attribute_exists(PK) AND (#status IN (:queued, :retrying) OR \
@@ -75,6 +94,7 @@ impl Store {
             .expression_attribute_values(":now", s(time::iso_millis(&now)))
             .expression_attribute_values(":now_ms", n(now_ms))
             .expression_attribute_values(":lease_until", n(now_ms + lease.as_millis() as i64))
+            .expression_attribute_values(":claim_token", s(claim_token))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1))
             .return_values(ReturnValue::AllNew)
@@ -99,6 +119,9 @@ impl Store {
                 };
                 let job = job_from_item(&item)?;
                 Ok(match job.status {
+                    JobStatus::Running if item.opt_str("claimToken")? == Some(claim_token) => {
+                        ClaimOutcome::Claimed(Box::new(job))
+                    }
                     JobStatus::Running => {
                         let lease_ms: i64 = item.opt_num("leaseUntil")?.unwrap_or(0);
                         ClaimOutcome::Busy {

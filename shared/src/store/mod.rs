@@ -34,6 +34,10 @@ pub enum StoreError {
     /// The AWS call failed (network, throttling, permissions, …).
     #[error("DynamoDB {op} failed: {message}")]
     Aws { op: &'static str, message: String },
+    /// The call got no definite answer (a timeout, a broken connection, a
+    /// 5xx): its write may or may not have been applied.
+    #[error("DynamoDB {op} outcome unknown: {message}")]
+    OutcomeUnknown { op: &'static str, message: String },
     /// An item in the table does not have the shape this code writes.
     #[error("malformed item: {0}")]
     Corrupt(#[from] ItemError),
@@ -44,6 +48,30 @@ impl StoreError {
         StoreError::Aws {
             op,
             message: aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
+        }
+    }
+
+    /// Like `aws`, but a failure that leaves the write's fate open is
+    /// `OutcomeUnknown`, for callers that must then find out or undo.
+    fn aws_write<E: std::error::Error + 'static>(
+        op: &'static str,
+        e: aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    ) -> StoreError {
+        use aws_sdk_dynamodb::error::SdkError;
+        let unknown = match &e {
+            SdkError::TimeoutError(_)
+            | SdkError::DispatchFailure(_)
+            | SdkError::ResponseError(_) => true,
+            SdkError::ServiceError(s) => s.raw().status().is_server_error(),
+            _ => false,
+        };
+        if unknown {
+            StoreError::OutcomeUnknown {
+                op,
+                message: aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
+            }
+        } else {
+            StoreError::aws(op, e)
         }
     }
 }

@@ -129,7 +129,7 @@ impl Store {
                 Some(TransactWriteItemsError::TransactionInProgressException(_)) => {
                     Ok(SubmitOutcome::Conflict)
                 }
-                _ => Err(StoreError::aws("TransactWriteItems", e)),
+                _ => Err(StoreError::aws_write("TransactWriteItems", e)),
             },
         }
     }
