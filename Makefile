@@ -90,3 +90,31 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 ci: lint test
+
+# ---- Coverage-guided fuzzing: cargo-fuzz (libFuzzer) on the stable
+# toolchain. Without a sanitizer (`-s none`) cargo-fuzz passes only stable
+# `-C` flags: no nightly, no RUSTC_BOOTSTRAP (the code under test has no
+# `unsafe` for a sanitizer to watch). Each target runs FUZZ_SECS seconds
+# from the committed corpus, which it only reads (new inputs go to
+# fuzz/target/corpus); a crash or a hang fails the run, prints the end of
+# its log and leaves the input in fuzz/artifacts/<target>/. The first build
+# instruments every dependency into fuzz/target and takes minutes.
+.PHONY: fuzz
+CARGO_FUZZ_VERSION := 0.13.1
+FUZZ_SECS ?= 20
+FUZZ_TARGETS := submit_request cursor netguard request_params sqs_message stream_record
+
+fuzz:
+	@cargo fuzz --version 2>/dev/null | grep -qx 'cargo-fuzz $(CARGO_FUZZ_VERSION)' \
+		|| cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
+	cd fuzz && cargo fuzz build -s none
+	@cd fuzz && for target in $(FUZZ_TARGETS); do \
+		mkdir -p target/corpus/$$target; \
+		log=target/$$target.log; \
+		if cargo fuzz run -s none $$target target/corpus/$$target corpus/$$target -- \
+			-max_total_time=$(FUZZ_SECS) -timeout=10 >$$log 2>&1; then \
+			echo "fuzz $$target: $$(grep -m1 -o 'Done [0-9]* runs in [0-9]* second(s)' $$log)"; \
+		else \
+			tail -n 40 $$log; echo "fuzz $$target: FAILED (log: fuzz/$$log)"; exit 1; \
+		fi; \
+	done

@@ -180,7 +180,7 @@ impl<'r> Query<'r> {
                 if !allowed.contains(&name) {
                     return Err(ApiError::InvalidRequest(format!(
                         "Unknown query parameter `{}`; allowed: {}",
-                        name.chars().take(64).collect::<String>(),
+                        crate::domain::submit::printable(name),
                         allowed
                             .iter()
                             .map(|a| format!("`{a}`"))

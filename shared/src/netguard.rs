@@ -47,6 +47,11 @@ pub fn check_url(raw: &str, policy: UrlPolicy) -> Result<Url, UrlRejected> {
         return Err(UrlRejected::TooLong);
     }
     let url = Url::parse(raw).map_err(|_| UrlRejected::NotAbsolute)?;
+    // Normalising percent-encodes, which can make the URL several times
+    // longer; the normal form is what is stored and checked again.
+    if url.as_str().len() > MAX_URL_LEN {
+        return Err(UrlRejected::TooLong);
+    }
     match (url.scheme(), policy) {
         ("https", _) | ("http", UrlPolicy::Local) => {}
         _ => return Err(UrlRejected::SchemeNotAllowed),

@@ -1,0 +1,72 @@
+//! Property tests, on stable, of the webhooks function's decoding of stream
+//! records: the fuzz target's check (`fuzz/src/stream.rs`, included
+//! unchanged) on every file of the committed corpus, and on generated
+//! changes of generated jobs, written in the store's own item format.
+
+#[path = "../../../fuzz/src/stream.rs"]
+mod stream;
+#[path = "../../../shared/tests/fuzz_properties/support.rs"]
+mod support;
+
+use proptest::prelude::*;
+use shared::domain::{AspectRatio, Job, JobError, JobStatus, KeyMode, Mode};
+use shared::{ids, time};
+
+use stream::{check, check_change};
+use support::{config, replay};
+
+const EVENT_NAMES: [&str; 3] = ["MODIFY", "INSERT", "REMOVE"];
+
+/// A job as the store may hold it, in any status, with or without an input
+/// image, results or an error.
+fn job() -> impl Strategy<Value = Job> {
+    let text = "\\PC{0,20}";
+    (
+        prop::sample::select(&JobStatus::ALL[..]),
+        text,
+        prop::option::of(text),
+        prop::sample::select(&AspectRatio::ALLOWED[..]),
+        prop::collection::vec(text, 0..2),
+        prop::option::of((text, text)),
+        0..5u32,
+    )
+        .prop_map(
+            |(status, prompt, input_image_url, ratio, result_urls, error, attempts)| {
+                let at = time::parse_iso("2026-01-26T09:36:16.288Z").expect("a timestamp");
+                Job {
+                    id: ids::new_id(),
+                    tenant_id: ids::new_id(),
+                    status,
+                    prompt,
+                    mode: Mode::Draft,
+                    input_image_url,
+                    aspect_ratio: AspectRatio::parse(ratio).expect("an allowed ratio"),
+                    key_mode: KeyMode::Live,
+                    result_urls,
+                    error: error.map(|(code, message)| JobError { code, message }),
+                    attempts,
+                    created_at: at,
+                    updated_at: at,
+                }
+            },
+        )
+}
+
+#[test]
+fn committed_corpus_holds() {
+    replay("stream_record", check);
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    #[test]
+    fn only_terminal_transitions_are_acted_on(
+        event_name in prop::sample::select(&EVENT_NAMES[..]),
+        old in job(),
+        next_status in prop::sample::select(&JobStatus::ALL[..]),
+    ) {
+        let new = Job { status: next_status, ..old.clone() };
+        check_change(event_name, &old, &new);
+    }
+}

@@ -1,0 +1,111 @@
+//! What the HTTP functions read from a request besides the body: the
+//! listing's query string, the `{jobId}` path parameter and single-valued
+//! headers such as `Idempotency-Key`. Whatever the client sends, the answer
+//! is the value the contract describes or a 4xx: unknown or repeated query
+//! parameters are 400, an id not of our shape is 404 without a database
+//! read, a header sent twice or not printable is 400.
+//!
+//! Input: line 1 is a query string (`status=QUEUED&limit=10`), line 2 the
+//! path's job id, every further line one `Idempotency-Key` header value.
+
+use std::collections::HashMap;
+
+use lambda_http::http::HeaderValue;
+use lambda_http::{Body, Request, RequestExt};
+use shared::http::{self, Query};
+
+use crate::contract::assert_client_error;
+
+/// The listing's parameters (`GET /v1/jobs`).
+const LIST_PARAMS: [&str; 3] = ["status", "limit", "cursor"];
+const HEADER: &str = "idempotency-key";
+
+pub fn check(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut lines = text.split('\n');
+    let query = lines.next().unwrap_or("");
+    let job_id = lines.next().unwrap_or("");
+    check_query(query);
+    check_job_id(job_id);
+    check_header(&lines.map(str::as_bytes).collect::<Vec<_>>());
+}
+
+/// `Query::parse` accepts exactly the query strings whose parameters are
+/// all defined and each given once, and then reads their values back.
+pub fn check_query(query: &str) {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let mut grouped: HashMap<String, Vec<String>> = HashMap::new();
+    for (name, value) in &pairs {
+        grouped.entry(name.clone()).or_default().push(value.clone());
+    }
+    let req = Request::new(Body::Empty).with_query_string_parameters(grouped.clone());
+    let well_formed = grouped
+        .iter()
+        .all(|(name, values)| LIST_PARAMS.contains(&name.as_str()) && values.len() == 1);
+    match Query::parse(&req, &LIST_PARAMS) {
+        Ok(parsed) => {
+            assert!(well_formed, "{query:?} accepted");
+            for name in LIST_PARAMS {
+                let expected = grouped.get(name).map(|values| values[0].as_str());
+                assert_eq!(parsed.get(name), expected, "{query:?}: `{name}` read wrong");
+            }
+        }
+        Err(e) => {
+            assert!(!well_formed, "{query:?} refused: {e}");
+            assert_client_error(&e, 400, "INVALID_REQUEST");
+        }
+    }
+}
+
+/// Only `c` and 24 lowercase base-36 characters is a job id; anything else
+/// is `404 JOB_NOT_FOUND`.
+pub fn check_job_id(raw: &str) {
+    let req = Request::new(Body::Empty)
+        .with_path_parameters(HashMap::from([("jobId".to_string(), raw.to_string())]));
+    let our_shape = raw.len() == 25
+        && raw.starts_with('c')
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase());
+    match http::job_id_param(&req) {
+        Ok(id) => {
+            assert!(our_shape, "{raw:?} taken for a job id");
+            assert_eq!(id, raw);
+        }
+        Err(e) => {
+            assert!(!our_shape, "{raw:?} refused as a job id");
+            assert_client_error(&e, 404, "JOB_NOT_FOUND");
+        }
+    }
+}
+
+/// A header is read only when sent once with a printable value.
+pub fn check_header(values: &[&[u8]]) {
+    let mut req = Request::new(Body::Empty);
+    let sent: Vec<HeaderValue> = values
+        .iter()
+        .filter_map(|v| HeaderValue::from_bytes(v).ok())
+        .collect();
+    for value in &sent {
+        req.headers_mut().append(HEADER, value.clone());
+    }
+    match http::header(&req, HEADER) {
+        Ok(None) => assert!(sent.is_empty(), "a sent header read as absent"),
+        Ok(Some(read)) => {
+            assert_eq!(sent.len(), 1, "a repeated header was read");
+            assert_eq!(read.as_bytes(), sent[0].as_bytes());
+            assert!(
+                read.bytes()
+                    .all(|b| b == b'\t' || (0x20..0x7f).contains(&b)),
+                "{read:?} read as printable"
+            );
+        }
+        Err(e) => {
+            let printable = sent.len() == 1 && sent[0].to_str().is_ok();
+            assert!(!printable, "a single printable header refused: {e}");
+            assert_client_error(&e, 400, "INVALID_REQUEST");
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! The worker's input: an SQS batch whose message bodies are job messages
+//! (`{"tenantId":…,"jobId":…}`, the only shape the generate function sends).
+//! Whatever arrives, decoding never panics; a body the worker accepts is
+//! exactly such an object (no other keys, both strings) or, as serde reads
+//! any struct, the array of those two strings in order (harmless: only the
+//! generate function writes to the queue); and what the queue writer sends
+//! always decodes back to the same message.
+//!
+//! Input: an SQS event as the Lambda receives it; bytes that are not one are
+//! taken as a single message body.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use serde_json::Value;
+use shared::queue::JobMessage;
+
+pub fn check(data: &[u8]) {
+    match serde_json::from_slice::<SqsEvent>(data) {
+        Ok(event) => event
+            .records
+            .iter()
+            .filter_map(|r| r.body.as_deref())
+            .for_each(check_body),
+        Err(_) => check_body(&String::from_utf8_lossy(data)),
+    }
+}
+
+/// The worker's decoding of one body, as it runs it.
+pub fn check_body(body: &str) {
+    let Ok(message) = serde_json::from_str::<JobMessage>(body) else {
+        return;
+    };
+    let read = serde_json::from_str::<Value>(body).expect("a decoded body is JSON");
+    let as_object = serde_json::json!({ "tenantId": message.tenant_id, "jobId": message.job_id });
+    let as_array = serde_json::json!([message.tenant_id, message.job_id]);
+    assert!(
+        read == as_object || read == as_array,
+        "the worker read {body:?} as {message:?}"
+    );
+    check_round_trip(&message);
+}
+
+/// What `JobQueue::send` writes is what the worker reads.
+pub fn check_round_trip(message: &JobMessage) {
+    let sent = serde_json::to_string(message).expect("a job message serializes");
+    let received: JobMessage =
+        serde_json::from_str(&sent).unwrap_or_else(|e| panic!("{sent} does not decode: {e}"));
+    assert_eq!(&received, message);
+}

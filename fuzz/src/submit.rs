@@ -1,0 +1,112 @@
+//! `POST /v1/images/generate` bodies. Whatever the bytes, the body either
+//! becomes a request that keeps the contract's invariants and is stored and
+//! read back unchanged, or is refused with `400 INVALID_REQUEST`: never a
+//! panic, never a 5xx, never an accepted request that the job item would
+//! change or that the worker's own URL check would refuse later.
+
+use shared::ApiError;
+use shared::domain::submit::{MAX_BODY_BYTES, MAX_PROMPT_CHARS};
+use shared::domain::{AspectRatio, Job, JobStatus, KeyMode, SubmitRequest};
+use shared::netguard::{UrlPolicy, check_url};
+use shared::store::{Item, items};
+use shared::{ids, time};
+
+use crate::contract::assert_client_error;
+
+pub fn check(body: &[u8]) {
+    let production = SubmitRequest::from_body(body, UrlPolicy::Production);
+    let local = SubmitRequest::from_body(body, UrlPolicy::Local);
+    for (outcome, policy) in [
+        (&production, UrlPolicy::Production),
+        (&local, UrlPolicy::Local),
+    ] {
+        match outcome {
+            Ok(request) => {
+                assert!(
+                    body.len() <= MAX_BODY_BYTES,
+                    "a body over the limit was accepted"
+                );
+                assert_invariants(request, policy);
+                assert_meaning_survives_rewriting(request, policy);
+                assert_stored_unchanged(request);
+            }
+            Err(e) => assert_client_error(&ApiError::from(e.clone()), 400, "INVALID_REQUEST"),
+        }
+    }
+    if let Ok(request) = &production {
+        assert_eq!(
+            local.as_ref().ok(),
+            Some(request),
+            "the local stack only widens what production accepts"
+        );
+    }
+}
+
+/// The field rules of the contract (and README), checked on the result.
+fn assert_invariants(request: &SubmitRequest, policy: UrlPolicy) {
+    let prompt = &request.prompt;
+    assert!(
+        !prompt.trim().is_empty(),
+        "blank prompt accepted: {prompt:?}"
+    );
+    assert!(
+        prompt.chars().count() <= MAX_PROMPT_CHARS,
+        "prompt over the limit accepted"
+    );
+    assert!(
+        prompt
+            .chars()
+            .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')),
+        "control character accepted in {prompt:?}"
+    );
+    assert!(AspectRatio::ALLOWED.contains(&request.aspect_ratio.as_str()));
+    if let Some(url) = &request.input_image_url {
+        // The worker fetches the stored string and checks it again.
+        let again =
+            check_url(url, policy).unwrap_or_else(|e| panic!("{url} refused on re-check: {e}"));
+        assert_eq!(
+            again.as_str(),
+            url,
+            "the accepted URL is not in its normal form"
+        );
+    }
+}
+
+/// Idempotency compares meaning: the request written out again, with every
+/// field explicit, is the same request with the same fingerprint.
+fn assert_meaning_survives_rewriting(request: &SubmitRequest, policy: UrlPolicy) {
+    let rewritten = serde_json::json!({
+        "aspectRatio": request.aspect_ratio.as_str(),
+        "inputImageUrl": request.input_image_url,
+        "mode": request.mode.as_str(),
+        "prompt": request.prompt,
+    });
+    let reparsed = SubmitRequest::from_body(rewritten.to_string().as_bytes(), policy)
+        .unwrap_or_else(|e| panic!("{rewritten} refused: {e}"));
+    assert_eq!(&reparsed, request);
+    assert_eq!(reparsed.fingerprint(), request.fingerprint());
+}
+
+/// An accepted request is written as a job item and read back by the
+/// worker, the listing and the stream: all of it must come back as written.
+fn assert_stored_unchanged(request: &SubmitRequest) {
+    let at = time::parse_iso("2026-01-26T09:36:16.288Z").expect("a valid timestamp");
+    let job = Job {
+        id: ids::new_id(),
+        tenant_id: ids::new_id(),
+        status: JobStatus::Queued,
+        prompt: request.prompt.clone(),
+        mode: request.mode,
+        input_image_url: request.input_image_url.clone(),
+        aspect_ratio: request.aspect_ratio,
+        key_mode: KeyMode::Test,
+        result_urls: Vec::new(),
+        error: None,
+        attempts: 0,
+        created_at: at,
+        updated_at: at,
+    };
+    let read_back = items::job_from_item(&Item(items::job_to_item(&job)))
+        .unwrap_or_else(|e| panic!("the job item of an accepted request does not read back: {e}"));
+    assert_eq!(read_back, job);
+}

@@ -1,0 +1,66 @@
+//! Query strings of the listing (defined, misspelled, repeated and empty
+//! parameters, percent-encoded), job ids near our shape, and header values
+//! sent zero, one or several times, printable or not.
+
+use proptest::prelude::*;
+use shared::ids;
+
+use crate::request_params::{check, check_header, check_job_id, check_query};
+use crate::support::{config, replay};
+
+const NAMES: [&str; 8] = [
+    "status",
+    "limit",
+    "cursor",
+    "stauts",
+    "STATUS",
+    "st%61tus",
+    "%0Aevil%00",
+    "",
+];
+const VALUES: [&str; 8] = ["QUEUED", "queued", "10", "0", "101", "", "v1.a.b", "%00"];
+
+fn query_string() -> impl Strategy<Value = String> {
+    let pair = (
+        prop::sample::select(&NAMES[..]),
+        prop::sample::select(&VALUES[..]),
+    );
+    prop::collection::vec(pair, 0..4).prop_map(|pairs| {
+        pairs
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    })
+}
+
+#[test]
+fn committed_corpus_holds() {
+    replay("request_params", check);
+}
+
+#[test]
+fn issued_ids_are_taken_for_job_ids() {
+    for _ in 0..100 {
+        check_job_id(&ids::new_id());
+    }
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    #[test]
+    fn generated_queries_hold(query in prop_oneof![query_string(), "\\PC{0,30}"]) {
+        check_query(&query);
+    }
+
+    #[test]
+    fn generated_job_ids_hold(id in "[cC][0-9a-zA-Z]{23,25}|c[0-9a-z]{24}|\\PC{0,30}") {
+        check_job_id(&id);
+    }
+
+    #[test]
+    fn generated_headers_hold(values in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..12), 0..3)) {
+        check_header(&values.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    }
+}
