@@ -33,7 +33,7 @@ pub const FORBIDDEN_V4: [(Ipv4Addr, u8); 14] = [
 ];
 
 /// IPv6 blocks that are not the public internet.
-pub const FORBIDDEN_V6: [(Ipv6Addr, u8); 7] = [
+pub const FORBIDDEN_V6: [(Ipv6Addr, u8); 10] = [
     (Ipv6Addr::UNSPECIFIED, 128),
     (Ipv6Addr::LOCALHOST, 128),
     (Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0), 7),
@@ -41,6 +41,9 @@ pub const FORBIDDEN_V6: [(Ipv6Addr, u8); 7] = [
     (Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0), 10),
     (Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), 8),
     (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 32),
+    (Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0), 32),
+    (Ipv6Addr::new(0x64, 0xff9b, 1, 0, 0, 0, 0, 0), 48),
+    (Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 0), 64),
 ];
 
 /// Host names that mean this machine or the cloud's internal services.
@@ -146,13 +149,15 @@ pub fn is_forbidden(ip: IpAddr) -> bool {
     }
 }
 
-/// The IPv4 address inside IPv4-mapped (`::ffff:0:0/96`), IPv4-compatible
+/// The IPv4 address inside IPv4-mapped (`::ffff:0:0/96`), SIIT
+/// (`::ffff:0:0:0/96`), IPv4-compatible
 /// (`::/96`), NAT64 (`64:ff9b::/96`) and 6to4 (`2002::/16`) addresses.
 fn carried_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
     let bits = u128::from(v6);
     let low32 = Ipv4Addr::from(bits as u32);
     let prefixes_carrying_low32 = [
         (Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0), 96),
+        (Ipv6Addr::new(0, 0, 0, 0, 0xffff, 0, 0, 0), 96),
         (Ipv6Addr::UNSPECIFIED, 96),
         (Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0), 96),
     ];

@@ -103,10 +103,13 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
         IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            if tunnels_or_discards(seg) {
+                return false;
+            }
             if let Some(v4) = embedded_v4(v6) {
                 return is_public_v4(v4);
             }
-            let seg = v6.segments();
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
@@ -116,6 +119,15 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
                 || (seg[0] == 0x2001 && seg[1] == 0x0db8)) // documentation
         }
     }
+}
+
+/// Teredo (`2001::/32`, a tunnel to an IPv4 host the address hides),
+/// local-use NAT64 (`64:ff9b:1::/48`, a translator inside some network) and
+/// discard-only (`100::/64`): never a public destination of their own.
+fn tunnels_or_discards(seg: [u16; 8]) -> bool {
+    (seg[0] == 0x2001 && seg[1] == 0)
+        || (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1)
+        || seg[..4] == [0x100, 0, 0, 0]
 }
 
 fn is_public_v4(ip: Ipv4Addr) -> bool {
@@ -134,7 +146,8 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || o[0] >= 240) // reserved
 }
 
-/// IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64
+/// IPv4-mapped (`::ffff:a.b.c.d`), IPv4-translated (SIIT,
+/// `::ffff:0:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64
 /// (`64:ff9b::a.b.c.d`) and 6to4 (`2002:AABB:CCDD::`) addresses.
 fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = v6.segments();
@@ -145,7 +158,10 @@ fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
     if s[..6] == [0, 0, 0, 0, 0, 0] && !(s[6] == 0 && s[7] <= 1) {
         return Some(tail());
     }
-    if s[0] == 0x64 && s[1] == 0xff9b {
+    if s[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        return Some(tail());
+    }
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
         return Some(tail());
     }
     if s[0] == 0x2002 {
@@ -187,6 +203,10 @@ mod tests {
             "https://[::ffff:7f00:1]/x",
             "https://[64:ff9b::a9fe:a9fe]/x",
             "https://[2002:a9fe:a9fe::]/x",
+            "https://[::ffff:0:7f00:1]/x", // SIIT
+            "https://[64:ff9b:1::7f00:1]/x",
+            "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/x", // Teredo
+            "https://[100::1]/x",
             "https://169.254.169.254/latest/meta-data/",
             "https://10.0.0.1/x",
             "https://172.16.5.4/x",
