@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 MOTO_VERSION := 5.2.1
 
-.PHONY: dev test python-deps fmt lint ci bench-worker bench-coldstart bench lambda-tools lint-template build-lambda lambda-smoke test-browser test-openapi
+.PHONY: dev test python-deps fmt lint ci bench-worker bench-coldstart bench-cost bench-load bench-sizes bench lambda-tools lint-template build-lambda lambda-smoke test-browser test-openapi
 
 # Installs the AWS emulator unless the pinned version is already there.
 python-deps:
@@ -27,7 +27,28 @@ bench-coldstart: python-deps
 	cargo build --release --quiet $(addprefix -p ,$(FUNCTIONS))
 	cargo run --release --quiet -p local --bin bench-coldstart
 
-bench: bench-coldstart bench-worker
+bench-cost: python-deps
+	cargo run --release --quiet -p local --bin bench-cost
+
+# wrk from Debian, installed if missing (needs root), against the
+# dev-server release binary.
+bench-load: python-deps
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	cargo build --release --quiet -p local --bin dev-server --bin bench-load
+	cargo run --release --quiet -p local --bin bench-load
+
+# Reads the arm64 artifacts of `make build-lambda` (it does not build them:
+# about 8 minutes cold) next to the host release binaries it builds.
+bench-sizes:
+	cargo build --release --quiet $(addprefix -p ,$(FUNCTIONS))
+	$(PYTHON) local/lambda_sizes.py --write-benchmarks $(FUNCTIONS)
+
+# Every release binary in one cargo run (the links overlap), then each
+# benchmark in turn.
+BENCH_BINARIES := dev-server bench-coldstart bench-worker bench-cost bench-load
+bench: python-deps
+	cargo build --release --quiet $(addprefix -p ,$(FUNCTIONS) local) $(addprefix --bin ,$(FUNCTIONS) $(BENCH_BINARIES))
+	$(MAKE) --no-print-directory bench-coldstart bench-worker bench-cost bench-load bench-sizes
 
 # ---- Lambda artifacts (arm64) and the SAM template, without Docker.
 VENV := .venv-lambda

@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod drain;
 pub mod fake_gemini;
+pub mod meter;
 pub mod moto;
 pub mod provision;
 pub mod seeded;

@@ -28,7 +28,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const RUNS: usize = 20;
 /// (binary, event file it is invoked with)
-const FUNCTIONS: [(&str, &str); 7] = [
+const FUNCTIONS: [(&str, &str); 8] = [
     ("health", "health.json"),
     ("generate", "generate.json"),
     ("list-jobs", "list-jobs.json"),
@@ -36,6 +36,7 @@ const FUNCTIONS: [(&str, &str); 7] = [
     ("cancel-job", "cancel-job.json"),
     ("worker", "worker-sqs.json"),
     ("webhooks", "webhooks-non-terminal.json"),
+    ("sweeper", "sweeper-schedule.json"),
 ];
 
 const NODE_HANDLER: &str = r#"
