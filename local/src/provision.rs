@@ -178,13 +178,40 @@ pub async fn seed_tenant(
     Ok(())
 }
 
+/// A draft, test-key job of the given tenant and status, created and last
+/// touched at `at`: what seeding, planting and the benchmarks write.
+pub fn test_job(
+    id: &str,
+    tenant_id: &str,
+    status: shared::domain::JobStatus,
+    prompt: &str,
+    at: shared::time::Timestamp,
+) -> shared::domain::Job {
+    use shared::domain::{AspectRatio, Job, Mode};
+    Job {
+        id: id.to_string(),
+        tenant_id: tenant_id.to_string(),
+        status,
+        prompt: prompt.into(),
+        mode: Mode::Draft,
+        input_image_url: None,
+        aspect_ratio: AspectRatio::DEFAULT,
+        key_mode: KeyMode::Test,
+        result_urls: Vec::new(),
+        error: None,
+        attempts: 0,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
 /// The jobs the sample events in `events/` refer to (QUEUED, dev tenant):
 /// `get-job.json` and `worker-sqs.json` use the first, `cancel-job.json` the
 /// second. Idempotent.
 pub const SAMPLE_JOB_IDS: [&str; 2] = ["cmkuz35wf00034rk15ycgzvce", "cmkuz35wf00034rk15ycgzvcf"];
 
 pub async fn seed_sample_jobs(store: &Store) -> Result<(), BoxError> {
-    use shared::domain::{AspectRatio, Job, JobStatus, Mode};
+    use shared::domain::JobStatus;
     use shared::store::{NewJob, SubmitOutcome};
     let limits = store
         .get_tenant(DEV_TENANT_ID)
@@ -196,21 +223,13 @@ pub async fn seed_sample_jobs(store: &Store) -> Result<(), BoxError> {
             continue;
         }
         let now = shared::time::now();
-        let job = Job {
-            id: id.to_string(),
-            tenant_id: DEV_TENANT_ID.to_string(),
-            status: JobStatus::Queued,
-            prompt: "A cute cat sitting on a couch".into(),
-            mode: Mode::Draft,
-            input_image_url: None,
-            aspect_ratio: AspectRatio::DEFAULT,
-            key_mode: KeyMode::Test,
-            result_urls: Vec::new(),
-            error: None,
-            attempts: 0,
-            created_at: now,
-            updated_at: now,
-        };
+        let job = test_job(
+            id,
+            DEV_TENANT_ID,
+            JobStatus::Queued,
+            "A cute cat sitting on a couch",
+            now,
+        );
         let new = NewJob {
             job: &job,
             idempotency: None,
@@ -236,23 +255,16 @@ pub async fn plant_lost_job(
     age: std::time::Duration,
 ) -> Result<String, BoxError> {
     use aws_sdk_dynamodb::types::AttributeValue;
-    use shared::domain::{AspectRatio, Job, JobStatus, Mode};
+    use shared::domain::JobStatus;
     let at = shared::time::now() - age;
-    let job = Job {
-        id: shared::ids::new_id(),
-        tenant_id: tenant_id.to_string(),
+    let mut job = test_job(
+        &shared::ids::new_id(),
+        tenant_id,
         status,
-        prompt: "A lighthouse at dusk".into(),
-        mode: Mode::Draft,
-        input_image_url: None,
-        aspect_ratio: AspectRatio::DEFAULT,
-        key_mode: KeyMode::Test,
-        result_urls: Vec::new(),
-        error: None,
-        attempts: u32::from(status == JobStatus::Running),
-        created_at: at,
-        updated_at: at,
-    };
+        "A lighthouse at dusk",
+        at,
+    );
+    job.attempts = u32::from(status == JobStatus::Running);
     let mut item = shared::store::items::job_to_item(&job);
     if status == JobStatus::Running {
         item.insert(

@@ -214,7 +214,7 @@ fn index_write_units(index: &[String], before: Option<&Item>, after: Option<&Ite
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::domain::{AspectRatio, Job, JobStatus, KeyMode, Mode};
+    use shared::domain::JobStatus;
     use shared::store::items::job_to_item;
     use shared::store::schema;
 
@@ -274,21 +274,13 @@ mod tests {
         // Fixed: two jobs made a millisecond apart would differ in their
         // index sort keys, and a moved index entry costs a write more.
         let now = shared::time::parse_iso("2026-11-24T12:00:00.000Z").expect("a timestamp");
-        job_to_item(&Job {
-            id: "cmkuz35wf00034rk15ycgzvce".into(),
-            tenant_id: "ctenant".into(),
+        job_to_item(&crate::provision::test_job(
+            "cmkuz35wf00034rk15ycgzvce",
+            "ctenant",
             status,
-            prompt: "A cat".into(),
-            mode: Mode::Draft,
-            input_image_url: None,
-            aspect_ratio: AspectRatio::DEFAULT,
-            key_mode: KeyMode::Test,
-            result_urls: Vec::new(),
-            error: None,
-            attempts: 0,
-            created_at: now,
-            updated_at: now,
-        })
+            "A cat",
+            now,
+        ))
     }
 
     fn shape() -> TableShape {
