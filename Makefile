@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 MOTO_VERSION := 5.2.1
 
-.PHONY: dev test python-deps fmt lint ci bench-worker bench-coldstart bench-cost bench-load bench-sizes bench lambda-tools lint-template build-lambda lambda-smoke test-browser test-openapi
+.PHONY: dev test python-deps fmt lint ci bench bench-build bench-worker bench-coldstart bench-cost bench-load bench-sizes lambda-tools lint-template build-lambda lambda-smoke test-browser test-openapi
 
 # Installs the AWS emulator unless the pinned version is already there.
 python-deps:
@@ -20,35 +20,38 @@ test: python-deps
 	cargo test --workspace
 
 # Benchmarks print figures and write them to BENCHMARKS.md; they assert nothing.
-bench-worker: python-deps
+# Each builds what all of them need, once (see bench-build).
+bench: bench-coldstart bench-worker bench-cost bench-load bench-sizes
+
+# Every release binary of the benchmarks in one cargo run, so that their
+# thin-LTO links (most of the build) overlap on all cores. One run is also
+# one feature resolution: `local` depends on every function, so the
+# functions are built with the features local adds to shared dependencies
+# (hyper's server, serde_json's alloc); building them alone as well would
+# compile the AWS SDK a second time, for binaries a few KB apart.
+BENCH_BINARIES := dev-server bench-coldstart bench-worker bench-cost bench-load
+bench-build:
+	cargo build --release --quiet $(addprefix -p ,$(FUNCTIONS)) -p local $(addprefix --bin ,$(FUNCTIONS) $(BENCH_BINARIES))
+
+bench-worker: python-deps bench-build
 	cargo run --release --quiet -p local --bin bench-worker
 
-bench-coldstart: python-deps
-	cargo build --release --quiet $(addprefix -p ,$(FUNCTIONS))
+bench-coldstart: python-deps bench-build
 	cargo run --release --quiet -p local --bin bench-coldstart
 
-bench-cost: python-deps
+bench-cost: python-deps bench-build
 	cargo run --release --quiet -p local --bin bench-cost
 
-# wrk from Debian, installed if missing (needs root), against the
+# wrk from Debian, installed if missing (needs root); the benchmark runs the
 # dev-server release binary.
-bench-load: python-deps
+bench-load: python-deps bench-build
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
-	cargo build --release --quiet -p local --bin dev-server --bin bench-load
 	cargo run --release --quiet -p local --bin bench-load
 
-# Reads the arm64 artifacts of `make build-lambda` (it does not build them:
-# about 8 minutes cold) next to the host release binaries it builds.
-bench-sizes:
-	cargo build --release --quiet $(addprefix -p ,$(FUNCTIONS))
+# The host release binaries, and the arm64 artifacts of `make build-lambda`
+# if present (not built here: about 8 minutes cold).
+bench-sizes: bench-build
 	$(PYTHON) local/lambda_sizes.py --write-benchmarks $(FUNCTIONS)
-
-# Every release binary in one cargo run (the links overlap), then each
-# benchmark in turn.
-BENCH_BINARIES := dev-server bench-coldstart bench-worker bench-cost bench-load
-bench: python-deps
-	cargo build --release --quiet $(addprefix -p ,$(FUNCTIONS) local) $(addprefix --bin ,$(FUNCTIONS) $(BENCH_BINARIES))
-	$(MAKE) --no-print-directory bench-coldstart bench-worker bench-cost bench-load bench-sizes
 
 # ---- Lambda artifacts (arm64) and the SAM template, without Docker.
 VENV := .venv-lambda

@@ -142,19 +142,8 @@ impl Meter {
         let (service, operation) = identify(&request);
         let request_bytes = request.body().content_length().unwrap_or(0);
         let billing = match (&self.shared.probe, service) {
-            (Some(probe), Service::DynamoDb) => request
-                .body()
-                .bytes()
-                .and_then(|b| serde_json::from_slice::<Value>(b).ok())
-                .map(|body| (probe, body)),
+            (Some(probe), Service::DynamoDb) => probe.before(&operation, &request).await,
             _ => None,
-        };
-        let targets = billing.as_ref().map_or_else(Vec::new, |(probe, body)| {
-            dynamodb::written_items(&operation, body, &probe.shape)
-        });
-        let before = match &billing {
-            Some((probe, _)) => probe.read(&targets).await,
-            None => Some(Vec::new()),
         };
 
         let started = Instant::now();
@@ -167,30 +156,7 @@ impl Meter {
         let elapsed = started.elapsed();
 
         let units = match billing {
-            Some((probe, request_body)) => {
-                let after = probe.read(&targets).await;
-                let response_body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                // A failed probe read leaves the call unbilled (and reported
-                // as such), never billed on a guess.
-                before.zip(after).and_then(|(before, after)| {
-                    let written: Vec<Written> = targets
-                        .into_iter()
-                        .zip(before.into_iter().zip(after))
-                        .map(|(item, (before, after))| Written {
-                            item,
-                            before,
-                            after,
-                        })
-                        .collect();
-                    dynamodb::units(
-                        &operation,
-                        &request_body,
-                        &response_body,
-                        &written,
-                        &probe.shape,
-                    )
-                })
-            }
+            Some(billing) => billing.units(&operation, &body).await,
             None => None,
         };
         *response.body_mut() = SdkBody::from(body);
@@ -243,7 +209,29 @@ struct Probe {
     shape: TableShape,
 }
 
+/// A DynamoDB request being billed: its body, and the items it writes as
+/// they were before it.
+struct Billing<'p> {
+    probe: &'p Probe,
+    request: Value,
+    targets: Vec<ItemRef>,
+    before: Option<Vec<Option<Item>>>,
+}
+
 impl Probe {
+    /// Starts billing a request: `None` if its body is not JSON.
+    async fn before(&self, operation: &str, request: &HttpRequest) -> Option<Billing<'_>> {
+        let body: Value = serde_json::from_slice(request.body().bytes()?).ok()?;
+        let targets = dynamodb::written_items(operation, &body, &self.shape);
+        let before = self.read(&targets).await;
+        Some(Billing {
+            probe: self,
+            request: body,
+            targets,
+            before,
+        })
+    }
+
     /// Each item as stored now (`None`: absent); `None` if a read failed.
     async fn read(&self, items: &[ItemRef]) -> Option<Vec<Option<Item>>> {
         let mut found = Vec::with_capacity(items.len());
@@ -265,6 +253,33 @@ impl Probe {
             }
         }
         Some(found)
+    }
+}
+
+impl Billing<'_> {
+    /// The request's units, from its response and the written items as
+    /// they are now. A failed probe read leaves the call unbilled (and
+    /// reported as such), never billed on a guess.
+    async fn units(self, operation: &str, response: &[u8]) -> Option<Units> {
+        let after = self.probe.read(&self.targets).await?;
+        let written: Vec<Written> = self
+            .targets
+            .into_iter()
+            .zip(self.before?.into_iter().zip(after))
+            .map(|(item, (before, after))| Written {
+                item,
+                before,
+                after,
+            })
+            .collect();
+        let response: Value = serde_json::from_slice(response).unwrap_or(Value::Null);
+        dynamodb::units(
+            operation,
+            &self.request,
+            &response,
+            &written,
+            &self.probe.shape,
+        )
     }
 }
 
