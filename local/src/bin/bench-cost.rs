@@ -716,8 +716,9 @@ fn flow(rows: &[Measured], prices: &Prices) -> Result<String, BoxError> {
          per hour, not per image), S3 storage \
          ($0.023 per GB-month) and transfer out ($0.09 per GB beyond the CDN's free tier), which \
          depend on image size and retention. DynamoDB Streams reads by Lambda are free.\n\n\
-         Gemini, separately (the dominant cost; Google's list prices as transcribed from \
-         ai.google.dev/gemini-api/docs/pricing, to be checked before quoting): about $0.134 per \
+         Gemini, separately (the dominant cost; Google's list prices as we recall them from \
+         ai.google.dev/gemini-api/docs/pricing: not checked from this machine, which reaches no \
+         web page; check them before quoting): about $0.134 per \
          1K/2K image from `gemini-3-pro-image` (final mode) and about $0.067 per 1K image from \
          `gemini-3.1-flash-image` (draft mode), i.e. $134 and $67 per 1,000 images: the AWS bill \
          above is {:.2}% of the draft-mode price.\n",
