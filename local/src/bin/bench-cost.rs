@@ -23,10 +23,10 @@ use local::fake_gemini::{FakeGemini, Reply};
 use local::meter::prices::{Prices, Tally, US_EAST_1};
 use local::meter::{Call, Meter, Service};
 use local::moto::{Moto, free_port};
-use local::provision::{DEV_API_KEY, DEV_TENANT_ID, seed_tenant};
+use local::provision::{DEV_API_KEY, DEV_TENANT_ID, seed_tenant, test_job};
 use local::stack::local_s3;
 use local::{Stack, StackOptions};
-use shared::domain::{AspectRatio, Job, JobStatus, KeyMode, Mode, TenantLimits};
+use shared::domain::{Job, JobStatus, TenantLimits};
 use shared::netguard::UrlPolicy;
 use shared::store::Store;
 use shared::store::items::job_to_item;
@@ -261,21 +261,11 @@ impl Bench {
 /// A job as the worker leaves it: SUCCEEDED, one image on the CDN.
 fn finished_job(tenant_id: &str, created_at: shared::time::Timestamp) -> Job {
     let id = ids::new_id();
-    Job {
-        result_urls: vec![format!("{CDN_BASE_URL}/results/{tenant_id}/{id}/0.png")],
-        id,
-        tenant_id: tenant_id.to_string(),
-        status: JobStatus::Succeeded,
-        prompt: PROMPT.into(),
-        mode: Mode::Draft,
-        input_image_url: None,
-        aspect_ratio: AspectRatio::DEFAULT,
-        key_mode: KeyMode::Test,
-        error: None,
-        attempts: 1,
-        created_at,
-        updated_at: created_at + chrono::Duration::seconds(9),
-    }
+    let mut job = test_job(&id, tenant_id, JobStatus::Succeeded, PROMPT, created_at);
+    job.result_urls = vec![format!("{CDN_BASE_URL}/results/{tenant_id}/{id}/0.png")];
+    job.attempts = 1;
+    job.updated_at = created_at + chrono::Duration::seconds(9);
+    job
 }
 
 fn job_message(tenant_id: &str, job_id: &str) -> SqsEvent {
