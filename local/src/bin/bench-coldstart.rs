@@ -111,12 +111,11 @@ async fn main() -> Result<(), BoxError> {
         let cmd = vec![release.join(name).to_string_lossy().into_owned()];
         let (init, first) = measure(name, &cmd, &body, &env).await?;
         let size = std::fs::metadata(release.join(name)).ok().map(|m| m.len());
-        rows.push((name.to_string(), init, first, size));
         println!(
-            "{name:<12} init {:?} first response {:?}",
-            rows.last().map(|r| r.1),
-            rows.last().map(|r| r.2)
+            "{name:<12} init median {:.1} ms, p90 {:.1} ms; first response median {:.1} ms, p90 {:.1} ms",
+            init.0, init.1, first.0, first.1
         );
+        rows.push((name.to_string(), init, first, size));
     }
     let health_event = std::fs::read_to_string(root.join("events/health.json"))?;
     let node = vec![
