@@ -53,7 +53,7 @@ async fn submit(
     let fingerprint = request.fingerprint();
 
     if let Some(key) = idempotency_key {
-        if let Some(replay) = replay(app, caller, key, &fingerprint, now).await? {
+        if let Some(replay) = replay(app, caller, key, &fingerprint, now, window_used).await? {
             return Ok(replay);
         }
     }
@@ -98,7 +98,9 @@ async fn submit(
             SubmitOutcome::IdempotencyKeyTaken => {
                 // A concurrent first request with this key won the race.
                 let key = idempotency_key.unwrap_or_default();
-                if let Some(replay) = replay(app, caller, key, &fingerprint, now).await? {
+                if let Some(replay) =
+                    replay(app, caller, key, &fingerprint, now, window_used).await?
+                {
                     return Ok(replay);
                 }
             }
@@ -203,13 +205,16 @@ async fn take_back(app: &App, new: &NewJob<'_>, cause: shared::error::Internal) 
 }
 
 /// The answer to a repeated key: the original job if the body is the same,
-/// 422 if not; `None` if the key is unused (or its record expired).
+/// 422 if not; `None` if the key is unused (or its record expired). The
+/// job and the rate window (for the headers, into `window_used`) are read
+/// side by side: a replay costs two round trips, not three.
 async fn replay(
     app: &App,
     caller: &Caller,
     key: &str,
     fingerprint: &str,
     now: Timestamp,
+    window_used: &mut Option<u32>,
 ) -> Result<Option<ApiResponse>, ApiError> {
     let Some(record) = app.store.get_idempotency(&caller.tenant_id, key).await? else {
         return Ok(None);
@@ -221,11 +226,14 @@ async fn replay(
         return Err(ApiError::IdempotencyKeyReused);
     }
     http::record_job_id(&record.job_id);
-    let job = app
-        .store
-        .get_job(&caller.tenant_id, &record.job_id)
-        .await?
-        .ok_or_else(|| ApiError::internal("idempotency record points at a missing job"))?;
+    let (job, used) = tokio::join!(
+        app.store.get_job(&caller.tenant_id, &record.job_id),
+        app.store
+            .rate_window_count(&caller.tenant_id, minute_of(now))
+    );
+    let job =
+        job?.ok_or_else(|| ApiError::internal("idempotency record points at a missing job"))?;
+    *window_used = used.ok();
     let mut resp = ApiResponse::json(
         StatusCode::ACCEPTED,
         &serde_json::json!({ "jobId": job.id, "status": job.status }),
