@@ -473,7 +473,11 @@ fn report(
          `make bench-cost`: every handler runs in-process (release build) against moto, on AWS \
          clients whose HTTP goes through a meter (`local/src/meter/`): an HTTP client given to the \
          SDK in the `SdkConfig`, so it sees every request of every client the functions build \
-         (the worker builds its own), retries included. **Calls** are HTTP requests to AWS. \
+         (the worker builds its own), retries included. It sits where an SDK interceptor would \
+         see the same requests, one layer lower, because an interceptor belongs to one client's \
+         own config (an `SdkConfig` carries none) and the functions build their clients \
+         themselves: metering there would mean changing their code. **Calls** are HTTP requests \
+         to AWS. \
          DynamoDB **read/write units** (RRU/WRU: on-demand request units, sized like RCU/WCU) are \
          computed from the items by DynamoDB's published rules, not taken from the emulator \
          (moto 5.2.1's `ReturnConsumedCapacity` is an empty list for `TransactWriteItems` and 1 \
