@@ -6,7 +6,7 @@
 
 use shared::ApiError;
 use shared::domain::submit::{MAX_BODY_BYTES, MAX_PROMPT_CHARS};
-use shared::domain::{AspectRatio, Job, JobStatus, KeyMode, SubmitRequest};
+use shared::domain::{AspectRatio, Job, KeyMode, SubmitRequest};
 use shared::netguard::{UrlPolicy, check_url};
 use shared::store::{Item, items};
 use shared::{ids, time};
@@ -91,21 +91,13 @@ fn assert_meaning_survives_rewriting(request: &SubmitRequest, policy: UrlPolicy)
 /// worker, the listing and the stream: all of it must come back as written.
 fn assert_stored_unchanged(request: &SubmitRequest) {
     let at = time::parse_iso("2026-01-26T09:36:16.288Z").expect("a valid timestamp");
-    let job = Job {
-        id: ids::new_id(),
-        tenant_id: ids::new_id(),
-        status: JobStatus::Queued,
-        prompt: request.prompt.clone(),
-        mode: request.mode,
-        input_image_url: request.input_image_url.clone(),
-        aspect_ratio: request.aspect_ratio,
-        key_mode: KeyMode::Test,
-        result_urls: Vec::new(),
-        error: None,
-        attempts: 0,
-        created_at: at,
-        updated_at: at,
-    };
+    let job = Job::queued(
+        ids::new_id(),
+        ids::new_id(),
+        request.clone(),
+        KeyMode::Test,
+        at,
+    );
     let read_back = items::job_from_item(&Item(items::job_to_item(&job)))
         .unwrap_or_else(|e| panic!("the job item of an accepted request does not read back: {e}"));
     assert_eq!(read_back, job);

@@ -186,7 +186,9 @@ pub fn local_s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
     )
 }
 
-fn worker_config(options: &StackOptions, queue_url: &str) -> WorkerConfig {
+/// The worker's settings on this stack's resources; tests that need another
+/// Gemini timeout start from these.
+pub fn worker_config(options: &StackOptions, queue_url: &str) -> WorkerConfig {
     WorkerConfig {
         table_name: options.table.clone(),
         queue_url: queue_url.to_string(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use shared::auth::Caller;
-use shared::domain::{Job, JobStatus, SubmitRequest};
+use shared::domain::{Job, SubmitRequest};
 use shared::queue::JobMessage;
 use shared::store::{NewJob, StoreError, SubmitOutcome};
 use shared::time::{self, Timestamp};
@@ -58,21 +58,13 @@ async fn submit(
         }
     }
 
-    let job = Job {
-        id: ids::new_id(),
-        tenant_id: caller.tenant_id.clone(),
-        status: JobStatus::Queued,
-        prompt: request.prompt,
-        mode: request.mode,
-        input_image_url: request.input_image_url,
-        aspect_ratio: request.aspect_ratio,
-        key_mode: caller.key_mode,
-        result_urls: Vec::new(),
-        error: None,
-        attempts: 0,
-        created_at: now,
-        updated_at: now,
-    };
+    let job = Job::queued(
+        ids::new_id(),
+        caller.tenant_id.clone(),
+        request,
+        caller.key_mode,
+        now,
+    );
     let minute = minute_of(now);
     let mut new = NewJob {
         job: &job,
@@ -89,7 +81,7 @@ async fn submit(
             // No definite answer (a timeout): the transaction may have
             // landed.
             Err(e @ StoreError::OutcomeUnknown { .. }) => {
-                return Err(take_back(app, &new, e.into()).await);
+                return Err(taken_back(e.into(), app.store.undo_create_job(&new).await));
             }
             Err(e) => return Err(e.into()),
         };
@@ -153,24 +145,12 @@ async fn submit(
         // Never leave a job QUEUED that no message will ever run: take the
         // whole submit back and let the client retry.
         match app.store.undo_create_job(&new).await {
-            Ok(true) => {
-                return Err(ApiError::Internal {
-                    source: send_error.into(),
-                    public: Some(NOT_CREATED),
-                });
-            }
             // The job already left QUEUED (canceled, or run after the
             // sweeper queued it): it exists, so it was accepted.
             Ok(false) => {
                 tracing::warn!(error = %send_error, "queue send failed but the job moved on")
             }
-            Err(undo_error) => {
-                return Err(ApiError::Internal {
-                    source: format!("{send_error}; undoing the submit failed too: {undo_error}")
-                        .into(),
-                    public: Some(MAYBE_CREATED),
-                });
-            }
+            undone => return Err(taken_back(send_error.into(), undone)),
         }
     }
     *window_used = used.ok();
@@ -187,12 +167,13 @@ const NOT_CREATED: &str =
 /// that exists will run; only an idempotent retry can tell the client its id.
 const MAYBE_CREATED: &str = "The job may have been created and, if so, will run. Retry with the same Idempotency-Key to get its id without creating another.";
 
-/// After an admission transaction with no definite outcome: takes the job
-/// back if it landed (the undo is conditional on the job being QUEUED, and
-/// does nothing if it does not exist), so a 500 never leaves behind a job
-/// the client was not told about — unless the undo fails too.
-async fn take_back(app: &App, new: &NewJob<'_>, cause: shared::error::Internal) -> ApiError {
-    match app.store.undo_create_job(new).await {
+/// The 500 of a submit that failed after its transaction may have landed
+/// (no definite outcome, or no queue message), given what undoing it did.
+/// The undo is conditional on the job being QUEUED and does nothing if it
+/// does not exist, so a 500 never leaves behind a job the client was not
+/// told about — unless the undo fails too.
+fn taken_back(cause: shared::error::Internal, undone: Result<bool, StoreError>) -> ApiError {
+    match undone {
         Ok(_) => ApiError::Internal {
             source: cause,
             public: Some(NOT_CREATED),

@@ -10,8 +10,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use local::fake_gemini::FakeGemini;
 use local::{Stack, StackOptions};
 use shared::ids;
-use shared::images::gemini::{GeminiConfig, Models};
-use worker::{Worker, WorkerConfig};
+use worker::Worker;
 
 use crate::support::TestStack;
 
@@ -65,28 +64,11 @@ pub async fn chaos_stack(endpoint: &str, gemini: &FakeGemini) -> TestStack {
 /// A worker on the stack's resources and settings with this Gemini
 /// timeout. The stacks' own allows 30 s, far beyond a 4 s lease.
 pub fn worker_with_gemini_timeout(stack: &Stack, timeout: Duration) -> Worker {
-    let options = &stack.options;
-    let gemini = options
-        .gemini
-        .clone()
-        .map(|(base_url, api_key)| GeminiConfig {
-            base_url,
-            api_key,
-            models: Models::default(),
-            connect_timeout: Duration::from_secs(1),
-            request_timeout: timeout,
-        });
-    let config = WorkerConfig {
-        table_name: options.table.clone(),
-        queue_url: stack.queue_url.clone(),
-        results_bucket: options.bucket.clone(),
-        cdn_base_url: None,
-        gemini,
-        url_policy: options.worker_url_policy,
-        max_attempts: options.max_attempts,
-        retry_base_delay: options.retry_base_delay,
-        lease: options.lease,
-    };
+    let mut config = local::stack::worker_config(&stack.options, &stack.queue_url);
+    if let Some(gemini) = config.gemini.as_mut() {
+        gemini.connect_timeout = Duration::from_secs(1);
+        gemini.request_timeout = timeout;
+    }
     Worker::new(&stack.sdk, local::stack::local_s3(&stack.sdk), config)
         .expect("building the chaos worker")
 }

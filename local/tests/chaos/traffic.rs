@@ -78,32 +78,18 @@ impl Body {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Action {
-    Submit,
-    SubmitNewKey,
-    SubmitSameKey,
-    SubmitKeyOtherBody,
-    GetOwn,
-    GetForeign,
-    List,
-    ListForeignCursor,
-    CancelOwn,
-    CancelForeign,
-}
-
 /// Relative weights of the actions.
-const MIX: [(Action, u64); 10] = [
-    (Action::Submit, 22),
-    (Action::SubmitNewKey, 12),
-    (Action::SubmitSameKey, 10),
-    (Action::SubmitKeyOtherBody, 4),
-    (Action::GetOwn, 18),
-    (Action::GetForeign, 5),
-    (Action::List, 12),
-    (Action::ListForeignCursor, 4),
-    (Action::CancelOwn, 9),
-    (Action::CancelForeign, 4),
+const MIX: [(Kind, u64); 10] = [
+    (Kind::Submit, 22),
+    (Kind::SubmitNewKey, 12),
+    (Kind::SubmitSameKey, 10),
+    (Kind::SubmitKeyOtherBody, 4),
+    (Kind::GetOwn, 18),
+    (Kind::GetForeign, 5),
+    (Kind::List, 12),
+    (Kind::ListForeignCursor, 4),
+    (Kind::CancelOwn, 9),
+    (Kind::CancelForeign, 4),
 ];
 
 /// A cursor a listing gave one tenant, with the query it continues.
@@ -181,10 +167,10 @@ impl<'a> Traffic<'a> {
         }
     }
 
-    async fn act(&self, tenant: usize, action: Action, prompt: String, rng: &mut SeededRng) {
+    async fn act(&self, tenant: usize, action: Kind, prompt: String, rng: &mut SeededRng) {
         let tn = &self.tenants[tenant];
         match action {
-            Action::SubmitNewKey => {
+            Kind::SubmitNewKey => {
                 let key = IdempotencyKey {
                     key: format!("chaos-{}", shared::ids::new_id()),
                     body: Body::new(prompt, rng),
@@ -195,7 +181,7 @@ impl<'a> Traffic<'a> {
                 self.submit_keyed(tn, Kind::SubmitNewKey, index, key, body, rng)
                     .await;
             }
-            Action::SubmitSameKey if let Some((index, key)) = tn.pick_key(rng, false) => {
+            Kind::SubmitSameKey if let Some((index, key)) = tn.pick_key(rng, false) => {
                 let body = if rng.chance(50) {
                     key.body.respelled()
                 } else {
@@ -204,24 +190,24 @@ impl<'a> Traffic<'a> {
                 self.submit_keyed(tn, Kind::SubmitSameKey, index, key, body, rng)
                     .await;
             }
-            Action::SubmitKeyOtherBody if let Some((_, key)) = tn.pick_key(rng, true) => {
+            Kind::SubmitKeyOtherBody if let Some((_, key)) = tn.pick_key(rng, true) => {
                 self.reuse_key_with_other_body(tn, &key).await;
             }
-            Action::GetOwn if let Some(job) = tn.pick_accepted(rng) => {
+            Kind::GetOwn if let Some(job) = tn.pick_accepted(rng) => {
                 self.get_own(tn, &job).await;
             }
-            Action::GetForeign if let Some(job) = self.foreign_job(tenant, rng) => {
+            Kind::GetForeign if let Some(job) = self.foreign_job(tenant, rng) => {
                 self.expect_not_found(tn, Kind::GetForeign, reqwest::Method::GET, &job)
                     .await;
             }
-            Action::List => self.list(tenant, rng).await,
-            Action::ListForeignCursor if let Some(c) = self.foreign_cursor(tenant, rng) => {
+            Kind::List => self.list(tenant, rng).await,
+            Kind::ListForeignCursor if let Some(c) = self.foreign_cursor(tenant, rng) => {
                 self.list_with_foreign_cursor(tn, &c.0, &c.1).await;
             }
-            Action::CancelOwn if let Some(job) = tn.pick_recent(rng, 4) => {
+            Kind::CancelOwn if let Some(job) = tn.pick_recent(rng, 4) => {
                 self.cancel_own(tn, &job).await;
             }
-            Action::CancelForeign if let Some(job) = self.foreign_job(tenant, rng) => {
+            Kind::CancelForeign if let Some(job) = self.foreign_job(tenant, rng) => {
                 self.expect_not_found(tn, Kind::CancelForeign, reqwest::Method::DELETE, &job)
                     .await;
             }
@@ -571,7 +557,7 @@ impl<'a> Traffic<'a> {
     }
 }
 
-fn choose(rng: &mut SeededRng) -> Action {
+fn choose(rng: &mut SeededRng) -> Kind {
     let total: u64 = MIX.iter().map(|(_, w)| w).sum();
     let mut point = rng.below(total);
     for (action, weight) in MIX {
@@ -580,7 +566,7 @@ fn choose(rng: &mut SeededRng) -> Action {
         }
         point -= weight;
     }
-    Action::Submit
+    Kind::Submit
 }
 
 fn error_code(reply: &Reply) -> Option<&str> {

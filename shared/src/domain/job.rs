@@ -157,6 +157,35 @@ pub struct Job {
     pub updated_at: Timestamp,
 }
 
+impl Job {
+    /// The job an accepted submit stores: QUEUED, no attempts yet. One
+    /// constructor, so the fuzz property that stored jobs read back checks
+    /// exactly what the generate function writes.
+    pub fn queued(
+        id: String,
+        tenant_id: String,
+        request: crate::domain::SubmitRequest,
+        key_mode: KeyMode,
+        now: Timestamp,
+    ) -> Job {
+        Job {
+            id,
+            tenant_id,
+            status: JobStatus::Queued,
+            prompt: request.prompt,
+            mode: request.mode,
+            input_image_url: request.input_image_url,
+            aspect_ratio: request.aspect_ratio,
+            key_mode,
+            result_urls: Vec::new(),
+            error: None,
+            attempts: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
