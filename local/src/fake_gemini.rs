@@ -68,7 +68,7 @@ fn prompt_of(body: &Value) -> Option<&str> {
 #[derive(Clone, Debug)]
 pub struct Mix {
     seed: u64,
-    choices: Vec<(u64, Reply)>,
+    choices: Vec<(Reply, u64)>,
 }
 
 impl Mix {
@@ -81,23 +81,14 @@ impl Mix {
 
     /// Adds `reply`, drawn with `weight` relative to the others.
     pub fn with(mut self, weight: u64, reply: Reply) -> Mix {
-        self.choices.push((weight, reply));
+        self.choices.push((reply, weight));
         self
     }
 
     /// The reply to the `nth` call (from 0) carrying `prompt`.
     fn draw(&self, prompt: &str, nth: u64) -> Option<Reply> {
-        let total: u64 = self.choices.iter().map(|(w, _)| w).sum();
         let seed = seeded::mix(self.seed ^ seeded::hash_str(prompt)) ^ nth;
-        let mut point = SeededRng::new(seed).below(total);
-        self.choices.iter().find_map(|(weight, reply)| {
-            if point < *weight {
-                Some(reply.clone())
-            } else {
-                point -= weight;
-                None
-            }
-        })
+        SeededRng::new(seed).weighted(&self.choices).cloned()
     }
 }
 

@@ -32,6 +32,21 @@ impl SeededRng {
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
         items.get(self.below(items.len() as u64) as usize)
     }
+
+    /// One of `choices`, each drawn with its weight relative to the sum;
+    /// `None` when there are none (or all weigh 0).
+    pub fn weighted<'a, T>(&mut self, choices: &'a [(T, u64)]) -> Option<&'a T> {
+        let total: u64 = choices.iter().map(|(_, weight)| weight).sum();
+        let mut point = self.below(total);
+        choices.iter().find_map(|(choice, weight)| {
+            if point < *weight {
+                Some(choice)
+            } else {
+                point -= weight;
+                None
+            }
+        })
+    }
 }
 
 const GOLDEN_GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -76,5 +91,22 @@ mod tests {
         assert!(seen.iter().all(|&n| n > 50), "{seen:?}");
         assert_eq!(rng.below(0), 0);
         assert_eq!(rng.pick::<u8>(&[]), None);
+    }
+
+    #[test]
+    fn weighted_draws_follow_the_weights() {
+        let mut rng = SeededRng::new(3);
+        let choices = [('a', 1), ('b', 0), ('c', 3)];
+        let mut seen = [0u32; 3];
+        for _ in 0..400 {
+            match rng.weighted(&choices) {
+                Some('a') => seen[0] += 1,
+                Some('b') => seen[1] += 1,
+                _ => seen[2] += 1,
+            }
+        }
+        assert_eq!(seen[1], 0, "a weight of 0 is never drawn");
+        assert!((60..=140).contains(&seen[0]), "1 in 4 of 400: {seen:?}");
+        assert_eq!(rng.weighted::<char>(&[]), None);
     }
 }

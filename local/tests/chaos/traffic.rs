@@ -558,15 +558,7 @@ impl<'a> Traffic<'a> {
 }
 
 fn choose(rng: &mut SeededRng) -> Kind {
-    let total: u64 = MIX.iter().map(|(_, w)| w).sum();
-    let mut point = rng.below(total);
-    for (action, weight) in MIX {
-        if point < weight {
-            return action;
-        }
-        point -= weight;
-    }
-    Kind::Submit
+    rng.weighted(&MIX).copied().unwrap_or(Kind::Submit)
 }
 
 fn error_code(reply: &Reply) -> Option<&str> {
