@@ -120,10 +120,6 @@ fn assert_only_issued_cursors_decode(codec: &CursorCodec, listing: &Listing) {
             listing.candidate,
             "a cursor we never issued was accepted"
         ),
-        Err(e) => assert_client_error(
-            &ApiError::InvalidRequest(e.to_string()),
-            400,
-            "INVALID_REQUEST",
-        ),
+        Err(e) => assert_client_error(&ApiError::from(e), 400, "INVALID_REQUEST"),
     }
 }

@@ -9,6 +9,21 @@ use std::time::Duration;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The SQS event the worker Lambda gets for one job message, encoded as
+/// `JobQueue::send` encodes it.
+pub fn job_message_event(
+    message_id: String,
+    message: &shared::queue::JobMessage,
+) -> Result<aws_lambda_events::event::sqs::SqsEvent, BoxError> {
+    use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+    let mut record = SqsMessage::default();
+    record.message_id = Some(message_id);
+    record.body = Some(message.to_body()?);
+    let mut event = SqsEvent::default();
+    event.records = vec![record];
+    Ok(event)
+}
+
 /// Waits until something listens on a loopback port (30 s at most).
 pub async fn wait_for_port(port: u16) -> Result<(), BoxError> {
     for _ in 0..600 {

@@ -47,13 +47,7 @@ impl Moto {
                 Stdio::null()
             })
             .kill_on_drop(true);
-        // SAFETY: prctl is async-signal-safe and touches no memory of ours.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
+        die_with_parent(&mut cmd);
         let mut child = cmd.spawn().map_err(MotoError::Spawn)?;
         let endpoint = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -120,4 +114,16 @@ pub fn process_wide_endpoint() -> String {
                 .expect("moto starts")
         })
         .clone()
+}
+
+/// Makes the child die with this process, even if this process is killed
+/// before it can stop the child (`PR_SET_PDEATHSIG`).
+pub fn die_with_parent(command: &mut tokio::process::Command) {
+    // SAFETY: prctl is async-signal-safe and touches no memory of ours.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
 }

@@ -102,14 +102,7 @@ impl Stack {
             local_s3(&sdk),
             worker_config(&options, &queue_url),
         )?);
-        let notifier = Arc::new(Notifier::new(
-            Store::new(aws_sdk_dynamodb::Client::new(&sdk), options.table.clone()),
-            Deliverer::new(
-                options.webhook_url_policy,
-                Duration::from_secs(10),
-                options.webhook_retry_base,
-            )?,
-        ));
+        let notifier = Arc::new(notifier(&sdk, &options)?);
         Ok(Stack {
             sdk,
             options,
@@ -184,6 +177,19 @@ pub fn local_s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
             .force_path_style(true)
             .build(),
     )
+}
+
+/// The webhooks handler on this stack's table, with clients built from
+/// `sdk` (the benchmarks pass a metered one).
+pub fn notifier(sdk: &SdkConfig, options: &StackOptions) -> Result<Notifier, BoxError> {
+    Ok(Notifier::new(
+        Store::new(aws_sdk_dynamodb::Client::new(sdk), options.table.clone()),
+        Deliverer::new(
+            options.webhook_url_policy,
+            Duration::from_secs(10),
+            options.webhook_retry_base,
+        )?,
+    ))
 }
 
 /// The worker's settings on this stack's resources; tests that need another

@@ -85,6 +85,12 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+impl From<crate::cursor::InvalidCursor> for ApiError {
+    fn from(e: crate::cursor::InvalidCursor) -> Self {
+        ApiError::InvalidRequest(e.to_string())
+    }
+}
+
 impl From<crate::domain::ValidationError> for ApiError {
     fn from(e: crate::domain::ValidationError) -> Self {
         ApiError::InvalidRequest(e.0)

@@ -11,6 +11,18 @@ pub struct JobMessage {
     pub job_id: String,
 }
 
+/// The one encoding of a message body, used by every sender and by the
+/// worker, so what is sent is what is read.
+impl JobMessage {
+    pub fn to_body(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+
+    pub fn from_body(body: &str) -> Result<JobMessage, serde_json::Error> {
+        serde_json::from_str(body)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("sending to the jobs queue failed: {0}")]
 pub struct QueueError(String);
@@ -26,7 +38,7 @@ impl JobQueue {
     }
 
     pub async fn send(&self, msg: &JobMessage) -> Result<(), QueueError> {
-        let body = serde_json::to_string(msg).map_err(|e| QueueError(e.to_string()))?;
+        let body = msg.to_body().map_err(|e| QueueError(e.to_string()))?;
         self.client
             .send_message()
             .queue_url(&self.url)

@@ -44,11 +44,7 @@ async fn list_jobs(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
     // An empty `cursor=` is the first page, so clients can always send it.
     let after = match query.get("cursor").filter(|c| !c.is_empty()) {
         None => None,
-        Some(cursor) => Some(
-            app.cursors
-                .decode(&caller.tenant_id, status, cursor)
-                .map_err(|e| ApiError::InvalidRequest(e.to_string()))?,
-        ),
+        Some(cursor) => Some(app.cursors.decode(&caller.tenant_id, status, cursor)?),
     };
 
     let page = app

@@ -187,7 +187,7 @@ impl Worker {
             job_id = tracing::field::Empty,
         );
         async {
-            let parsed = message.body.as_deref().map(serde_json::from_str::<JobMessage>);
+            let parsed = message.body.as_deref().map(JobMessage::from_body);
             let Some(Ok(msg)) = parsed else {
                 // Poison: every receive fails it, until the queue's redrive
                 // policy moves it to the dead-letter queue.

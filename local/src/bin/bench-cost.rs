@@ -15,7 +15,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::dynamodb::Event;
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use local::bench::api::{ApiRequest, InProcessApi};
 use local::bench::{machine, write_section};
@@ -24,13 +24,11 @@ use local::meter::prices::{Prices, Tally, US_EAST_1};
 use local::meter::{Call, Meter, Service};
 use local::moto::{Moto, free_port};
 use local::provision::{DEV_API_KEY, DEV_TENANT_ID, seed_tenant, test_job};
-use local::stack::local_s3;
+use local::stack::{local_s3, worker_config};
 use local::{Stack, StackOptions};
 use shared::domain::{Job, JobStatus, TenantLimits};
-use shared::netguard::UrlPolicy;
-use shared::store::Store;
+use shared::queue::JobMessage;
 use shared::store::items::job_to_item;
-use shared::webhooks::Deliverer;
 use shared::{App, ids};
 use webhooks::Notifier;
 use worker::{Worker, WorkerConfig};
@@ -136,10 +134,11 @@ impl Measured {
     }
 
     /// Lambda's price for one invocation: the request, and a duration of
-    /// this handler's own time plus the assumed in-region latency of its calls.
-    fn lambda_usd(&self, prices: &Prices) -> f64 {
+    /// this handler's own time plus the assumed in-region latency of its
+    /// calls plus any wait outside AWS (the worker's for Gemini).
+    fn lambda_usd(&self, prices: &Prices, outside_wait: Duration) -> f64 {
         let latency: Duration = self.calls.iter().map(assumed_aws_latency).sum();
-        let billed_ms = (self.own + latency).as_secs_f64() * 1e3;
+        let billed_ms = (self.own + latency + outside_wait).as_secs_f64() * 1e3;
         prices.lambda_request
             + billed_ms.ceil() / 1e3 * self.function.memory_gb() * prices.lambda_arm64_gb_second
     }
@@ -165,28 +164,11 @@ impl Bench {
             &metered,
             local_s3(&metered),
             WorkerConfig {
-                table_name: stack.options.table.clone(),
-                queue_url: stack.queue_url.clone(),
-                results_bucket: stack.options.bucket.clone(),
                 cdn_base_url: Some(CDN_BASE_URL.into()),
-                gemini: None,
-                url_policy: UrlPolicy::Local,
-                max_attempts: stack.options.max_attempts,
-                retry_base_delay: stack.options.retry_base_delay,
-                lease: stack.options.lease,
+                ..worker_config(&stack.options, &stack.queue_url)
             },
         )?;
-        let notifier = Notifier::new(
-            Store::new(
-                aws_sdk_dynamodb::Client::new(&metered),
-                stack.options.table.clone(),
-            ),
-            Deliverer::new(
-                UrlPolicy::Local,
-                Duration::from_secs(10),
-                stack.options.webhook_retry_base,
-            )?,
-        );
+        let notifier = local::stack::notifier(&metered, &stack.options)?;
         Ok(Bench {
             stack,
             meter,
@@ -202,17 +184,12 @@ impl Bench {
         function: Function,
         operation: impl Future<Output = Result<T, E>>,
     ) -> Result<(T, Measured), E> {
-        self.meter.take();
-        let started = Instant::now();
-        let out = operation.await?;
-        let wall = started.elapsed();
-        let calls = self.meter.take();
-        let aws = local::meter::waited(&calls);
+        let (out, m) = self.meter.measure(operation).await?;
         let measured = Measured {
             name: name.into(),
             function,
-            own: wall.saturating_sub(aws),
-            calls,
+            own: m.own,
+            calls: m.calls,
         };
         println!(
             "{:<44} {} call(s): {}",
@@ -267,15 +244,6 @@ fn finished_job(tenant_id: &str, created_at: shared::time::Timestamp) -> Job {
     job.attempts = 1;
     job.updated_at = created_at + chrono::Duration::seconds(9);
     job
-}
-
-fn job_message(tenant_id: &str, job_id: &str) -> SqsEvent {
-    let mut record = SqsMessage::default();
-    record.message_id = Some(ids::new_id());
-    record.body = Some(serde_json::json!({"tenantId": tenant_id, "jobId": job_id}).to_string());
-    let mut event = SqsEvent::default();
-    event.records = vec![record];
-    event
 }
 
 #[tokio::main]
@@ -357,14 +325,14 @@ async fn main() -> Result<(), BoxError> {
     rows.push(m);
     // The SQS event source's receive and delete are not the handler's
     // calls: they are added to the bill below.
+    let message = JobMessage {
+        tenant_id: DEV_TENANT_ID.into(),
+        job_id: job_id.clone(),
+    };
+    let event = local::bench::job_message_event(ids::new_id(), &message)?;
     let (outcome, m) = bench
         .measure(WORKER, Function::Worker, async {
-            Ok::<_, BoxError>(
-                bench
-                    .worker
-                    .process_batch(job_message(DEV_TENANT_ID, &job_id))
-                    .await,
-            )
+            Ok::<_, BoxError>(bench.worker.process_batch(event).await)
         })
         .await?;
     if !outcome.batch_item_failures.is_empty() {
@@ -645,37 +613,33 @@ fn flow(rows: &[Measured], prices: &Prices) -> Result<String, BoxError> {
             total,
         )
     };
-    let worker_lambda = prices.lambda_request
-        + (GEMINI_SECONDS
-            + worker
-                .calls
-                .iter()
-                .map(assumed_aws_latency)
-                .sum::<Duration>()
-                .as_secs_f64())
-            * worker.function.memory_gb()
-            * prices.lambda_arm64_gb_second;
     let steps = [
-        step("submit", submit, 1.0, submit.lambda_usd(prices), 0.0),
+        step(
+            "submit",
+            submit,
+            1.0,
+            submit.lambda_usd(prices, Duration::ZERO),
+            0.0,
+        ),
         step(
             "poll (get)",
             poll,
             f64::from(POLLS_PER_IMAGE),
-            poll.lambda_usd(prices),
+            poll.lambda_usd(prices, Duration::ZERO),
             0.0,
         ),
         step(
             "worker job (+ the SQS event source's receive and delete)",
             worker,
             1.0,
-            worker_lambda,
+            worker.lambda_usd(prices, Duration::from_secs_f64(GEMINI_SECONDS)),
             f64::from(EVENT_SOURCE_SQS_REQUESTS) * prices.sqs_request,
         ),
         step(
             "webhook delivery",
             webhook,
             1.0,
-            webhook.lambda_usd(prices),
+            webhook.lambda_usd(prices, Duration::ZERO),
             0.0,
         ),
     ];

@@ -127,19 +127,14 @@ async fn timed<T>(
     meter: &Meter,
     request: impl Future<Output = Result<T, ApiCallError>>,
 ) -> Result<(T, Sample), ApiCallError> {
-    meter.take();
-    let started = Instant::now();
-    let out = request.await?;
-    let wall = started.elapsed();
-    let calls = meter.take();
-    let aws = local::meter::waited(&calls);
+    let (out, m) = meter.measure(request).await?;
     Ok((
         out,
         Sample {
-            own: wall.saturating_sub(aws),
-            aws,
-            calls: calls.len(),
-            round_trips: local::meter::round_trips(&calls),
+            own: m.own,
+            aws: m.aws,
+            calls: m.calls.len(),
+            round_trips: local::meter::round_trips(&m.calls),
         },
     ))
 }
@@ -241,13 +236,7 @@ fn spawn_dev_server(
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true);
-    // SAFETY: prctl is async-signal-safe and touches no memory of ours.
-    unsafe {
-        command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
+    local::moto::die_with_parent(&mut command);
     command.spawn()
 }
 

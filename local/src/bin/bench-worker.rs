@@ -9,12 +9,12 @@
 
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use local::moto::{Moto, free_port};
 use local::provision::seed_tenant;
 use local::{Stack, StackOptions};
 use shared::domain::TenantLimits;
 use shared::images::gemini;
+use shared::queue::JobMessage;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -80,14 +80,11 @@ async fn main() -> Result<(), BoxError> {
     let mut exchange = Vec::new();
     for i in 0..RUNS {
         let job_id = submit(&stack, key, i).await?;
-        let mut record = SqsMessage::default();
-        record.message_id = Some(format!("m{i}"));
-        record.body = Some(
-            serde_json::json!({"tenantId": "cbenchtenant0000000000000", "jobId": job_id})
-                .to_string(),
-        );
-        let mut event = SqsEvent::default();
-        event.records = vec![record];
+        let message = JobMessage {
+            tenant_id: "cbenchtenant0000000000000".into(),
+            job_id: job_id.clone(),
+        };
+        let event = local::bench::job_message_event(format!("m{i}"), &message)?;
         // The Gemini exchange alone (request, transfer, no parsing), to
         // subtract from the job's time.
         let t0 = Instant::now();

@@ -56,8 +56,6 @@ pub struct Call {
     /// of the written items included).
     pub started: Instant,
     pub finished: Instant,
-    /// The exchange with AWS alone: request sent to last byte received.
-    pub elapsed: Duration,
     pub request_bytes: u64,
     /// DynamoDB calls on a billing meter; `None` otherwise, or for an
     /// operation the billing rules do not model.
@@ -124,6 +122,29 @@ impl Meter {
             .build()
     }
 
+    /// Runs `operation` as the only user of this meter and returns what it
+    /// made: its output, its AWS calls, the time it waited on them and its
+    /// own time (wall time less that wait).
+    pub async fn measure<T, E>(
+        &self,
+        operation: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<(T, Measurement), E> {
+        self.take();
+        let started = Instant::now();
+        let out = operation.await?;
+        let wall = started.elapsed();
+        let calls = self.take();
+        let aws = waited(&calls);
+        Ok((
+            out,
+            Measurement {
+                own: wall.saturating_sub(aws),
+                aws,
+                calls,
+            },
+        ))
+    }
+
     /// The calls recorded since the last `take`, oldest first.
     pub fn take(&self) -> Vec<Call> {
         std::mem::take(&mut *self.calls())
@@ -146,14 +167,12 @@ impl Meter {
             _ => None,
         };
 
-        let started = Instant::now();
         let mut response = inner.call(request).await?;
         let body = ByteStream::new(response.take_body())
             .collect()
             .await
             .map_err(|e| ConnectorError::io(e.into()))?
             .into_bytes();
-        let elapsed = started.elapsed();
 
         let units = match billing {
             Some(billing) => billing.units(&operation, &body).await,
@@ -165,12 +184,20 @@ impl Meter {
             operation,
             started: called,
             finished: Instant::now(),
-            elapsed,
             request_bytes,
             units,
         });
         Ok(response)
     }
+}
+
+/// What one operation cost, from `Meter::measure`.
+pub struct Measurement {
+    pub calls: Vec<Call>,
+    /// Time waiting on AWS, concurrent calls counted once.
+    pub aws: Duration,
+    /// The rest of the wall time: the handler's own.
+    pub own: Duration,
 }
 
 /// How long a caller waited on these calls: their intervals merged where
@@ -374,7 +401,6 @@ mod tests {
             operation: "GetItem".into(),
             started: origin + Duration::from_millis(from_ms),
             finished: origin + Duration::from_millis(to_ms),
-            elapsed: Duration::from_millis(to_ms - from_ms),
             request_bytes: 0,
             units: None,
         }

@@ -119,8 +119,6 @@ fn s3_class(operation: &str) -> S3Class {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     fn call(service: Service, operation: &str, request_bytes: u64, units: Option<Units>) -> Call {
@@ -129,7 +127,6 @@ mod tests {
             operation: operation.into(),
             started: std::time::Instant::now(),
             finished: std::time::Instant::now(),
-            elapsed: Duration::ZERO,
             request_bytes,
             units,
         }
