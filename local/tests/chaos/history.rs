@@ -13,7 +13,7 @@ use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
 use shared::store::schema;
 
 use crate::known::Tenant;
-use crate::support::TestStack;
+use crate::support::{TestStack, is_terminal};
 
 type Image = HashMap<String, AttributeValue>;
 
@@ -36,7 +36,6 @@ pub async fn replay(t: &TestStack, tenants: &[Tenant]) -> History {
     for record in read_stream(t).await {
         replay.apply(record, &max_concurrency);
     }
-    replay.history.records = replay.seen;
     for (tenant, pending) in &replay.pending {
         if *pending != 0 {
             replay.history.violations.push(format!(
@@ -101,7 +100,6 @@ async fn read_stream(t: &TestStack) -> Vec<aws_sdk_dynamodbstreams::types::Recor
 #[derive(Default)]
 struct Replay {
     history: History,
-    seen: usize,
     in_flight: HashMap<String, i64>,
     /// Counter changes minus in-flight changes not yet matched, per tenant.
     pending: HashMap<String, i64>,
@@ -113,7 +111,7 @@ impl Replay {
         record: aws_sdk_dynamodbstreams::types::Record,
         max_concurrency: &HashMap<String, i64>,
     ) {
-        self.seen += 1;
+        self.history.records += 1;
         let Some(change) = record.dynamodb else {
             return;
         };
@@ -220,10 +218,6 @@ fn reclaimed_too_early(old: &Image, new: &Image) -> Option<String> {
             attempts(old)
         )
     })
-}
-
-fn is_terminal(status: &str) -> bool {
-    crate::support::is_terminal(status)
 }
 
 fn text<'a>(image: &'a Image, name: &str) -> Option<&'a str> {

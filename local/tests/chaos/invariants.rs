@@ -103,15 +103,21 @@ pub async fn read(t: &TestStack) -> Snapshot {
             break;
         }
     }
-    let mut jobs: HashMap<String, Vec<Job>> = HashMap::new();
-    for item in &items {
-        if is_job_item(item) {
+    Snapshot::from_items(items)
+}
+
+impl Snapshot {
+    /// The items, and the job items among them parsed and grouped by
+    /// tenant.
+    fn from_items(items: Vec<Item>) -> Snapshot {
+        let mut jobs: HashMap<String, Vec<Job>> = HashMap::new();
+        for item in items.iter().filter(|i| is_job_item(i)) {
             if let Ok(job) = job_from_item(item) {
                 jobs.entry(job.tenant_id.clone()).or_default().push(job);
             }
         }
+        Snapshot { items, jobs }
     }
-    Snapshot { items, jobs }
 }
 
 fn is_job_item(item: &Item) -> bool {
@@ -411,7 +417,7 @@ fn check_idempotency(
         match (&key.job, recorded) {
             (Some(bound), Some(job)) if bound == job => {}
             (None, None) => {}
-            (None, Some(job)) if !tenant.accepted().contains(&job.to_string()) => {}
+            (None, Some(job)) if !tenant.has_accepted(job) => {}
             (bound, recorded) => report.violation(format!(
                 "{}: key {} was seen bound to {bound:?}, its record says {recorded:?}",
                 tenant.label, key.key
@@ -484,13 +490,7 @@ mod tests {
     }
 
     fn snapshot(items: Vec<Item>) -> Snapshot {
-        let mut jobs: HashMap<String, Vec<Job>> = HashMap::new();
-        for item in items.iter().filter(|i| is_job_item(i)) {
-            if let Ok(job) = job_from_item(item) {
-                jobs.entry(job.tenant_id.clone()).or_default().push(job);
-            }
-        }
-        Snapshot { items, jobs }
+        Snapshot::from_items(items)
     }
 
     fn tenant() -> Tenant {

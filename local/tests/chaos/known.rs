@@ -82,6 +82,11 @@ impl Tenant {
         self.known().accepted.clone()
     }
 
+    /// Whether a 202 announced this job, without copying the list.
+    pub fn has_accepted(&self, job_id: &str) -> bool {
+        self.known().accepted.iter().any(|id| id == job_id)
+    }
+
     pub fn pick_accepted(&self, rng: &mut local::seeded::SeededRng) -> Option<String> {
         rng.pick(&self.known().accepted).cloned()
     }

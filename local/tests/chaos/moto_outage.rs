@@ -212,7 +212,7 @@ fn is_stranded(job: &shared::domain::Job, tenants: &[Tenant]) -> bool {
         && tenants
             .iter()
             .filter(|tn| tn.id == job.tenant_id)
-            .all(|tn| !tn.accepted().contains(&job.id))
+            .all(|tn| !tn.has_accepted(&job.id))
 }
 
 /// Each tenant's submits are accepted again; `Ok(after how long)`.
