@@ -78,8 +78,13 @@ async fn main() -> Result<(), BoxError> {
     let rss_before = peak_rss_kb();
     let mut total = Vec::new();
     let mut exchange = Vec::new();
+    let api = local::bench::api::InProcessApi::new(&stack.app, key);
     for i in 0..RUNS {
-        let job_id = submit(&stack, key, i).await?;
+        // Through the real generate handler, so the job is exactly what the
+        // API writes.
+        let job_id = api
+            .submit(&format!(r#"{{"prompt":"bench {i}","mode":"final"}}"#), None)
+            .await?;
         let message = JobMessage {
             tenant_id: "cbenchtenant0000000000000".into(),
             job_id: job_id.clone(),
@@ -115,20 +120,16 @@ async fn main() -> Result<(), BoxError> {
     child.kill().await.ok();
     moto.stop().await;
 
-    let med = |v: &mut Vec<Duration>| {
-        v.sort();
-        v[v.len() / 2]
-    };
+    let median_ms = |v: &mut Vec<Duration>| local::bench::median_p90_ms(v).0;
     let (total_ms, exchange_ms, parse_ms) = (
-        med(&mut total).as_secs_f64() * 1e3,
-        med(&mut exchange).as_secs_f64() * 1e3,
-        med(&mut parse).as_secs_f64() * 1e3,
+        median_ms(&mut total),
+        median_ms(&mut exchange),
+        median_ms(&mut parse),
     );
     let overhead_ms = total_ms - exchange_ms;
     let report = format!(
         "## Worker: one 4-megapixel answer\n\n\
-         Measured by `make bench-worker` (release build), median of {RUNS} jobs, on this machine \
-         ({cpus} cores). The fake Gemini runs in a child process and answers at once with a \
+         Measured by `make bench-worker` (release build), median of {RUNS} jobs, on {machine}. The fake Gemini runs in a child process and answers at once with a \
          2048×2048 PNG of {png_mb:.1} MB ({b64_mb:.1} MB of base64 in the JSON); AWS is moto.\n\n\
          | figure | value | target |\n|---|---|---|\n\
          | peak RSS of the worker process | {peak:.1} MB (before the jobs: {before:.1} MB) | < 128 MB |\n\
@@ -138,7 +139,7 @@ async fn main() -> Result<(), BoxError> {
          | parsing + base64-decoding the answer, in memory | {parse_ms:.1} ms | |\n\n\
          Time outside Gemini includes four DynamoDB calls and one S3 PUT of the image against moto, which \
          is far slower than the real services; parsing the answer is the worker's own share.\n",
-        cpus = std::thread::available_parallelism().map_or(1, |n| n.get()),
+        machine = local::bench::machine(),
         png_mb = mb(png.len()),
         b64_mb = mb(png.len().div_ceil(3) * 4),
         peak = rss_peak as f64 / 1024.0,
@@ -147,23 +148,6 @@ async fn main() -> Result<(), BoxError> {
     println!("{report}");
     local::bench::write_section("worker", &report)?;
     Ok(())
-}
-
-async fn submit(stack: &Stack, key: &str, i: usize) -> Result<String, BoxError> {
-    // Through the real generate handler, so the job is exactly what the API writes.
-    let req = lambda_http::http::Request::builder()
-        .method("POST")
-        .uri("/v1/images/generate")
-        .header("authorization", format!("Bearer {key}"))
-        .body(lambda_http::Body::Text(format!(
-            r#"{{"prompt":"bench {i}","mode":"final"}}"#
-        )))?;
-    let resp = local::server::dispatch(&stack.app, req).await;
-    let body: serde_json::Value = match resp.body() {
-        lambda_http::Body::Text(t) => serde_json::from_str(t)?,
-        _ => return Err("no body".into()),
-    };
-    Ok(body["jobId"].as_str().ok_or("no jobId")?.to_string())
 }
 
 /// A 4-megapixel PNG that compresses like a photo: ~1.5 bytes per pixel.
