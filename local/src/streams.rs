@@ -10,12 +10,14 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
-use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
+use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use webhooks::Notifier;
 
 /// Retries of a failing record after the first try, as the template's
 /// `MaximumRetryAttempts`.
 pub const MAX_RETRIES: u32 = 3;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub struct StreamSource {
     pub streams: aws_sdk_dynamodbstreams::Client,
@@ -59,7 +61,37 @@ impl StreamSource {
         &self,
         notifier: &Notifier,
         iterators: &mut HashMap<String, Option<String>>,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    ) -> Result<(), BoxError> {
+        let (arn, pages) = self.pull(iterators).await?;
+        for page in pages {
+            let records: Vec<EventRecord> =
+                page.into_iter().map(|r| to_event_record(r, &arn)).collect();
+            self.deliver(notifier, records).await;
+        }
+        Ok(())
+    }
+
+    /// Every record the stream holds now, from the trim horizon, in order
+    /// per shard: what the tests replay the table's history from.
+    pub async fn read_all(&self) -> Result<Vec<Record>, BoxError> {
+        let mut iterators = HashMap::new();
+        let mut all = Vec::new();
+        loop {
+            let (_, pages) = self.pull(&mut iterators).await?;
+            if pages.is_empty() {
+                return Ok(all);
+            }
+            all.extend(pages.into_iter().flatten());
+        }
+    }
+
+    /// One page of records from each shard of the table's stream, each
+    /// followed from where `iterators` left it (a new shard from its trim
+    /// horizon), and the stream's ARN. Empty pages are left out.
+    async fn pull(
+        &self,
+        iterators: &mut HashMap<String, Option<String>>,
+    ) -> Result<(String, Vec<Vec<Record>>), BoxError> {
         let table = self
             .ddb
             .describe_table()
@@ -97,6 +129,7 @@ impl StreamSource {
                 iterators.insert(shard_id.clone(), it);
             }
         }
+        let mut pages = Vec::new();
         for iterator in iterators.values_mut() {
             let Some(current) = iterator.clone() else {
                 continue;
@@ -109,17 +142,12 @@ impl StreamSource {
                 .send()
                 .await?;
             *iterator = out.next_shard_iterator;
-            let records: Vec<EventRecord> = out
-                .records
-                .unwrap_or_default()
-                .into_iter()
-                .map(|r| to_event_record(r, &arn))
-                .collect();
-            if !records.is_empty() {
-                self.deliver(notifier, records).await;
+            let page = out.records.unwrap_or_default();
+            if !page.is_empty() {
+                pages.push(page);
             }
         }
-        Ok(())
+        Ok((arn, pages))
     }
 
     /// One batch, with the stream's bounded retries of failed records.
@@ -163,7 +191,7 @@ impl StreamSource {
 }
 
 /// A Streams API record in the shape Lambda hands to the function.
-pub fn to_event_record(r: aws_sdk_dynamodbstreams::types::Record, stream_arn: &str) -> EventRecord {
+pub fn to_event_record(r: Record, stream_arn: &str) -> EventRecord {
     let mut record = EventRecord::default();
     record.event_id = r.event_id.unwrap_or_default();
     record.event_name = r

@@ -9,7 +9,8 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
+use aws_sdk_dynamodbstreams::types::AttributeValue;
+use local::streams::StreamSource;
 use shared::store::schema;
 
 use crate::known::Tenant;
@@ -47,54 +48,16 @@ pub async fn replay(t: &TestStack, tenants: &[Tenant]) -> History {
 }
 
 async fn read_stream(t: &TestStack) -> Vec<aws_sdk_dynamodbstreams::types::Record> {
-    let ddb = t.stack.app.store.client();
-    let streams = aws_sdk_dynamodbstreams::Client::new(&t.stack.sdk);
-    let arn = ddb
-        .describe_table()
-        .table_name(t.stack.app.store.table())
-        .send()
-        .await
-        .expect("DescribeTable")
-        .table
-        .and_then(|table| table.latest_stream_arn)
-        .expect("the table has a stream");
-    let shards = streams
-        .describe_stream()
-        .stream_arn(&arn)
-        .send()
-        .await
-        .expect("DescribeStream")
-        .stream_description
-        .and_then(|d| d.shards)
-        .unwrap_or_default();
-    let mut records = Vec::new();
-    for shard in shards {
-        let mut iterator = streams
-            .get_shard_iterator()
-            .stream_arn(&arn)
-            .shard_id(shard.shard_id.unwrap_or_default())
-            .shard_iterator_type(ShardIteratorType::TrimHorizon)
-            .send()
-            .await
-            .expect("GetShardIterator")
-            .shard_iterator;
-        while let Some(current) = iterator {
-            let page = streams
-                .get_records()
-                .shard_iterator(current)
-                .limit(100)
-                .send()
-                .await
-                .expect("GetRecords");
-            let batch = page.records.unwrap_or_default();
-            if batch.is_empty() {
-                break;
-            }
-            records.extend(batch);
-            iterator = page.next_shard_iterator;
-        }
-    }
-    records
+    let stack = &t.stack;
+    StreamSource::new(
+        &stack.sdk,
+        stack.options.table.clone(),
+        stack.webhook_failures_url.clone(),
+        stack.options.webhook_retry_base,
+    )
+    .read_all()
+    .await
+    .expect("reading the table's stream")
 }
 
 #[derive(Default)]
