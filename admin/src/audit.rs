@@ -1,5 +1,7 @@
-//! `tenant audit ID [--fix]`: is the tenant's active-job counter the number
-//! of its QUEUED, RUNNING and RETRYING jobs, and is any of those stuck?
+//! `tenant audit ID [--fix]`: for each key mode of the tenant, is its
+//! active-job counter the number of its QUEUED, RUNNING and RETRYING jobs,
+//! and is any of those stuck? Test and live are counted apart (contract
+//! 1.1), so each mode is audited on its own and reported under its name.
 //!
 //! The counter decides whether the tenant may submit, so drift either
 //! refuses work the tenant is entitled to (counter too high) or admits more
@@ -11,6 +13,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use shared::domain::{KeyMode, Scope};
 use shared::queue::{JobMessage, JobQueue};
 use shared::store::OpenJob;
 use shared::time::{self, Timestamp};
@@ -21,24 +24,21 @@ use crate::error::AdminError;
 use crate::input;
 use crate::output::{Output, record, table};
 
-/// One consistent look at the tenant: its counter, then its open jobs.
+/// One consistent look at a scope: its counter, then its open jobs.
 struct Snapshot {
     active_jobs: i64,
     open: Vec<OpenJob>,
 }
 
 impl Snapshot {
-    async fn take(ctx: &Ctx, tenant_id: &str) -> Result<Snapshot, AdminError> {
-        let tenant = ctx
+    async fn take(ctx: &Ctx, scope: Scope<'_>) -> Result<Snapshot, AdminError> {
+        let active_jobs = ctx
             .store
-            .get_tenant(tenant_id)
+            .active_jobs(scope)
             .await?
-            .ok_or_else(|| AdminError::UnknownTenant(tenant_id.to_string()))?;
-        let open = ctx.store.open_jobs(tenant_id).await?;
-        Ok(Snapshot {
-            active_jobs: tenant.active_jobs,
-            open,
-        })
+            .ok_or_else(|| AdminError::UnknownTenant(scope.tenant_id.to_string()))?;
+        let open = ctx.store.open_jobs(scope).await?;
+        Ok(Snapshot { active_jobs, open })
     }
 
     /// Two snapshots agree when the counter and the set of open jobs are
@@ -100,8 +100,30 @@ struct Stuck<'a> {
 
 pub async fn run(ctx: &Ctx, args: &TenantAuditArgs) -> Result<Output, AdminError> {
     let id = input::tenant_id(&args.id)?;
-    let first = Snapshot::take(ctx, id).await?;
-    let last = Snapshot::take(ctx, id).await?;
+    let mut human = String::new();
+    let mut json = serde_json::Map::from_iter([("tenantId".to_string(), json!(id))]);
+    let mut needs_attention = false;
+    for mode in KeyMode::ALL {
+        let (mode_human, mode_json, attention) =
+            audit_scope(ctx, args, Scope::new(id, mode)).await?;
+        human.push_str(&mode_human);
+        json.insert(mode.as_str().to_string(), mode_json);
+        needs_attention |= attention;
+    }
+    let mut out = Output::new(human, Value::Object(json));
+    out.needs_attention = needs_attention;
+    Ok(out)
+}
+
+/// One mode's audit: what to print, its JSON, and whether it needs an
+/// operator.
+async fn audit_scope(
+    ctx: &Ctx,
+    args: &TenantAuditArgs,
+    scope: Scope<'_>,
+) -> Result<(String, Value, bool), AdminError> {
+    let first = Snapshot::take(ctx, scope).await?;
+    let last = Snapshot::take(ctx, scope).await?;
     let now = time::now();
     let counted = i64::try_from(last.open.len()).unwrap_or(i64::MAX);
     let drift = last.active_jobs - counted;
@@ -114,7 +136,7 @@ pub async fn run(ctx: &Ctx, args: &TenantAuditArgs) -> Result<Output, AdminError
         Counter::Drifted
     } else if ctx
         .store
-        .set_active_jobs(id, last.active_jobs, counted)
+        .set_active_jobs(scope, last.active_jobs, counted)
         .await?
     {
         Counter::Repaired
@@ -124,13 +146,13 @@ pub async fn run(ctx: &Ctx, args: &TenantAuditArgs) -> Result<Output, AdminError
 
     let stuck = stuck_jobs(&last.open, now, args.stale_after);
     let requeued = if args.fix && !stuck.is_empty() {
-        requeue(ctx, args, id, &stuck).await?
+        requeue(ctx, args, scope, &stuck).await?
     } else {
         Vec::new()
     };
 
     let report = Report {
-        tenant_id: id,
+        scope,
         snapshot: &last,
         counted,
         drift,
@@ -138,10 +160,9 @@ pub async fn run(ctx: &Ctx, args: &TenantAuditArgs) -> Result<Output, AdminError
         stuck: &stuck,
         requeued: &requeued,
     };
-    let mut out = Output::new(report.human(), report.json());
-    out.needs_attention =
+    let attention =
         matches!(counter, Counter::Drifted | Counter::Moving) || requeued.len() < stuck.len();
-    Ok(out)
+    Ok((report.human(), report.json(), attention))
 }
 
 fn stuck_jobs(open: &[OpenJob], now: Timestamp, stale_after_minutes: u32) -> Vec<Stuck<'_>> {
@@ -158,7 +179,7 @@ fn stuck_jobs(open: &[OpenJob], now: Timestamp, stale_after_minutes: u32) -> Vec
 async fn requeue(
     ctx: &Ctx,
     args: &TenantAuditArgs,
-    tenant_id: &str,
+    scope: Scope<'_>,
     stuck: &[Stuck<'_>],
 ) -> Result<Vec<String>, AdminError> {
     let url = args
@@ -171,7 +192,8 @@ async fn requeue(
     let mut sent = Vec::with_capacity(stuck.len());
     for s in stuck {
         let message = JobMessage {
-            tenant_id: tenant_id.to_string(),
+            tenant_id: scope.tenant_id.to_string(),
+            livemode: scope.livemode(),
             job_id: s.job.id.clone(),
         };
         queue.send(&message).await.map_err(AdminError::Queue)?;
@@ -190,7 +212,7 @@ fn open_by_status(open: &[OpenJob]) -> BTreeMap<&'static str, usize> {
 
 /// What the audit found and did, for both output forms.
 struct Report<'a> {
-    tenant_id: &'a str,
+    scope: Scope<'a>,
     snapshot: &'a Snapshot,
     counted: i64,
     drift: i64,
@@ -207,7 +229,8 @@ impl Report<'_> {
             .collect::<Vec<_>>()
             .join(", ");
         let mut text = record(&[
-            ("tenant id", self.tenant_id.to_string()),
+            ("tenant id", self.scope.tenant_id.to_string()),
+            ("mode", self.scope.mode.as_str().to_string()),
             ("active-job counter", self.snapshot.active_jobs.to_string()),
             (
                 "open jobs",
@@ -246,7 +269,6 @@ impl Report<'_> {
 
     fn json(&self) -> Value {
         json!({
-            "tenantId": self.tenant_id,
             "activeJobs": self.snapshot.active_jobs,
             "openJobs": self.counted,
             "openJobsByStatus": open_by_status(&self.snapshot.open),

@@ -1,7 +1,7 @@
 //! `tenant create | list | show | update`.
 
 use serde_json::{Map, Value, json};
-use shared::domain::{Tenant, TenantLimits};
+use shared::domain::{KeyMode, Scope, Tenant, TenantLimits};
 use shared::store::{CreateOutcome, TenantUpdate, UpdateOutcome, WebhookChange};
 use shared::time;
 
@@ -34,7 +34,6 @@ async fn create(ctx: &Ctx, args: &TenantCreate) -> Result<Output, AdminError> {
             rpm: args.rpm,
             max_concurrency: args.max_concurrency,
         },
-        active_jobs: 0,
         webhook_secret: webhook_url.as_ref().map(|_| shared::webhooks::new_secret()),
         webhook_url,
     };
@@ -92,29 +91,42 @@ async fn show(ctx: &Ctx, id: &str) -> Result<Output, AdminError> {
         .get_tenant(id)
         .await?
         .ok_or_else(|| AdminError::UnknownTenant(id.to_string()))?;
-    let counts = ctx.store.count_jobs_by_status(id).await?;
     let mut json = tenant_json(&tenant);
-    json.insert(
-        "jobs".into(),
-        Value::Object(
-            counts
-                .iter()
-                .map(|(status, n)| (status.as_str().to_string(), json!(n)))
-                .collect(),
-        ),
-    );
     let mut human = tenant_record(&tenant, None);
-    human.push_str("jobs by status:\n");
-    let rows: Vec<Vec<String>> = counts
-        .iter()
-        .map(|(status, n)| vec![format!("  {status}"), n.to_string()])
-        .collect();
-    human.extend(
-        table(&["", ""], &rows)
-            .lines()
-            .skip(1)
-            .map(|l| format!("{l}\n")),
-    );
+    // Test and live are counted apart, as the service admits them.
+    let (mut active, mut jobs) = (Map::new(), Map::new());
+    for mode in KeyMode::ALL {
+        let scope = Scope::new(id, mode);
+        let (counter, counts) = tokio::try_join!(
+            ctx.store.active_jobs(scope),
+            ctx.store.count_jobs_by_status(scope)
+        )?;
+        let counter = counter.unwrap_or(0);
+        active.insert(mode.as_str().into(), json!(counter));
+        jobs.insert(
+            mode.as_str().into(),
+            Value::Object(
+                counts
+                    .iter()
+                    .map(|(status, n)| (status.as_str().to_string(), json!(n)))
+                    .collect(),
+            ),
+        );
+        human.push_str(&format!("{} active jobs: {counter}\n", mode.as_str()));
+        human.push_str(&format!("{} jobs by status:\n", mode.as_str()));
+        let rows: Vec<Vec<String>> = counts
+            .iter()
+            .map(|(status, n)| vec![format!("  {status}"), n.to_string()])
+            .collect();
+        human.extend(
+            table(&["", ""], &rows)
+                .lines()
+                .skip(1)
+                .map(|l| format!("{l}\n")),
+        );
+    }
+    json.insert("activeJobs".into(), Value::Object(active));
+    json.insert("jobs".into(), Value::Object(jobs));
     Ok(Output::new(human, Value::Object(json)))
 }
 
@@ -190,7 +202,6 @@ fn tenant_json(t: &Tenant) -> Map<String, Value> {
             "maxConcurrency".to_string(),
             json!(t.limits.max_concurrency),
         ),
-        ("activeJobs".to_string(), json!(t.active_jobs)),
         ("webhookUrl".to_string(), json!(t.webhook_url)),
         (
             "webhookSecretSet".to_string(),
@@ -205,7 +216,6 @@ fn tenant_record(t: &Tenant, new_secret: Option<&str>) -> String {
         ("name", t.name.clone()),
         ("rpm", t.limits.rpm.to_string()),
         ("max concurrency", t.limits.max_concurrency.to_string()),
-        ("active jobs", t.active_jobs.to_string()),
         (
             "webhook URL",
             t.webhook_url.clone().unwrap_or_else(|| "(none)".into()),

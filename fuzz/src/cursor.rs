@@ -1,15 +1,17 @@
-//! Listing cursors. A cursor decodes only for the tenant and `status` filter
-//! that it was issued for, decodes to the position it was issued with, and
+//! Listing cursors. A cursor decodes only for the scope (tenant and key
+//! mode) and `status` filter that it was issued for, decodes to the position it was issued with, and
 //! any edit of it is refused: the only cursors accepted are the exact
 //! strings `encode` produces. A refusal is `400 INVALID_REQUEST`.
 //!
 //! Input, one field per line (so corpus files stay readable): tenant id,
 //! status filter (a status name, anything else meaning "all"), position,
-//! then a candidate cursor that a client might send.
+//! then a candidate cursor that a client might send. The key mode is the
+//! tenant id's length's parity (odd: live), so both modes are exercised by
+//! every corpus without changing its format.
 
 use shared::ApiError;
 use shared::cursor::{CursorCodec, MAX_CURSOR_LEN};
-use shared::domain::JobStatus;
+use shared::domain::{JobStatus, KeyMode, Scope};
 
 use crate::contract::assert_client_error;
 
@@ -25,6 +27,15 @@ pub struct Listing<'a> {
 }
 
 impl<'a> Listing<'a> {
+    pub fn scope(&self) -> Scope<'a> {
+        let mode = if self.tenant_id.len() % 2 == 1 {
+            KeyMode::Live
+        } else {
+            KeyMode::Test
+        };
+        Scope::new(self.tenant_id, mode)
+    }
+
     pub fn parse(text: &'a str) -> Listing<'a> {
         let mut fields = text.splitn(4, '\n');
         let mut next = || fields.next().unwrap_or("");
@@ -44,11 +55,11 @@ pub fn check(data: &[u8]) {
 
 pub fn check_listing(listing: &Listing) {
     let codec = CursorCodec::new(SECRET);
-    let issued = codec.encode(listing.tenant_id, listing.status, listing.position);
+    let issued = codec.encode(listing.scope(), listing.status, listing.position);
     if issued.len() <= MAX_CURSOR_LEN {
         assert_eq!(
             codec
-                .decode(listing.tenant_id, listing.status, &issued)
+                .decode(listing.scope(), listing.status, &issued)
                 .as_deref(),
             Ok(listing.position),
             "an issued cursor does not round-trip"
@@ -59,25 +70,45 @@ pub fn check_listing(listing: &Listing) {
     assert_only_issued_cursors_decode(&codec, listing);
 }
 
-/// Another tenant, another filter or another service secret: refused.
+/// Another tenant, the other key mode, another filter or another service
+/// secret: refused.
 fn assert_refused_elsewhere(codec: &CursorCodec, listing: &Listing, issued: &str) {
+    let scope = listing.scope();
     let other_tenant = format!("{}x", listing.tenant_id);
     assert!(
-        codec.decode(&other_tenant, listing.status, issued).is_err(),
+        codec
+            .decode(
+                Scope::new(&other_tenant, scope.mode),
+                listing.status,
+                issued
+            )
+            .is_err(),
         "another tenant's cursor decoded"
+    );
+    let other_mode = match scope.mode {
+        KeyMode::Test => KeyMode::Live,
+        KeyMode::Live => KeyMode::Test,
+    };
+    assert!(
+        codec
+            .decode(
+                Scope::new(listing.tenant_id, other_mode),
+                listing.status,
+                issued
+            )
+            .is_err(),
+        "the other mode's cursor decoded"
     );
     let other_filters = JobStatus::ALL.map(Some).into_iter().chain([None]);
     for status in other_filters.filter(|s| *s != listing.status) {
         assert!(
-            codec.decode(listing.tenant_id, status, issued).is_err(),
+            codec.decode(scope, status, issued).is_err(),
             "cursor decoded under filter {status:?}"
         );
     }
     let other_secret = CursorCodec::new(b"another-secret".to_vec());
     assert!(
-        other_secret
-            .decode(listing.tenant_id, listing.status, issued)
-            .is_err(),
+        other_secret.decode(scope, listing.status, issued).is_err(),
         "cursor decoded with another secret"
     );
 }
@@ -86,7 +117,7 @@ fn assert_refused_elsewhere(codec: &CursorCodec, listing: &Listing, issued: &str
 /// base64url, the hardest edit to notice), every truncation and an
 /// extension of an issued cursor are refused.
 fn assert_edits_refused(codec: &CursorCodec, listing: &Listing, issued: &str) {
-    let decode = |c: &str| codec.decode(listing.tenant_id, listing.status, c);
+    let decode = |c: &str| codec.decode(listing.scope(), listing.status, c);
     for (i, original) in issued.bytes().enumerate() {
         let replacement = match BASE64URL.iter().position(|b| *b == original) {
             Some(p) => BASE64URL[(p + 1) % BASE64URL.len()],
@@ -114,9 +145,9 @@ fn assert_edits_refused(codec: &CursorCodec, listing: &Listing, issued: &str) {
 /// Whatever a client sends: either exactly the cursor we would issue for
 /// the position it decodes to, or a 400.
 fn assert_only_issued_cursors_decode(codec: &CursorCodec, listing: &Listing) {
-    match codec.decode(listing.tenant_id, listing.status, listing.candidate) {
+    match codec.decode(listing.scope(), listing.status, listing.candidate) {
         Ok(position) => assert_eq!(
-            codec.encode(listing.tenant_id, listing.status, &position),
+            codec.encode(listing.scope(), listing.status, &position),
             listing.candidate,
             "a cursor we never issued was accepted"
         ),

@@ -1,8 +1,9 @@
 //! The worker's input: an SQS batch whose message bodies are job messages
-//! (`{"tenantId":…,"jobId":…}`, the only shape the generate function sends).
+//! (`{"tenantId":…,"livemode":…,"jobId":…}`, the only shape the generate
+//! function sends).
 //! Whatever arrives, decoding never panics; a body the worker accepts is
-//! exactly such an object (no other keys, both strings) or, as serde reads
-//! any struct, the array of those two strings in order (harmless: only the
+//! exactly such an object (no other keys, two strings and a boolean) or, as
+//! serde reads any struct, the array of those three in order (harmless: only the
 //! generate function writes to the queue); and what the queue writer sends
 //! always decodes back to the same message.
 //!
@@ -30,8 +31,12 @@ pub fn check_body(body: &str) {
         return;
     };
     let read = serde_json::from_str::<Value>(body).expect("a decoded body is JSON");
-    let as_object = serde_json::json!({ "tenantId": message.tenant_id, "jobId": message.job_id });
-    let as_array = serde_json::json!([message.tenant_id, message.job_id]);
+    let as_object = serde_json::json!({
+        "tenantId": message.tenant_id,
+        "livemode": message.livemode,
+        "jobId": message.job_id,
+    });
+    let as_array = serde_json::json!([message.tenant_id, message.livemode, message.job_id]);
     assert!(
         read == as_object || read == as_array,
         "the worker read {body:?} as {message:?}"

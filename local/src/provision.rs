@@ -3,7 +3,7 @@
 //! dev` against the same emulator keeps what is there.
 
 use aws_sdk_dynamodb::types::TimeToLiveSpecification;
-use shared::domain::{KeyMode, Tenant, TenantLimits};
+use shared::domain::{KeyMode, Scope, Tenant, TenantLimits};
 use shared::store::{CreateOutcome, KeyCreateOutcome, NewApiKey, Store, schema};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -155,7 +155,6 @@ pub async fn seed_tenant(
         id: tenant_id.to_string(),
         name: name.to_string(),
         limits,
-        active_jobs: 0,
         webhook_url: None,
         webhook_secret: None,
     };
@@ -219,7 +218,11 @@ pub async fn seed_sample_jobs(store: &Store) -> Result<(), BoxError> {
         .ok_or("seed the dev tenant before its sample jobs")?
         .limits;
     for id in SAMPLE_JOB_IDS {
-        if store.get_job(DEV_TENANT_ID, id).await?.is_some() {
+        if store
+            .get_job(Scope::new(DEV_TENANT_ID, KeyMode::Test), id)
+            .await?
+            .is_some()
+        {
             continue;
         }
         let now = shared::time::now();
@@ -274,8 +277,8 @@ pub async fn plant_lost_job(
     }
     let slot = aws_sdk_dynamodb::types::Update::builder()
         .table_name(store.table())
-        .key(schema::PK, AttributeValue::S(schema::tenant_pk(tenant_id)))
-        .key(schema::SK, AttributeValue::S(schema::META.into()))
+        .key(schema::PK, AttributeValue::S(schema::scope_pk(job.scope())))
+        .key(schema::SK, AttributeValue::S(schema::COUNTERS.into()))
         .update_expression("SET activeJobs = activeJobs + :one")
         .expression_attribute_values(":one", AttributeValue::N("1".into()))
         .build()

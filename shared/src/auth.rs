@@ -23,6 +23,13 @@ pub struct Caller {
     pub limits: TenantLimits,
 }
 
+impl Caller {
+    /// The (tenant, mode) this caller may see and change, and nothing else.
+    pub fn scope(&self) -> crate::domain::Scope<'_> {
+        crate::domain::Scope::new(&self.tenant_id, self.key_mode)
+    }
+}
+
 pub struct Authenticator {
     ttl: Duration,
     cache: Mutex<HashMap<ApiKeyHash, (Instant, Caller)>>,

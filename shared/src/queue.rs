@@ -1,6 +1,13 @@
-//! The jobs queue: one message per accepted job, `{tenantId, jobId}`. The
-//! message carries no job data; the worker reads the job from the table, so a
-//! canceled job is seen as canceled whatever the queue delivers.
+//! The jobs queue: one message per accepted job, `{tenantId, livemode,
+//! jobId}` (the job's key, nothing more). The message carries no job data;
+//! the worker reads the job from the table, so a canceled job is seen as
+//! canceled whatever the queue delivers.
+//!
+//! Every message is sent with `MessageGroupId = tenantId`. On a standard
+//! queue that makes it an SQS fair queue: when one tenant's backlog piles
+//! up, SQS hands out the other tenants' messages first, so their dwell time
+//! does not grow with it. Ordering and throughput stay those of a standard
+//! queue.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,12 +15,33 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct JobMessage {
     pub tenant_id: String,
+    /// The key mode the job was submitted with: its scope's half of the key.
+    pub livemode: bool,
     pub job_id: String,
 }
 
 /// The one encoding of a message body, used by every sender and by the
 /// worker, so what is sent is what is read.
 impl JobMessage {
+    /// The message that runs `job`.
+    pub fn of(job: &crate::domain::Job) -> JobMessage {
+        JobMessage {
+            tenant_id: job.tenant_id.clone(),
+            livemode: job.scope().livemode(),
+            job_id: job.id.clone(),
+        }
+    }
+
+    /// The scope of the job the message names.
+    pub fn scope(&self) -> crate::domain::Scope<'_> {
+        let mode = if self.livemode {
+            crate::domain::KeyMode::Live
+        } else {
+            crate::domain::KeyMode::Test
+        };
+        crate::domain::Scope::new(&self.tenant_id, mode)
+    }
+
     pub fn to_body(&self) -> Result<String, serde_json::Error> {
         serde_json::to_string(self)
     }
@@ -43,6 +71,7 @@ impl JobQueue {
             .send_message()
             .queue_url(&self.url)
             .message_body(body)
+            .message_group_id(&msg.tenant_id)
             .send()
             .await
             .map_err(|e| QueueError(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;

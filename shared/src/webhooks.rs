@@ -50,6 +50,8 @@ pub struct WebhookEvent {
     pub status: JobStatus,
     pub result_urls: Vec<String>,
     pub error: Option<JobError>,
+    /// Whether the job is live-mode data (1.1); test-mode events say false.
+    pub livemode: bool,
     /// When the job reached the status, epoch milliseconds.
     pub timestamp: i64,
 }
@@ -63,6 +65,7 @@ impl WebhookEvent {
             status: new.status,
             result_urls: new.result_urls.clone(),
             error: new.error.clone(),
+            livemode: new.scope().livemode(),
             timestamp: new.updated_at.timestamp_millis(),
         }
     }

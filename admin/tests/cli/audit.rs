@@ -7,12 +7,16 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
-use shared::domain::JobStatus;
+use shared::domain::{JobStatus, KeyMode, Scope};
 use shared::store::schema;
 
 use crate::support::{Env, Run};
 
 const AUDIT_NEEDS_ATTENTION: i32 = 3;
+
+fn test_scope(tenant_id: &str) -> Scope<'_> {
+    Scope::new(tenant_id, KeyMode::Test)
+}
 
 /// A tenant with a test key and `submitted` accepted jobs.
 async fn tenant_with_jobs(env: &Env, submitted: usize) -> (String, String) {
@@ -26,7 +30,14 @@ async fn tenant_with_jobs(env: &Env, submitted: usize) -> (String, String) {
     (tenant_id, key)
 }
 
+/// The audit's report of the tenant's test mode (the keys here are test
+/// keys), and the whole run.
 async fn audit(env: &Env, args: &[&str]) -> (Run, Value) {
+    let (run, json) = audit_all(env, args).await;
+    (run, json["test"].clone())
+}
+
+async fn audit_all(env: &Env, args: &[&str]) -> (Run, Value) {
     let mut all = vec!["tenant", "audit"];
     all.extend_from_slice(args);
     all.push("--json");
@@ -35,7 +46,7 @@ async fn audit(env: &Env, args: &[&str]) -> (Run, Value) {
     (run, json)
 }
 
-/// Adds `delta` to the counter behind the service's back.
+/// Adds `delta` to the test mode's counter behind the service's back.
 async fn skew_counter(env: &Env, tenant_id: &str, delta: i64) {
     env.stack
         .app
@@ -43,8 +54,11 @@ async fn skew_counter(env: &Env, tenant_id: &str, delta: i64) {
         .client()
         .update_item()
         .table_name(env.table())
-        .key(schema::PK, AttributeValue::S(schema::tenant_pk(tenant_id)))
-        .key(schema::SK, AttributeValue::S(schema::META.into()))
+        .key(
+            schema::PK,
+            AttributeValue::S(schema::scope_pk(test_scope(tenant_id))),
+        )
+        .key(schema::SK, AttributeValue::S(schema::COUNTERS.into()))
         .update_expression("SET activeJobs = activeJobs + :d")
         .expression_attribute_values(":d", AttributeValue::N(delta.to_string()))
         .send()
@@ -76,8 +90,18 @@ async fn a_consistent_tenant_passes() {
     assert_eq!(report["counter"], "correct");
     assert_eq!(report["stuck"], serde_json::json!([]));
 
+    let (_, all) = audit_all(&env, &[&tenant_id]).await;
+    assert_eq!(all["tenantId"], tenant_id.as_str());
+    assert_eq!(all["live"]["activeJobs"], 0, "live is audited apart: {all}");
+    assert_eq!(all["live"]["counter"], "correct");
+
     let human = env.admin(&["tenant", "audit", &tenant_id]).await;
-    assert!(human.ok().contains("drift:"), "{human:?}");
+    let human = human.ok();
+    assert!(human.contains("drift:"), "{human:?}");
+    assert!(
+        human.contains("mode:") && human.contains("test") && human.contains("live"),
+        "{human:?}"
+    );
 }
 
 #[tokio::test]
@@ -104,7 +128,7 @@ async fn drift_is_reported_then_repaired_with_a_conditional_write() {
         .admin(&["tenant", "show", &tenant_id, "--json"])
         .await
         .json();
-    assert_eq!(shown["activeJobs"], 2, "{shown}");
+    assert_eq!(shown["activeJobs"]["test"], 2, "{shown}");
     let (status, _, body) = env.submit(&key).await;
     assert_eq!(status, 202, "the repaired slots admit again: {body}");
 
@@ -186,7 +210,7 @@ async fn stuck_jobs_are_listed_and_a_lost_job_runs_after_fix() {
             .stack
             .app
             .store
-            .get_job(&tenant_id, id)
+            .get_job(test_scope(&tenant_id), id)
             .await
             .expect("a read")
             .expect("the job");

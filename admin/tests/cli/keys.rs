@@ -1,6 +1,6 @@
 //! Keys: created, used by the real API, listed without the secret, revoked.
 
-use shared::domain::ApiKeyHash;
+use shared::domain::{ApiKeyHash, KeyMode, Scope};
 use shared::store::schema;
 
 use crate::support::Env;
@@ -62,7 +62,7 @@ async fn live_keys_are_live_and_revocation_leaves_other_keys_working() {
         .stack
         .app
         .store
-        .get_job(tenant_id, job_id)
+        .get_job(Scope::new(tenant_id, KeyMode::Live), job_id)
         .await
         .expect("a read")
         .expect("the job");

@@ -73,5 +73,6 @@ async fn a_lowered_concurrency_limit_applies_to_the_next_submit() {
         .await
         .json();
     assert_eq!(shown["maxConcurrency"], 2);
-    assert_eq!(shown["activeJobs"], 2);
+    assert_eq!(shown["activeJobs"]["test"], 2);
+    assert_eq!(shown["activeJobs"]["live"], 0);
 }

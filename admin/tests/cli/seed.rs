@@ -62,7 +62,6 @@ async fn a_tenant_and_key_seeded_by_older_code_get_listed() {
         id: DEV_TENANT_ID.to_string(),
         name: "Dev tenant".into(),
         limits: TenantLimits::default(),
-        active_jobs: 0,
         webhook_url: None,
         webhook_secret: None,
     };

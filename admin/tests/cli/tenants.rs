@@ -67,7 +67,10 @@ async fn created_tenants_are_listed_and_shown() {
     assert_eq!(shown["name"], "Beta Corp");
     assert_eq!(shown["rpm"], 7);
     assert_eq!(shown["maxConcurrency"], 2);
-    assert_eq!(shown["activeJobs"], 0);
+    assert_eq!(
+        shown["activeJobs"],
+        serde_json::json!({"test": 0, "live": 0})
+    );
     assert!(shown.get("webhookSecret").is_none(), "never shown: {shown}");
 }
 
@@ -92,11 +95,16 @@ async fn show_counts_jobs_by_status() {
         .admin(&["tenant", "show", tenant_id, "--json"])
         .await
         .json();
-    assert_eq!(shown["activeJobs"], 2, "{shown}");
+    assert_eq!(shown["activeJobs"]["test"], 2, "{shown}");
+    assert_eq!(
+        shown["activeJobs"]["live"], 0,
+        "test jobs are not live: {shown}"
+    );
     let expected = serde_json::json!({
         "QUEUED": 2, "RUNNING": 0, "SUCCEEDED": 0, "FAILED": 0, "RETRYING": 0, "CANCELED": 1
     });
-    assert_eq!(shown["jobs"], expected);
+    assert_eq!(shown["jobs"]["test"], expected);
+    assert_eq!(shown["jobs"]["live"]["QUEUED"], 0);
 
     let human = env.admin(&["tenant", "show", tenant_id]).await;
     let human = human.ok();
@@ -120,7 +128,7 @@ async fn show_counts_jobs_by_status() {
         .admin(&["tenant", "show", other_id, "--json"])
         .await
         .json();
-    assert_eq!(shown["jobs"]["QUEUED"], 0);
+    assert_eq!(shown["jobs"]["test"]["QUEUED"], 0);
 }
 
 #[tokio::test]

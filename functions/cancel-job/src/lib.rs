@@ -16,7 +16,7 @@ async fn cancel_job(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
     let job_id = http::job_id_param(req)?;
     match app
         .store
-        .cancel_job(&caller.tenant_id, &job_id, time::now())
+        .cancel_job(caller.scope(), &job_id, time::now())
         .await?
     {
         CancelOutcome::Canceled => Ok(ApiResponse::ok(&serde_json::json!({

@@ -131,15 +131,12 @@ async fn submit(
     }
     http::record_job_id(&job.id);
 
-    let message = JobMessage {
-        tenant_id: job.tenant_id.clone(),
-        job_id: job.id.clone(),
-    };
+    let message = JobMessage::of(&job);
     // The headers need the window as this submit left it, and the
     // transaction returns no values: read it while the message is sent.
     let (sent, used) = tokio::join!(
         app.queue.send(&message),
-        app.store.rate_window_count(&job.tenant_id, minute)
+        app.store.rate_window_count(job.scope(), minute)
     );
     if let Err(send_error) = sent {
         // Never leave a job QUEUED that no message will ever run: take the
@@ -197,7 +194,7 @@ async fn replay(
     now: Timestamp,
     window_used: &mut Option<u32>,
 ) -> Result<Option<ApiResponse>, ApiError> {
-    let Some(record) = app.store.get_idempotency(&caller.tenant_id, key).await? else {
+    let Some(record) = app.store.get_idempotency(caller.scope(), key).await? else {
         return Ok(None);
     };
     if record.expires_at < now.timestamp() {
@@ -208,9 +205,8 @@ async fn replay(
     }
     http::record_job_id(&record.job_id);
     let (job, used) = tokio::join!(
-        app.store.get_job(&caller.tenant_id, &record.job_id),
-        app.store
-            .rate_window_count(&caller.tenant_id, minute_of(now))
+        app.store.get_job(caller.scope(), &record.job_id),
+        app.store.rate_window_count(caller.scope(), minute_of(now))
     );
     let job =
         job?.ok_or_else(|| ApiError::internal("idempotency record points at a missing job"))?;
@@ -273,7 +269,7 @@ async fn add_rate_limit_headers(
     let minute = minute_of(now);
     let used = match known_used {
         Some(used) => Ok(used),
-        None => app.store.rate_window_count(&caller.tenant_id, minute).await,
+        None => app.store.rate_window_count(caller.scope(), minute).await,
     };
     match used {
         Ok(used) => {

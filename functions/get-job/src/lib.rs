@@ -1,5 +1,6 @@
-//! `GET /v1/jobs/{jobId}`: one job of the caller's tenant. Another tenant's
-//! job is simply not found: the key includes the tenant, so it is never read.
+//! `GET /v1/jobs/{jobId}`: one job of the caller's scope. Another tenant's
+//! job, or the tenant's job of the other key mode, is simply not found: the
+//! key includes tenant and mode, so it is never read.
 
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -15,7 +16,7 @@ async fn get_job(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
     let job_id = http::job_id_param(req)?;
     let job = app
         .store
-        .get_job(&caller.tenant_id, &job_id)
+        .get_job(caller.scope(), &job_id)
         .await?
         .ok_or(ApiError::JobNotFound)?;
     Ok(ApiResponse::ok(&JobView::from(&job)))
@@ -29,6 +30,7 @@ struct JobView<'a> {
     status: JobStatus,
     result_urls: &'a [String],
     error: Option<&'a JobError>,
+    livemode: bool,
     created_at: String,
     updated_at: String,
 }
@@ -40,6 +42,7 @@ impl<'a> From<&'a Job> for JobView<'a> {
             status: job.status,
             result_urls: &job.result_urls,
             error: job.error.as_ref(),
+            livemode: job.scope().livemode(),
             created_at: time::iso_millis(&job.created_at),
             updated_at: time::iso_millis(&job.updated_at),
         }

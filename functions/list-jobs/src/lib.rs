@@ -1,6 +1,6 @@
 //! `GET /v1/jobs`: the caller's jobs, newest first, one index query per page
 //! (never a scan, never a filter after the read), with cursors bound to the
-//! tenant and the `status` filter.
+//! scope (tenant and key mode) and the `status` filter.
 
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -44,16 +44,16 @@ async fn list_jobs(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
     // An empty `cursor=` is the first page, so clients can always send it.
     let after = match query.get("cursor").filter(|c| !c.is_empty()) {
         None => None,
-        Some(cursor) => Some(app.cursors.decode(&caller.tenant_id, status, cursor)?),
+        Some(cursor) => Some(app.cursors.decode(caller.scope(), status, cursor)?),
     };
 
     let page = app
         .store
-        .list_jobs(&caller.tenant_id, status, limit, after.as_deref())
+        .list_jobs(caller.scope(), status, limit, after.as_deref())
         .await?;
     let next_cursor = page
         .next
-        .map(|position| app.cursors.encode(&caller.tenant_id, status, &position));
+        .map(|position| app.cursors.encode(caller.scope(), status, &position));
     Ok(ApiResponse::ok(&ListView {
         items: page.jobs.iter().map(ItemView::from).collect(),
         has_more: next_cursor.is_some(),
@@ -82,6 +82,7 @@ struct ItemView<'a> {
     result_urls: &'a [String],
     error_code: Option<&'a str>,
     error_message: Option<&'a str>,
+    livemode: bool,
     created_at: String,
     updated_at: String,
 }
@@ -98,6 +99,7 @@ impl<'a> From<&'a Job> for ItemView<'a> {
             result_urls: &job.result_urls,
             error_code: job.error.as_ref().map(|e| e.code.as_str()),
             error_message: job.error.as_ref().map(|e| e.message.as_str()),
+            livemode: job.scope().livemode(),
             created_at: time::iso_millis(&job.created_at),
             updated_at: time::iso_millis(&job.updated_at),
         }

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
+use shared::domain::{KeyMode, Scope};
 use shared::queue::{JobMessage, JobQueue, QueueError};
 use shared::store::{Store, StoreError};
 use shared::time::{self, Timestamp};
@@ -138,21 +139,22 @@ impl Sweeper {
         // A job updated after this cutoff is not stuck, and `updatedAt` is
         // never before `createdAt`: only older jobs need reading.
         let cutoff = now - self.stale_after;
-        let candidates = self
-            .store
-            .open_jobs_created_before(tenant_id, cutoff)
-            .await?;
-        for job in candidates {
-            let Some(reason) = job.stuck_reason(now, self.stale_after) else {
-                continue;
-            };
-            let message = JobMessage {
-                tenant_id: tenant_id.to_string(),
-                job_id: job.id.clone(),
-            };
-            self.queue.send(&message).await?;
-            tracing::warn!(tenant_id, job_id = %job.id, %reason, "stuck job sent to the queue again");
-            report.requeued.push(format!("{tenant_id}/{}", job.id));
+        for mode in KeyMode::ALL {
+            let scope = Scope::new(tenant_id, mode);
+            let candidates = self.store.open_jobs_created_before(scope, cutoff).await?;
+            for job in candidates {
+                let Some(reason) = job.stuck_reason(now, self.stale_after) else {
+                    continue;
+                };
+                let message = JobMessage {
+                    tenant_id: tenant_id.to_string(),
+                    livemode: scope.livemode(),
+                    job_id: job.id.clone(),
+                };
+                self.queue.send(&message).await?;
+                tracing::warn!(tenant_id, livemode = scope.livemode(), job_id = %job.id, %reason, "stuck job sent to the queue again");
+                report.requeued.push(format!("{tenant_id}/{}", job.id));
+            }
         }
         Ok(())
     }

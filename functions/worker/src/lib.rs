@@ -215,7 +215,7 @@ impl Worker {
         let now = time::now();
         let job = match self
             .store
-            .claim_job(&msg.tenant_id, &msg.job_id, now, self.config.lease)
+            .claim_job(msg.scope(), &msg.job_id, now, self.config.lease)
             .await?
         {
             ClaimOutcome::Claimed(job) => job,

@@ -327,6 +327,7 @@ async fn main() -> Result<(), BoxError> {
     // calls: they are added to the bill below.
     let message = JobMessage {
         tenant_id: DEV_TENANT_ID.into(),
+        livemode: false,
         job_id: job_id.clone(),
     };
     let event = local::bench::job_message_event(ids::new_id(), &message)?;

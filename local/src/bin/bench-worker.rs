@@ -12,13 +12,14 @@ use std::time::{Duration, Instant};
 use local::moto::{Moto, free_port};
 use local::provision::seed_tenant;
 use local::{Stack, StackOptions};
-use shared::domain::TenantLimits;
+use shared::domain::{KeyMode, Scope, TenantLimits};
 use shared::images::gemini;
 use shared::queue::JobMessage;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const RUNS: usize = 5;
+const TENANT: &str = "cbenchtenant0000000000000";
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
@@ -65,7 +66,7 @@ async fn main() -> Result<(), BoxError> {
     let key = "img_live_benchmark_key_0001";
     seed_tenant(
         &stack.app.store,
-        "cbenchtenant0000000000000",
+        TENANT,
         "bench",
         key,
         TenantLimits {
@@ -86,7 +87,8 @@ async fn main() -> Result<(), BoxError> {
             .submit(&format!(r#"{{"prompt":"bench {i}","mode":"final"}}"#), None)
             .await?;
         let message = JobMessage {
-            tenant_id: "cbenchtenant0000000000000".into(),
+            tenant_id: TENANT.into(),
+            livemode: true,
             job_id: job_id.clone(),
         };
         let event = local::bench::job_message_event(format!("m{i}"), &message)?;
@@ -111,7 +113,7 @@ async fn main() -> Result<(), BoxError> {
         let job = stack
             .app
             .store
-            .get_job("cbenchtenant0000000000000", &job_id)
+            .get_job(Scope::new(TENANT, KeyMode::Live), &job_id)
             .await?
             .ok_or("job missing")?;
         assert_eq!(job.status.as_str(), "SUCCEEDED");

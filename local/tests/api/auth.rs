@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use reqwest::Method;
-use shared::domain::TenantLimits;
+use shared::store::{TenantUpdate, WebhookChange};
 
 use crate::support::TestStack;
 
@@ -116,11 +116,12 @@ async fn cached_keys_see_revocation_and_new_limits_within_the_ttl() {
     t.stack
         .app
         .store
-        .set_tenant_limits(
+        .update_tenant(
             &tenant,
-            TenantLimits {
-                rpm: 1,
-                max_concurrency: 5,
+            &TenantUpdate {
+                rpm: Some(1),
+                max_concurrency: Some(5),
+                webhook: WebhookChange::Keep,
             },
         )
         .await

@@ -8,7 +8,7 @@ use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::Body;
 use serde_json::Value;
-use shared::domain::JobStatus;
+use shared::domain::{JobStatus, KeyMode, Scope};
 
 use crate::support::{Receiver, TestStack};
 
@@ -72,7 +72,10 @@ async fn every_sample_event_replays_through_its_handler() {
                 assert!(resp.batch_item_failures.is_empty(), "{name}: {resp:?}");
                 let job = app
                     .store
-                    .get_job(local::provision::DEV_TENANT_ID, GET_ID)
+                    .get_job(
+                        Scope::new(local::provision::DEV_TENANT_ID, KeyMode::Test),
+                        GET_ID,
+                    )
                     .await
                     .unwrap()
                     .unwrap();

@@ -1,6 +1,6 @@
 //! Failures of the AWS side: nothing half-written, nothing internal leaked.
 
-use crate::support::TestStack;
+use crate::support::{TestStack, scope};
 
 #[tokio::test]
 async fn a_failed_queue_send_leaves_no_job_behind() {
@@ -31,7 +31,7 @@ async fn a_failed_queue_send_leaves_no_job_behind() {
     // No job at all, in any status; the slot and the rate count are back.
     let list = good.get(&key, "/v1/jobs").await;
     assert_eq!(list.body["items"], serde_json::json!([]));
-    assert_eq!(good.active_jobs(&tenant).await, 0);
+    assert_eq!(good.active_jobs(scope(&tenant, &key)).await, 0);
 
     // The same idempotency key works once the queue does.
     let retry = good

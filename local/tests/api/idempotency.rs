@@ -2,7 +2,7 @@
 
 use futures_util::future::join_all;
 
-use crate::support::TestStack;
+use crate::support::{TestStack, scope};
 
 #[tokio::test]
 async fn a_replay_returns_the_same_job_and_creates_nothing() {
@@ -60,7 +60,7 @@ async fn a_replay_returns_the_same_job_and_creates_nothing() {
 
     let list = t.get(&key, "/v1/jobs").await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
-    assert_eq!(t.active_jobs(&tenant).await, 0);
+    assert_eq!(t.active_jobs(scope(&tenant, &key)).await, 0);
 }
 
 #[tokio::test]
@@ -98,5 +98,9 @@ async fn ten_concurrent_first_requests_make_one_job() {
     assert_eq!(replayed, 9);
     let list = t.get(&key, "/v1/jobs").await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
-    assert_eq!(t.active_jobs(&tenant).await, 1, "one slot used");
+    assert_eq!(
+        t.active_jobs(scope(&tenant, &key)).await,
+        1,
+        "one slot used"
+    );
 }

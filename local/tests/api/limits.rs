@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{TestStack, away_from_minute_boundary};
+use crate::support::{TestStack, away_from_minute_boundary, scope};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_one_parallel_submits_accept_exactly_sixty() {
@@ -66,7 +66,7 @@ async fn the_sixth_concurrent_job_waits_for_a_free_slot() {
     assert_eq!(t.cancel(&key, &ids[0]).await.status, 200);
     let retry = t.submit(&key, r#"{"prompt":"6"}"#).await;
     assert_eq!(retry.status, 202, "{}", retry.body);
-    assert_eq!(t.active_jobs(&tenant).await, 5);
+    assert_eq!(t.active_jobs(scope(&tenant, &key)).await, 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,5 +78,5 @@ async fn parallel_submits_never_exceed_the_concurrency_limit() {
         .await;
     assert_eq!(replies.iter().filter(|r| r.status == 202).count(), 7);
     assert_eq!(replies.iter().filter(|r| r.status == 429).count(), 13);
-    assert_eq!(t.active_jobs(&tenant).await, 7);
+    assert_eq!(t.active_jobs(scope(&tenant, &key)).await, 7);
 }

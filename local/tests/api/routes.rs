@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::support::TestStack;
+use crate::support::{TestStack, scope};
 
 fn keys(v: &Value) -> Vec<&str> {
     let mut k: Vec<&str> = v
@@ -248,7 +248,7 @@ async fn only_queued_or_retrying_jobs_cancel() {
     set_status(&t, &tenant, &running, "RETRYING").await;
     assert_eq!(t.cancel(&key, &running).await.status, 200);
     assert_eq!(
-        t.active_jobs(&tenant).await,
+        t.active_jobs(scope(&tenant, &key)).await,
         0,
         "both cancels released their slot"
     );

@@ -8,10 +8,18 @@ use local::provision::seed_tenant;
 use local::{Stack, StackOptions};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use shared::domain::TenantLimits;
+use shared::domain::{KeyMode, Scope, TenantLimits};
 use shared::ids;
 
 pub const DEV_KEY: &str = "img_test_dev_123456789";
+
+/// The scope a key's requests see: its tenant, in the key's mode.
+pub fn scope<'a>(tenant_id: &'a str, key: &str) -> Scope<'a> {
+    Scope::new(
+        tenant_id,
+        KeyMode::of_key(key).expect("a well-formed test or live key"),
+    )
+}
 
 /// The test process's moto server (see `local::moto::process_wide_endpoint`).
 pub fn moto_endpoint() -> String {
@@ -170,10 +178,10 @@ impl TestStack {
         (tenant_id, key)
     }
 
-    /// The tenant's active-job counter as stored.
-    pub async fn active_jobs(&self, tenant_id: &str) -> i64 {
-        let tenant = self.stack.app.store.get_tenant(tenant_id).await.unwrap();
-        tenant.expect("the tenant exists").active_jobs
+    /// The active-job counter of a scope, as stored.
+    pub async fn active_jobs(&self, scope: Scope<'_>) -> i64 {
+        let counter = self.stack.app.store.active_jobs(scope).await.unwrap();
+        counter.expect("the tenant exists")
     }
 
     /// Revokes a key the way an operator does (`imagesaas-admin key revoke`).

@@ -8,7 +8,7 @@ use std::time::Duration;
 use local::provision::plant_lost_job;
 use shared::domain::JobStatus;
 
-use crate::support::{TestStack, is_terminal, wait_for_job};
+use crate::support::{TestStack, is_terminal, scope, wait_for_job};
 
 const STALE_AFTER: Duration = Duration::from_secs(15 * 60);
 
@@ -67,13 +67,13 @@ async fn stuck_jobs_are_requeued_and_finish_and_others_are_left_alone() {
     // still holding its slot, as the audit would show.
     let young_job = t.get(&key, &format!("/v1/jobs/{young}")).await;
     assert_eq!(young_job.body["status"], "QUEUED", "{}", young_job.body);
-    assert_eq!(t.active_jobs(&tenant_id).await, 1);
-    assert_eq!(t.active_jobs(&other_id).await, 0);
+    assert_eq!(t.active_jobs(scope(&tenant_id, &key)).await, 1);
+    assert_eq!(t.active_jobs(scope(&other_id, &other_key)).await, 0);
     let crashed_job = t
         .stack
         .app
         .store
-        .get_job(&tenant_id, &crashed)
+        .get_job(scope(&tenant_id, &key), &crashed)
         .await
         .unwrap()
         .unwrap();

@@ -12,7 +12,7 @@ use sha2::Sha256;
 use shared::netguard::UrlPolicy;
 use shared::webhooks::{Delivery, WebhookEvent};
 
-use crate::support::{Received, Receiver, TestStack, is_terminal, wait_for_job};
+use crate::support::{Received, Receiver, TestStack, is_terminal, scope, wait_for_job};
 
 /// The receiver's side of Standard Webhooks, written from the spec: HMAC-
 /// SHA256 over "{webhook-id}.{webhook-timestamp}.{body}" keyed with the
@@ -330,6 +330,7 @@ async fn forbidden_targets_are_refused() {
         status: shared::domain::JobStatus::Succeeded,
         result_urls: vec![],
         error: None,
+        livemode: false,
         timestamp: 0,
     };
     for url in [
@@ -363,7 +364,7 @@ async fn replaying_a_stream_record_sends_the_same_event_id() {
         .stack
         .app
         .store
-        .get_job(&tenant, &job_id)
+        .get_job(scope(&tenant, &key), &job_id)
         .await
         .unwrap()
         .unwrap();

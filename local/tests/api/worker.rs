@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use local::fake_gemini::{FakeGemini, Reply};
 use shared::netguard::UrlPolicy;
 
-use crate::support::{FileServer, TestStack, is_terminal, wait_for_job};
+use crate::support::{FileServer, TestStack, is_terminal, scope, wait_for_job};
 
 /// A stack whose worker runs, with live keys calling `gemini`.
 async fn pipeline(gemini: &FakeGemini) -> TestStack {
@@ -114,7 +114,7 @@ async fn a_live_job_stores_exactly_the_returned_image() {
         gemini.calls()[1].body["generationConfig"]["imageConfig"]["imageSize"],
         "1K"
     );
-    assert_eq!(t.active_jobs(&tenant).await, 0);
+    assert_eq!(t.active_jobs(scope(&tenant, &key)).await, 0);
 }
 
 #[tokio::test]
@@ -159,7 +159,7 @@ async fn refusals_and_empty_answers_fail_the_job() {
         let listed = t.get(&key, "/v1/jobs?status=FAILED&limit=1").await;
         assert_eq!(listed.body["items"][0]["errorCode"], code);
     }
-    assert_eq!(t.active_jobs(&tenant).await, 0);
+    assert_eq!(t.active_jobs(scope(&tenant, &key)).await, 0);
 }
 
 #[tokio::test]
@@ -207,12 +207,12 @@ async fn a_provider_that_stays_down_fails_the_job_after_the_budget() {
         .stack
         .app
         .store
-        .get_job(&tenant, &job)
+        .get_job(scope(&tenant, &key), &job)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(row.attempts, 3);
-    assert_eq!(t.active_jobs(&tenant).await, 0);
+    assert_eq!(t.active_jobs(scope(&tenant, &key)).await, 0);
 }
 
 #[tokio::test]
@@ -492,7 +492,12 @@ async fn a_crashed_run_is_reclaimed_after_its_lease() {
         .stack
         .app
         .store
-        .claim_job(&tenant, &job, shared::time::now(), Duration::from_secs(2))
+        .claim_job(
+            scope(&tenant, &key),
+            &job,
+            shared::time::now(),
+            Duration::from_secs(2),
+        )
         .await
         .unwrap();
     assert!(matches!(claimed, shared::store::ClaimOutcome::Claimed(_)));
@@ -508,12 +513,12 @@ async fn a_crashed_run_is_reclaimed_after_its_lease() {
         .stack
         .app
         .store
-        .get_job(&tenant, &job)
+        .get_job(scope(&tenant, &key), &job)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(row.attempts, 2, "the crashed attempt and the reclaim");
-    assert_eq!(t.active_jobs(&tenant).await, 0);
+    assert_eq!(t.active_jobs(scope(&tenant, &key)).await, 0);
 }
 
 /// A claim whose write landed but whose answer was lost: the SDK sends the
@@ -529,12 +534,12 @@ async fn a_retried_claim_is_recognised_as_ours() {
     let lease = Duration::from_secs(60);
     let now = shared::time::now();
     let first = store
-        .claim_job_as(&tenant, &job, now, lease, "token-a")
+        .claim_job_as(scope(&tenant, &key), &job, now, lease, "token-a")
         .await
         .unwrap();
     assert!(matches!(first, ClaimOutcome::Claimed(_)), "{first:?}");
     let resent = store
-        .claim_job_as(&tenant, &job, now, lease, "token-a")
+        .claim_job_as(scope(&tenant, &key), &job, now, lease, "token-a")
         .await
         .unwrap();
     match resent {
@@ -542,7 +547,13 @@ async fn a_retried_claim_is_recognised_as_ours() {
         other => panic!("the resent claim is ours: {other:?}"),
     }
     let other = store
-        .claim_job_as(&tenant, &job, shared::time::now(), lease, "token-b")
+        .claim_job_as(
+            scope(&tenant, &key),
+            &job,
+            shared::time::now(),
+            lease,
+            "token-b",
+        )
         .await
         .unwrap();
     assert!(

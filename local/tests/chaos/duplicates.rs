@@ -46,8 +46,10 @@ impl DuplicateDeliveries {
         } else {
             Duration::from_millis(rng.below(MAX_DELAY.as_millis() as u64))
         };
+        // The chaos tenants submit with live keys.
         let message = JobMessage {
             tenant_id: tenant_id.to_string(),
+            livemode: true,
             job_id: job_id.to_string(),
         };
         let (queue, sent, failed) = (self.queue.clone(), self.sent.clone(), self.failed.clone());

@@ -82,13 +82,19 @@ impl Replay {
         let (Some(pk), Some(sk)) = (text(&keys, schema::PK), text(&keys, schema::SK)) else {
             return;
         };
-        let Some(tenant) = pk.strip_prefix("TENANT#").filter(|t| !t.contains('#')) else {
+        // The chaos tenants submit with live keys: their jobs and counters
+        // live in the live scope's partition.
+        let Some(tenant) = pk
+            .strip_prefix("TENANT#")
+            .and_then(|rest| rest.strip_suffix("#live"))
+            .filter(|t| !t.contains('#'))
+        else {
             return;
         };
         let (old, new) = (change.old_image, change.new_image);
         if let Some(job) = sk.strip_prefix("JOB#") {
             self.job_changed(tenant, job, old.as_ref(), new.as_ref(), max_concurrency);
-        } else if sk == schema::META {
+        } else if sk == schema::COUNTERS {
             self.counter_changed(tenant, old.as_ref(), new.as_ref());
         }
     }
@@ -211,7 +217,10 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
-        image.insert("PK".into(), AttributeValue::S(format!("TENANT#{TENANT}")));
+        image.insert(
+            "PK".into(),
+            AttributeValue::S(format!("TENANT#{TENANT}#live")),
+        );
         image
     }
 
@@ -252,11 +261,11 @@ mod tests {
     fn submit_and_finish(id: &str, before: i64) -> Vec<Record> {
         let sk = format!("JOB#{id}");
         vec![
-            record("META", counter(before), counter(before + 1)),
+            record("COUNTERS", counter(before), counter(before + 1)),
             record(&sk, None, job("QUEUED")),
             record(&sk, job("QUEUED"), job("RUNNING")),
             record(&sk, job("RUNNING"), job("SUCCEEDED")),
-            record("META", counter(before + 1), counter(before)),
+            record("COUNTERS", counter(before + 1), counter(before)),
         ]
     }
 
@@ -272,7 +281,7 @@ mod tests {
         // Job a finishes without its slot back; then job b is submitted.
         let mut records = submit_and_finish("a", 0);
         records.remove(4);
-        records.push(record("META", counter(1), counter(2)));
+        records.push(record("COUNTERS", counter(1), counter(2)));
         records.push(record("JOB#b", None, job("QUEUED")));
         let history = replay(records, 5);
         assert_eq!(history.violations.len(), 1, "{:?}", history.violations);
@@ -281,9 +290,9 @@ mod tests {
     #[test]
     fn more_jobs_in_flight_than_the_limit_are_caught() {
         let records = vec![
-            record("META", counter(0), counter(1)),
+            record("COUNTERS", counter(0), counter(1)),
             record("JOB#a", None, job("QUEUED")),
-            record("META", counter(1), counter(2)),
+            record("COUNTERS", counter(1), counter(2)),
             record("JOB#b", None, job("QUEUED")),
         ];
         let history = replay(records, 1);

@@ -7,7 +7,8 @@
 //!   that match its tenant, status and creation time, and what its status
 //!   implies (results under its own tenant's prefix only when SUCCEEDED, an
 //!   error code only when FAILED, a lease while RUNNING);
-//! - each tenant's `activeJobs` equals its jobs not yet terminal;
+//! - each tenant's live `activeJobs` counter equals its jobs not yet
+//!   terminal (the chaos tenants submit with live keys);
 //! - each rate window counts exactly the jobs created in its minute, never
 //!   more than the tenant's RPM, and a per-minute refusal came only once
 //!   the minute had accepted exactly the RPM;
@@ -21,7 +22,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use shared::domain::{Job, JobStatus};
+use shared::domain::{Job, JobStatus, KeyMode, Scope};
 use shared::store::items::job_from_item;
 use shared::store::{Item, schema};
 
@@ -192,18 +193,18 @@ fn check_job_item(item: &Item, pk: &str, job_id: &str) -> Result<(), String> {
     let job = job_from_item(item).map_err(|e| format!("half-written: {e}"))?;
     let created = shared::time::iso_millis(&job.created_at);
     let index_keys = [
-        (schema::BY_TENANT_PK, schema::tenant_pk(&job.tenant_id)),
+        (schema::BY_TENANT_PK, schema::scope_pk(job.scope())),
         (schema::BY_TENANT_SK, schema::created_sk(&created, &job.id)),
         (
             schema::BY_TENANT_STATUS_PK,
-            schema::status_pk(&job.tenant_id, job.status),
+            schema::status_pk(job.scope(), job.status),
         ),
         (
             schema::BY_TENANT_STATUS_SK,
             schema::created_sk(&created, &job.id),
         ),
     ];
-    if pk != schema::tenant_pk(&job.tenant_id) || job_id != job.id {
+    if pk != schema::scope_pk(job.scope()) || job_id != job.id {
         return Err(format!(
             "keys do not match tenant {} and job {}",
             job.tenant_id, job.id
@@ -321,7 +322,7 @@ fn tenant_items<'a>(
     snapshot: &'a Snapshot,
     tenant: &Tenant,
 ) -> impl Iterator<Item = (&'a str, &'a Item)> {
-    let pk = schema::tenant_pk(&tenant.id);
+    let pk = schema::scope_pk(Scope::new(&tenant.id, KeyMode::Live));
     snapshot.items.iter().filter_map(move |item| {
         (item.str(schema::PK).ok() == Some(pk.as_str()))
             .then(|| item.str(schema::SK).ok().map(|sk| (sk, item)))
@@ -332,7 +333,7 @@ fn tenant_items<'a>(
 fn check_counter(snapshot: &Snapshot, tenant: &Tenant, jobs: &[Job], report: &mut Report) {
     let open = jobs.iter().filter(|j| !j.status.is_terminal()).count() as i64;
     let counter = tenant_items(snapshot, tenant)
-        .find(|(sk, _)| *sk == schema::META)
+        .find(|(sk, _)| *sk == schema::COUNTERS)
         .and_then(|(_, item)| item.num::<i64>("activeJobs").ok());
     if counter != Some(open) {
         report.violation(format!(
@@ -455,7 +456,7 @@ fn check_job_ids_unique(snapshot: &Snapshot, report: &mut Report) {
 /// The checker on hand-made tables, so a clean report is known to mean
 /// something.
 mod tests {
-    use shared::domain::{AspectRatio, KeyMode, Mode, TenantLimits};
+    use shared::domain::{AspectRatio, Mode, TenantLimits};
     use shared::store::items::{job_to_item, n, s};
 
     use super::*;
@@ -481,10 +482,13 @@ mod tests {
         }
     }
 
-    fn meta(active: i64) -> Item {
+    fn counters(active: i64) -> Item {
         Item(HashMap::from([
-            (schema::PK.to_string(), s(schema::tenant_pk(TENANT))),
-            (schema::SK.to_string(), s(schema::META)),
+            (
+                schema::PK.to_string(),
+                s(schema::scope_pk(Scope::new(TENANT, KeyMode::Live))),
+            ),
+            (schema::SK.to_string(), s(schema::COUNTERS)),
             ("activeJobs".to_string(), n(active)),
         ]))
     }
@@ -508,7 +512,7 @@ mod tests {
         let report = check(
             &snapshot(vec![
                 Item(job_to_item(&job("ca", JobStatus::Queued))),
-                meta(1),
+                counters(1),
             ]),
             std::slice::from_ref(&tenant),
             Answers::AllSeen,
@@ -524,13 +528,16 @@ mod tests {
         let mut stale_index = job_to_item(&job("cb", JobStatus::Canceled));
         stale_index.insert(
             schema::BY_TENANT_STATUS_PK.into(),
-            s(schema::status_pk(TENANT, JobStatus::Queued)),
+            s(schema::status_pk(
+                Scope::new(TENANT, KeyMode::Live),
+                JobStatus::Queued,
+            )),
         );
         let tenant = tenant();
         tenant.accept("cb");
         tenant.canceled("cb");
         let report = check(
-            &snapshot(vec![Item(no_prompt), Item(stale_index), meta(1)]),
+            &snapshot(vec![Item(no_prompt), Item(stale_index), counters(1)]),
             std::slice::from_ref(&tenant),
             Answers::AllSeen,
         );
@@ -546,7 +553,10 @@ mod tests {
 
     #[test]
     fn jobs_nobody_was_told_about_fail_only_when_every_answer_was_seen() {
-        let items = vec![Item(job_to_item(&job("ca", JobStatus::Canceled))), meta(0)];
+        let items = vec![
+            Item(job_to_item(&job("ca", JobStatus::Canceled))),
+            counters(0),
+        ];
         let strict = check(&snapshot(items.clone()), &[tenant()], Answers::AllSeen);
         assert_eq!(strict.violations.len(), 2, "{:?}", strict.violations);
         let lenient = check(&snapshot(items), &[tenant()], Answers::SomeLost);

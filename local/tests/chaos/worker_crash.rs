@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use local::fake_gemini::{FakeGemini, Reply, tiny_png};
-use shared::domain::{JobStatus, TenantLimits};
+use shared::domain::{JobStatus, KeyMode, Scope, TenantLimits};
 
 use crate::harness::{self, GEMINI_TIMEOUT};
 use crate::invariants::Answers;
@@ -85,7 +85,7 @@ async fn a_worker_killed_mid_job_is_reclaimed_after_its_lease() {
     let store = &t.stack.app.store;
     for job in tenant.accepted() {
         let row = store
-            .get_job(&tenant.id, &job)
+            .get_job(Scope::new(&tenant.id, KeyMode::Live), &job)
             .await
             .unwrap()
             .expect("the job");

@@ -9,7 +9,7 @@ pub const LIVE_PREFIX: &str = "img_live_";
 const MAX_KEY_LEN: usize = 128;
 
 /// Test keys never call Gemini (offline renderer); live keys do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KeyMode {
     Test,
     Live,

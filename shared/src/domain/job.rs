@@ -158,6 +158,11 @@ pub struct Job {
 }
 
 impl Job {
+    /// The (tenant, mode) the job belongs to: every key of its items.
+    pub fn scope(&self) -> crate::domain::Scope<'_> {
+        crate::domain::Scope::new(&self.tenant_id, self.key_mode)
+    }
+
     /// The job an accepted submit stores: QUEUED, no attempts yet. One
     /// constructor, so the fuzz property that stored jobs read back checks
     /// exactly what the generate function writes.

@@ -4,10 +4,12 @@
 
 pub mod api_key;
 pub mod job;
+pub mod scope;
 pub mod submit;
 pub mod tenant;
 
 pub use api_key::{ApiKeyHash, KeyMode};
 pub use job::{AspectRatio, Job, JobError, JobStatus, Mode};
+pub use scope::Scope;
 pub use submit::{SubmitRequest, ValidationError};
 pub use tenant::{Tenant, TenantLimits};

@@ -23,7 +23,6 @@ pub struct Tenant {
     pub id: String,
     pub name: String,
     pub limits: TenantLimits,
-    pub active_jobs: i64,
     pub webhook_url: Option<String>,
     pub webhook_secret: Option<String>,
 }

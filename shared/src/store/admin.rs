@@ -22,10 +22,11 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Put, ReturnValue, Select, TransactWriteItem, Update,
 };
 
-use crate::domain::{ApiKeyHash, JobStatus, KeyMode, Tenant};
+use crate::domain::{ApiKeyHash, JobStatus, KeyMode, Scope, Tenant};
 use crate::ids;
+use crate::store::counters;
 use crate::store::items::{n, s};
-use crate::store::keys::tenant_from_item;
+use crate::store::keys::{tenant_from_item, tenant_puts};
 use crate::store::{Item, Store, StoreError, key, schema};
 use crate::time::{self, Timestamp};
 
@@ -221,48 +222,26 @@ fn canceled_codes(e: &TransactWriteItemsError) -> Option<Vec<&str>> {
 }
 
 impl Store {
-    /// Creates a tenant and its directory entry in one transaction.
+    /// Creates a tenant, its counters and its directory entry in one
+    /// transaction.
     /// `AlreadyExists` if either is there: nothing is written then, so a
     /// re-seed keeps the live counters of an existing tenant.
     pub async fn create_listed_tenant(&self, tenant: &Tenant) -> Result<CreateOutcome, StoreError> {
-        let build_err = |e| StoreError::aws("TransactWriteItems", e);
         let created = time::iso_millis(&time::now());
-        let mut meta = HashMap::from([
-            (schema::PK.into(), s(schema::tenant_pk(&tenant.id))),
-            (schema::SK.into(), s(schema::META)),
-            ("type".into(), s("TENANT")),
-            ("tenantId".into(), s(&tenant.id)),
-            ("name".into(), s(&tenant.name)),
-            ("rpm".into(), n(tenant.limits.rpm)),
-            ("maxConcurrency".into(), n(tenant.limits.max_concurrency)),
-            ("activeJobs".into(), n(0)),
-            ("createdAt".into(), s(&created)),
-        ]);
-        if let Some(url) = &tenant.webhook_url {
-            meta.insert("webhookUrl".into(), s(url));
-        }
-        if let Some(secret) = &tenant.webhook_secret {
-            meta.insert("webhookSecret".into(), s(secret));
-        }
-        let meta = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(meta))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .map_err(build_err)?;
         let entry = Put::builder()
             .table_name(&self.table)
             .set_item(Some(directory_item(tenant, &created)))
             .condition_expression("attribute_not_exists(PK)")
             .build()
-            .map_err(build_err)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(meta).build())
-            .transact_items(TransactWriteItem::builder().put(entry).build())
-            .send()
-            .await;
+            .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
+        let mut tx = self.client.transact_write_items();
+        for put in tenant_puts(&self.table, tenant, &created)?
+            .into_iter()
+            .chain([entry])
+        {
+            tx = tx.transact_items(TransactWriteItem::builder().put(put).build());
+        }
+        let result = tx.send().await;
         match result {
             Ok(_) => Ok(CreateOutcome::Created),
             Err(e) => match e.as_service_error().and_then(canceled_codes) {
@@ -377,41 +356,83 @@ impl Store {
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
-        let result = self
-            .client
-            .update_item()
+        let tenant_key = key(schema::tenant_pk(tenant_id), schema::META.into());
+        let values = (!values.is_empty()).then_some(values);
+        let changes_limits = update.rpm.is_some() || update.max_concurrency.is_some();
+        if !changes_limits {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(tenant_key))
+                .update_expression(expression.trim())
+                .condition_expression(condition)
+                .set_expression_attribute_values(values)
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await;
+            return match result {
+                Ok(out) => Ok(UpdateOutcome::Updated(tenant_from_item(&Item(
+                    out.attributes.unwrap_or_default(),
+                ))?)),
+                Err(e)
+                    if matches!(
+                        e.as_service_error(),
+                        Some(UpdateItemError::ConditionalCheckFailedException(_))
+                    ) =>
+                {
+                    self.update_refused(tenant_id).await
+                }
+                Err(e) => Err(StoreError::aws("UpdateItem", e)),
+            };
+        }
+        // New limits go to the tenant's item and to both modes' counters in
+        // one transaction: a submit checks the copy in its counters.
+        let meta = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(schema::tenant_pk(tenant_id), schema::META.into())))
+            .set_key(Some(tenant_key))
             .update_expression(expression.trim())
             .condition_expression(condition)
-            .set_expression_attribute_values((!values.is_empty()).then_some(values))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(out) => Ok(UpdateOutcome::Updated(tenant_from_item(&Item(
-                out.attributes.unwrap_or_default(),
-            ))?)),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                // Which condition failed: a read tells, and changes nothing.
-                Ok(match self.get_tenant(tenant_id).await? {
-                    None => UpdateOutcome::UnknownTenant,
-                    Some(_) => UpdateOutcome::NoWebhook,
-                })
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
+        let mut tx = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(meta).build());
+        for mode in KeyMode::ALL {
+            if let Some(limits) = counters::set_limits(
+                &self.table,
+                tenant_id,
+                mode,
+                update.rpm,
+                update.max_concurrency,
+            )? {
+                tx = tx.transact_items(TransactWriteItem::builder().update(limits).build());
             }
-            Err(e) => Err(StoreError::aws("UpdateItem", e)),
         }
+        if !crate::store::applied_unless_first_condition_failed(tx.send().await)? {
+            return self.update_refused(tenant_id).await;
+        }
+        Ok(match self.get_tenant(tenant_id).await? {
+            Some(t) => UpdateOutcome::Updated(t),
+            None => UpdateOutcome::UnknownTenant,
+        })
+    }
+
+    /// Which condition of an update failed: a read tells, and changes
+    /// nothing.
+    async fn update_refused(&self, tenant_id: &str) -> Result<UpdateOutcome, StoreError> {
+        Ok(match self.get_tenant(tenant_id).await? {
+            None => UpdateOutcome::UnknownTenant,
+            Some(_) => UpdateOutcome::NoWebhook,
+        })
     }
 
     /// How many jobs the tenant has in each status: per status one
     /// `Select::Count` query on `ByTenantStatus`, following pages (a count
     /// query still reads at most 1 MB per page).
-    pub async fn count_jobs_by_status(&self, tenant_id: &str) -> Result<JobCounts, StoreError> {
+    pub async fn count_jobs_by_status(&self, scope: Scope<'_>) -> Result<JobCounts, StoreError> {
         let mut counts = Vec::with_capacity(JobStatus::ALL.len());
         for status in JobStatus::ALL {
             let mut total: u64 = 0;
@@ -424,7 +445,7 @@ impl Store {
                     .index_name(schema::BY_TENANT_STATUS)
                     .key_condition_expression("#pk = :pk")
                     .expression_attribute_names("#pk", schema::BY_TENANT_STATUS_PK)
-                    .expression_attribute_values(":pk", s(schema::status_pk(tenant_id, status)))
+                    .expression_attribute_values(":pk", s(schema::status_pk(scope, status)))
                     .select(Select::Count)
                     .set_exclusive_start_key(start)
                     .send()

@@ -7,9 +7,9 @@
 
 use std::time::Duration;
 
-use crate::domain::JobStatus;
-use crate::store::items::{n, s};
-use crate::store::{Item, Store, StoreError, applied_unless_condition_failed, key, schema};
+use crate::domain::{JobStatus, Scope};
+use crate::store::items::s;
+use crate::store::{Item, Store, StoreError, schema};
 use crate::time::{self, Timestamp};
 
 /// A job that still holds a concurrency slot.
@@ -48,12 +48,12 @@ impl OpenJob {
 }
 
 impl Store {
-    /// Every QUEUED, RUNNING or RETRYING job of the tenant, oldest id first.
-    /// Reads the tenant's whole partition (a filter would save no capacity:
+    /// Every QUEUED, RUNNING or RETRYING job of the scope, oldest id first.
+    /// Reads the scope's whole partition (a filter would save no capacity:
     /// DynamoDB bills what it reads): an operator's tool, not a request path.
-    pub async fn open_jobs(&self, tenant_id: &str) -> Result<Vec<OpenJob>, StoreError> {
+    pub async fn open_jobs(&self, scope: Scope<'_>) -> Result<Vec<OpenJob>, StoreError> {
         let items = self
-            .query_all(schema::tenant_pk(tenant_id), schema::job_sk(""))
+            .query_all(schema::scope_pk(scope), schema::job_sk(""))
             .await?;
         let mut open = Vec::new();
         for item in &items {
@@ -65,13 +65,13 @@ impl Store {
         Ok(open)
     }
 
-    /// The tenant's open jobs created before `created_before`: one query of
+    /// The scope's open jobs created before `created_before`: one query of
     /// the status index per open status, reading only old jobs, so a sweep
     /// costs nothing for the jobs that are moving normally. The index lags
     /// the table a little; a sweep acts on what is already stale.
     pub async fn open_jobs_created_before(
         &self,
-        tenant_id: &str,
+        scope: Scope<'_>,
         created_before: Timestamp,
     ) -> Result<Vec<OpenJob>, StoreError> {
         let mut open = Vec::new();
@@ -86,7 +86,7 @@ impl Store {
                     .key_condition_expression("#pk = :pk AND #sk < :before")
                     .expression_attribute_names("#pk", schema::BY_TENANT_STATUS_PK)
                     .expression_attribute_names("#sk", schema::BY_TENANT_STATUS_SK)
-                    .expression_attribute_values(":pk", s(schema::status_pk(tenant_id, status)))
+                    .expression_attribute_values(":pk", s(schema::status_pk(scope, status)))
                     .expression_attribute_values(":before", s(time::iso_millis(&created_before)))
                     .set_exclusive_start_key(start)
                     .send()
@@ -102,29 +102,6 @@ impl Store {
             }
         }
         Ok(open)
-    }
-
-    /// Sets the tenant's active-job counter to `counted`, only if it still
-    /// reads `observed`: a submit or a finished job in between makes this a
-    /// no-op (`Ok(false)`), and the audit must be run again.
-    pub async fn set_active_jobs(
-        &self,
-        tenant_id: &str,
-        observed: i64,
-        counted: i64,
-    ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(schema::tenant_pk(tenant_id), schema::META.into())))
-            .update_expression("SET activeJobs = :counted")
-            .condition_expression("attribute_exists(PK) AND activeJobs = :observed")
-            .expression_attribute_values(":counted", n(counted))
-            .expression_attribute_values(":observed", n(observed))
-            .send()
-            .await;
-        applied_unless_condition_failed("UpdateItem", result)
     }
 }
 

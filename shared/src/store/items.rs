@@ -101,8 +101,9 @@ pub fn n(v: impl ToString) -> AttributeValue {
 /// The full item of a job, including both index keys.
 pub fn job_to_item(job: &Job) -> HashMap<String, AttributeValue> {
     let created = time::iso_millis(&job.created_at);
+    let scope_pk = schema::scope_pk(job.scope());
     let mut item = HashMap::from([
-        (schema::PK.into(), s(schema::tenant_pk(&job.tenant_id))),
+        (schema::PK.into(), s(&scope_pk)),
         (schema::SK.into(), s(schema::job_sk(&job.id))),
         ("type".into(), s("JOB")),
         ("jobId".into(), s(&job.id)),
@@ -119,17 +120,14 @@ pub fn job_to_item(job: &Job) -> HashMap<String, AttributeValue> {
         ("attempts".into(), n(job.attempts)),
         ("createdAt".into(), s(&created)),
         ("updatedAt".into(), s(time::iso_millis(&job.updated_at))),
-        (
-            schema::BY_TENANT_PK.into(),
-            s(schema::tenant_pk(&job.tenant_id)),
-        ),
+        (schema::BY_TENANT_PK.into(), s(&scope_pk)),
         (
             schema::BY_TENANT_SK.into(),
             s(schema::created_sk(&created, &job.id)),
         ),
         (
             schema::BY_TENANT_STATUS_PK.into(),
-            s(schema::status_pk(&job.tenant_id, job.status)),
+            s(schema::status_pk(job.scope(), job.status)),
         ),
         (
             schema::BY_TENANT_STATUS_SK.into(),
@@ -207,7 +205,7 @@ mod tests {
         assert_eq!(job_from_item(&item).unwrap(), job);
         assert_eq!(
             item.str(schema::BY_TENANT_STATUS_PK).unwrap(),
-            "TENANT#t1#STATUS#FAILED"
+            "TENANT#t1#test#STATUS#FAILED"
         );
         assert_eq!(
             item.str(schema::BY_TENANT_SK).unwrap(),

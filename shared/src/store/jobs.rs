@@ -3,8 +3,9 @@
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 
-use crate::domain::{Job, JobStatus};
-use crate::store::items::{job_from_item, n, s};
+use crate::domain::{Job, JobStatus, Scope};
+use crate::store::counters::release_slot;
+use crate::store::items::{job_from_item, s};
 use crate::store::{Item, Store, StoreError, key, schema};
 use crate::time::{self, Timestamp};
 
@@ -24,9 +25,11 @@ pub enum CancelOutcome {
 }
 
 impl Store {
-    pub async fn get_job(&self, tenant_id: &str, job_id: &str) -> Result<Option<Job>, StoreError> {
+    /// A job of this scope only: another tenant's or mode's job has another
+    /// key and is never read.
+    pub async fn get_job(&self, scope: Scope<'_>, job_id: &str) -> Result<Option<Job>, StoreError> {
         let item = self
-            .get(schema::tenant_pk(tenant_id), schema::job_sk(job_id))
+            .get(schema::scope_pk(scope), schema::job_sk(job_id))
             .await?;
         Ok(item.map(|i| job_from_item(&i)).transpose()?)
     }
@@ -36,7 +39,7 @@ impl Store {
     /// bounded by `limit`, whatever the tenant's total.
     pub async fn list_jobs(
         &self,
-        tenant_id: &str,
+        scope: Scope<'_>,
         status: Option<JobStatus>,
         limit: usize,
         after: Option<&str>,
@@ -46,13 +49,13 @@ impl Store {
                 schema::BY_TENANT,
                 schema::BY_TENANT_PK,
                 schema::BY_TENANT_SK,
-                schema::tenant_pk(tenant_id),
+                schema::scope_pk(scope),
             ),
             Some(st) => (
                 schema::BY_TENANT_STATUS,
                 schema::BY_TENANT_STATUS_PK,
                 schema::BY_TENANT_STATUS_SK,
-                schema::status_pk(tenant_id, st),
+                schema::status_pk(scope, st),
             ),
         };
         let mut query = self
@@ -69,7 +72,7 @@ impl Store {
             // The position is `createdAt#jobId`: enough to rebuild the full
             // start key (table keys plus index keys).
             let job_id = position.rsplit('#').next().unwrap_or_default();
-            let mut start = key(schema::tenant_pk(tenant_id), schema::job_sk(job_id));
+            let mut start = key(schema::scope_pk(scope), schema::job_sk(job_id));
             start.insert(pk_attr.to_string(), s(&pk));
             start.insert(sk_attr.to_string(), s(position));
             query = query.set_exclusive_start_key(Some(start));
@@ -99,17 +102,14 @@ impl Store {
     /// the cancellation, so no second read is needed.
     pub async fn cancel_job(
         &self,
-        tenant_id: &str,
+        scope: Scope<'_>,
         job_id: &str,
         now: Timestamp,
     ) -> Result<CancelOutcome, StoreError> {
         let now_iso = time::iso_millis(&now);
         let cancel = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(
-                schema::tenant_pk(tenant_id),
-                schema::job_sk(job_id),
-            )))
+            .set_key(Some(key(schema::scope_pk(scope), schema::job_sk(job_id))))
             .update_expression("SET #status = :canceled, #gsi2pk = :status_pk, updatedAt = :now")
             .condition_expression("attribute_exists(PK) AND #status IN (:queued, :retrying)")
             .expression_attribute_names("#status", "status")
@@ -119,13 +119,13 @@ impl Store {
             .expression_attribute_values(":retrying", s(JobStatus::Retrying.as_str()))
             .expression_attribute_values(
                 ":status_pk",
-                s(schema::status_pk(tenant_id, JobStatus::Canceled)),
+                s(schema::status_pk(scope, JobStatus::Canceled)),
             )
             .expression_attribute_values(":now", s(&now_iso))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
-        let release = release_slot(&self.table, tenant_id)?;
+        let release = release_slot(&self.table, scope)?;
         let result = self
             .client
             .transact_write_items()
@@ -164,17 +164,4 @@ impl Store {
             }
         }
     }
-}
-
-/// The tenant's active-job counter minus one: part of every transaction that
-/// moves a job into a terminal status.
-pub(crate) fn release_slot(table: &str, tenant_id: &str) -> Result<Update, StoreError> {
-    Update::builder()
-        .table_name(table)
-        .set_key(Some(key(schema::tenant_pk(tenant_id), schema::META.into())))
-        .update_expression("SET activeJobs = activeJobs - :one")
-        .condition_expression("attribute_exists(PK)")
-        .expression_attribute_values(":one", n(1))
-        .build()
-        .map_err(|e| StoreError::aws("TransactWriteItems", e))
 }

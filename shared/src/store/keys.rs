@@ -1,10 +1,16 @@
 //! Tenants and API keys.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
 
-use crate::domain::{ApiKeyHash, KeyMode, Tenant, TenantLimits};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+
+use crate::domain::{ApiKeyHash, KeyMode, Tenant};
+use crate::store::counters::{self, limits_from_item};
 use crate::store::items::{n, s};
-use crate::store::{Item, Store, StoreError, applied_unless_condition_failed, schema};
+use crate::store::{
+    Item, Store, StoreError, applied_unless_condition_failed,
+    applied_unless_first_condition_failed, schema,
+};
 use crate::time;
 
 /// What the table knows about a key: never the key itself.
@@ -43,51 +49,16 @@ impl Store {
         Ok(Some(tenant_from_item(&item)?))
     }
 
-    /// Creates a tenant; `Ok(false)` if it already exists (left untouched,
-    /// so its live counters survive a re-seed).
+    /// Creates a tenant (without a directory entry: see
+    /// `create_listed_tenant`); `Ok(false)` if it already exists (left
+    /// untouched, so its live counters survive a re-seed).
     pub async fn create_tenant(&self, tenant: &Tenant) -> Result<bool, StoreError> {
-        let mut put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item(schema::PK, s(schema::tenant_pk(&tenant.id)))
-            .item(schema::SK, s(schema::META))
-            .item("type", s("TENANT"))
-            .item("tenantId", s(&tenant.id))
-            .item("name", s(&tenant.name))
-            .item("rpm", n(tenant.limits.rpm))
-            .item("maxConcurrency", n(tenant.limits.max_concurrency))
-            .item("activeJobs", n(0))
-            .item("createdAt", s(time::iso_millis(&time::now())))
-            .condition_expression("attribute_not_exists(PK)");
-        if let Some(url) = &tenant.webhook_url {
-            put = put.item("webhookUrl", s(url));
+        let created = time::iso_millis(&time::now());
+        let mut tx = self.client.transact_write_items();
+        for put in tenant_puts(&self.table, tenant, &created)? {
+            tx = tx.transact_items(TransactWriteItem::builder().put(put).build());
         }
-        if let Some(secret) = &tenant.webhook_secret {
-            put = put.item("webhookSecret", s(secret));
-        }
-        applied_unless_condition_failed("PutItem", put.send().await)
-    }
-
-    /// Sets a tenant's limits; they apply to the next submit.
-    pub async fn set_tenant_limits(
-        &self,
-        tenant_id: &str,
-        limits: TenantLimits,
-    ) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(schema::PK, s(schema::tenant_pk(tenant_id)))
-            .key(schema::SK, s(schema::META))
-            .update_expression("SET rpm = :rpm, maxConcurrency = :max")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":rpm", n(limits.rpm))
-            .expression_attribute_values(":max", n(limits.max_concurrency))
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("UpdateItem", e))?;
-        Ok(())
+        applied_unless_first_condition_failed(tx.send().await)
     }
 
     /// Points a tenant's webhooks at `url` with `secret`, or turns them off.
@@ -141,11 +112,42 @@ impl Store {
     }
 }
 
-pub(crate) fn limits_from_item(item: &Item) -> Result<TenantLimits, StoreError> {
-    Ok(TenantLimits {
-        rpm: item.num("rpm")?,
-        max_concurrency: item.num("maxConcurrency")?,
-    })
+/// The items of a new tenant: its `META` (configuration and limits) and
+/// the counters of each mode, each conditional on not existing. The tenant's
+/// item comes first, so a transaction's first condition tells "exists".
+pub(crate) fn tenant_puts(
+    table: &str,
+    tenant: &Tenant,
+    created_at: &str,
+) -> Result<Vec<Put>, StoreError> {
+    let mut meta = HashMap::from([
+        (schema::PK.into(), s(schema::tenant_pk(&tenant.id))),
+        (schema::SK.into(), s(schema::META)),
+        ("type".into(), s("TENANT")),
+        ("tenantId".into(), s(&tenant.id)),
+        ("name".into(), s(&tenant.name)),
+        ("rpm".into(), n(tenant.limits.rpm)),
+        ("maxConcurrency".into(), n(tenant.limits.max_concurrency)),
+        ("createdAt".into(), s(created_at)),
+    ]);
+    if let Some(url) = &tenant.webhook_url {
+        meta.insert("webhookUrl".into(), s(url));
+    }
+    if let Some(secret) = &tenant.webhook_secret {
+        meta.insert("webhookSecret".into(), s(secret));
+    }
+    let mut puts = vec![
+        Put::builder()
+            .table_name(table)
+            .set_item(Some(meta))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(|e| StoreError::aws("TransactWriteItems", e))?,
+    ];
+    for mode in KeyMode::ALL {
+        puts.push(counters::create(table, &tenant.id, mode, tenant.limits)?);
+    }
+    Ok(puts)
 }
 
 pub(crate) fn tenant_from_item(item: &Item) -> Result<Tenant, StoreError> {
@@ -153,7 +155,6 @@ pub(crate) fn tenant_from_item(item: &Item) -> Result<Tenant, StoreError> {
         id: item.str("tenantId")?.to_string(),
         name: item.opt_str("name")?.unwrap_or_default().to_string(),
         limits: limits_from_item(item)?,
-        active_jobs: item.opt_num("activeJobs")?.unwrap_or(0),
         webhook_url: item.opt_str("webhookUrl")?.map(str::to_string),
         webhook_secret: item.opt_str("webhookSecret")?.map(str::to_string),
     })

@@ -10,9 +10,9 @@ use std::time::Duration;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem, Update};
 
-use crate::domain::{Job, JobError, JobStatus};
+use crate::domain::{Job, JobError, JobStatus, Scope};
+use crate::store::counters::release_slot;
 use crate::store::items::{job_from_item, n, s};
-use crate::store::jobs::release_slot;
 use crate::store::{
     Item, Store, StoreError, applied_unless_condition_failed,
     applied_unless_first_condition_failed, key, schema,
@@ -41,13 +41,13 @@ pub enum Finish {
 impl Store {
     pub async fn claim_job(
         &self,
-        tenant_id: &str,
+        scope: Scope<'_>,
         job_id: &str,
         now: Timestamp,
         lease: Duration,
     ) -> Result<ClaimOutcome, StoreError> {
         let claim_token = crate::ids::new_id();
-        self.claim_job_as(tenant_id, job_id, now, lease, &claim_token)
+        self.claim_job_as(scope, job_id, now, lease, &claim_token)
             .await
     }
 
@@ -58,7 +58,7 @@ impl Store {
     /// of its lease as if another worker held it.
     pub async fn claim_job_as(
         &self,
-        tenant_id: &str,
+        scope: Scope<'_>,
         job_id: &str,
         now: Timestamp,
         lease: Duration,
@@ -69,10 +69,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(
-                schema::tenant_pk(tenant_id),
-                schema::job_sk(job_id),
-            )))
+            .set_key(Some(key(schema::scope_pk(scope), schema::job_sk(job_id))))
             .update_expression(
                 "SET #status = :running, #gsi2pk = :status_pk, startedAt = :now, updatedAt = :now, \
                  leaseUntil = :lease_until, claimToken = :claim_token, \
@@ -89,7 +86,7 @@ impl Store {
             .expression_attribute_values(":retrying", s(JobStatus::Retrying.as_str()))
             .expression_attribute_values(
                 ":status_pk",
-                s(schema::status_pk(tenant_id, JobStatus::Running)),
+                s(schema::status_pk(scope, JobStatus::Running)),
             )
             .expression_attribute_values(":now", s(time::iso_millis(&now)))
             .expression_attribute_values(":now_ms", n(now_ms))
@@ -112,7 +109,7 @@ impl Store {
                 ) =>
             {
                 let Some(item) = self
-                    .get(schema::tenant_pk(tenant_id), schema::job_sk(job_id))
+                    .get(schema::scope_pk(scope), schema::job_sk(job_id))
                     .await?
                 else {
                     return Ok(ClaimOutcome::Gone);
@@ -148,7 +145,7 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(
-                schema::tenant_pk(&job.tenant_id),
+                schema::scope_pk(job.scope()),
                 schema::job_sk(&job.id),
             )))
             .update_expression(
@@ -161,7 +158,7 @@ impl Store {
             .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
             .expression_attribute_values(
                 ":status_pk",
-                s(schema::status_pk(&job.tenant_id, JobStatus::Retrying)),
+                s(schema::status_pk(job.scope(), JobStatus::Retrying)),
             )
             .expression_attribute_values(":now", s(time::iso_millis(&now)))
             .expression_attribute_values(":attempt", n(job.attempts))
@@ -186,7 +183,7 @@ impl Store {
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(
-                schema::tenant_pk(&job.tenant_id),
+                schema::scope_pk(job.scope()),
                 schema::job_sk(&job.id),
             )))
             .condition_expression("#status = :running AND attempts = :attempt")
@@ -194,7 +191,7 @@ impl Store {
             .expression_attribute_names("#gsi2pk", schema::BY_TENANT_STATUS_PK)
             .expression_attribute_values(":status", s(status.as_str()))
             .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
-            .expression_attribute_values(":status_pk", s(schema::status_pk(&job.tenant_id, status)))
+            .expression_attribute_values(":status_pk", s(schema::status_pk(job.scope(), status)))
             .expression_attribute_values(":now", s(time::iso_millis(&now)))
             .expression_attribute_values(":attempt", n(job.attempts));
         let common = "SET #status = :status, #gsi2pk = :status_pk, updatedAt = :now";
@@ -227,7 +224,7 @@ impl Store {
             .transact_items(TransactWriteItem::builder().update(update).build())
             .transact_items(
                 TransactWriteItem::builder()
-                    .update(release_slot(&self.table, &job.tenant_id)?)
+                    .update(release_slot(&self.table, job.scope())?)
                     .build(),
             )
             .send()

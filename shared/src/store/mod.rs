@@ -5,6 +5,7 @@
 
 mod admin;
 mod audit;
+mod counters;
 pub mod items;
 mod jobs;
 mod keys;

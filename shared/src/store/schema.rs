@@ -2,6 +2,7 @@
 //! The local stack creates the table from `table_definition`, and the SAM
 //! template declares the same.
 
+use crate::domain::Scope;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
@@ -21,10 +22,21 @@ pub const BY_TENANT_STATUS_SK: &str = "GSI2SK";
 /// windows after it.
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
 
+/// The tenant's own items: its configuration (`META`) and its API key
+/// listing. Nothing of a mode lives here.
 pub fn tenant_pk(tenant_id: &str) -> String {
     format!("TENANT#{tenant_id}")
 }
+/// The partition of one (tenant, mode): its jobs, idempotency records, rate
+/// windows and counters. Test and live never share a partition, so no key
+/// of one mode can name an item of the other.
+pub fn scope_pk(scope: Scope<'_>) -> String {
+    format!("TENANT#{}#{}", scope.tenant_id, scope.mode.as_str())
+}
 pub const META: &str = "META";
+/// The scope's active-job counter, with the copy of the tenant's limits the
+/// submit transaction checks it against.
+pub const COUNTERS: &str = "COUNTERS";
 pub fn key_pk(key_hash: &str) -> String {
     format!("KEY#{key_hash}")
 }
@@ -37,8 +49,8 @@ pub fn idempotency_sk(key: &str) -> String {
 pub fn rate_window_sk(minute: i64) -> String {
     format!("RPM#{minute}")
 }
-pub fn status_pk(tenant_id: &str, status: crate::domain::JobStatus) -> String {
-    format!("TENANT#{tenant_id}#STATUS#{status}")
+pub fn status_pk(scope: Scope<'_>, status: crate::domain::JobStatus) -> String {
+    format!("{}#STATUS#{status}", scope_pk(scope))
 }
 /// Sort key of both listing indexes: creation time, then id for ties.
 pub fn created_sk(created_at: &str, job_id: &str) -> String {

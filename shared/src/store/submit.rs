@@ -3,14 +3,11 @@
 //! nothing at all; and its compensation if the job cannot be queued.
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    CancellationReason, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{CancellationReason, Delete, Put, TransactWriteItem, Update};
 
-use crate::domain::{Job, TenantLimits};
+use crate::domain::{Job, Scope, TenantLimits};
+use crate::store::counters::{limits_from_item, release_slot, take_slot};
 use crate::store::items::{job_to_item, n, s};
-use crate::store::jobs::release_slot;
-use crate::store::keys::limits_from_item;
 use crate::store::{Item, Store, StoreError, applied_unless_first_condition_failed, key, schema};
 
 /// How long an idempotency key is remembered.
@@ -52,7 +49,7 @@ pub struct IdempotencyRecord {
 impl Store {
     pub async fn create_job(&self, new: &NewJob<'_>) -> Result<SubmitOutcome, StoreError> {
         let job = new.job;
-        let tenant_pk = schema::tenant_pk(&job.tenant_id);
+        let scope_pk = schema::scope_pk(job.scope());
         let now_secs = job.created_at.timestamp();
         let build_err = |e| StoreError::aws("TransactWriteItems", e);
 
@@ -60,7 +57,7 @@ impl Store {
         let window = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(
-                tenant_pk.clone(),
+                scope_pk.clone(),
                 schema::rate_window_sk(new.minute),
             )))
             .update_expression("ADD #count :one SET expiresAt = :expires")
@@ -71,20 +68,10 @@ impl Store {
             .expression_attribute_values(":expires", n((new.minute + 2) * 60))
             .build()
             .map_err(build_err)?;
-        // 1: the tenant's active jobs, compared with its limit as stored now;
-        // `rpm = :rpm` proves the rate limit used above is current.
-        let tenant = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(tenant_pk.clone(), schema::META.into())))
-            .update_expression("SET activeJobs = activeJobs + :one")
-            .condition_expression(
-                "attribute_exists(PK) AND activeJobs < maxConcurrency AND rpm = :rpm",
-            )
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":rpm", n(new.limits.rpm))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(build_err)?;
+        // 1: the scope's active jobs, compared with the tenant's limit as
+        // stored now; `rpm = :rpm` proves the rate limit used above is
+        // current (see `counters`).
+        let tenant = take_slot(&self.table, job.scope(), new.limits)?;
         // 2: the job itself.
         let put_job = Put::builder()
             .table_name(&self.table)
@@ -107,7 +94,7 @@ impl Store {
         if let Some((idem_key, fingerprint)) = new.idempotency {
             let put_idem = Put::builder()
                 .table_name(&self.table)
-                .item(schema::PK, s(&tenant_pk))
+                .item(schema::PK, s(&scope_pk))
                 .item(schema::SK, s(schema::idempotency_sk(idem_key)))
                 .item("type", s("IDEMPOTENCY"))
                 .item("jobId", s(&job.id))
@@ -136,14 +123,11 @@ impl Store {
 
     pub async fn get_idempotency(
         &self,
-        tenant_id: &str,
+        scope: Scope<'_>,
         idem_key: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let Some(item) = self
-            .get(
-                schema::tenant_pk(tenant_id),
-                schema::idempotency_sk(idem_key),
-            )
+            .get(schema::scope_pk(scope), schema::idempotency_sk(idem_key))
             .await?
         else {
             return Ok(None);
@@ -155,10 +139,14 @@ impl Store {
         }))
     }
 
-    /// How many submits the tenant's window for `minute` has accepted.
-    pub async fn rate_window_count(&self, tenant_id: &str, minute: i64) -> Result<u32, StoreError> {
+    /// How many submits the scope's window for `minute` has accepted.
+    pub async fn rate_window_count(
+        &self,
+        scope: Scope<'_>,
+        minute: i64,
+    ) -> Result<u32, StoreError> {
         let item = self
-            .get(schema::tenant_pk(tenant_id), schema::rate_window_sk(minute))
+            .get(schema::scope_pk(scope), schema::rate_window_sk(minute))
             .await?;
         Ok(match item {
             Some(i) => i.opt_num("count")?.unwrap_or(0),
@@ -172,11 +160,11 @@ impl Store {
     /// had already left QUEUED (e.g. canceled), in which case nothing changes.
     pub async fn undo_create_job(&self, new: &NewJob<'_>) -> Result<bool, StoreError> {
         let job = new.job;
-        let tenant_pk = schema::tenant_pk(&job.tenant_id);
+        let scope_pk = schema::scope_pk(job.scope());
         let build_err = |e| StoreError::aws("TransactWriteItems", e);
         let delete_job = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(key(tenant_pk.clone(), schema::job_sk(&job.id))))
+            .set_key(Some(key(scope_pk.clone(), schema::job_sk(&job.id))))
             .condition_expression("#status = :queued")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":queued", s("QUEUED"))
@@ -185,7 +173,7 @@ impl Store {
         let window = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(
-                tenant_pk.clone(),
+                scope_pk.clone(),
                 schema::rate_window_sk(new.minute),
             )))
             .update_expression("ADD #count :minus_one")
@@ -201,7 +189,7 @@ impl Store {
             .transact_items(TransactWriteItem::builder().delete(delete_job).build())
             .transact_items(
                 TransactWriteItem::builder()
-                    .update(release_slot(&self.table, &job.tenant_id)?)
+                    .update(release_slot(&self.table, job.scope())?)
                     .build(),
             )
             .transact_items(TransactWriteItem::builder().update(window).build());
@@ -209,7 +197,7 @@ impl Store {
             let delete_idem = Delete::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(
-                    tenant_pk.clone(),
+                    scope_pk.clone(),
                     schema::idempotency_sk(idem_key),
                 )))
                 .condition_expression("jobId = :job")

@@ -9,7 +9,7 @@ use shared::queue::JobMessage;
 use crate::sqs::{check, check_body, check_round_trip};
 use crate::support::{config, replay};
 
-const KEYS: [&str; 4] = ["tenantId", "jobId", "tenant_id", "extra"];
+const KEYS: [&str; 5] = ["tenantId", "livemode", "jobId", "tenant_id", "extra"];
 
 /// Most bodies start as a well-formed message, so the extra, repeated or
 /// mistyped members that follow are what decides.
@@ -17,14 +17,17 @@ fn body() -> impl Strategy<Value = String> {
     let value = prop_oneof![
         "\\PC{0,12}".prop_map(Value::String),
         Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
         any::<i32>().prop_map(Value::from),
     ];
-    let well_formed = ("\\PC{0,12}", "c[0-9a-z]{24}").prop_map(|(tenant, job)| {
-        vec![
-            ("tenantId", Value::from(tenant)),
-            ("jobId", Value::from(job)),
-        ]
-    });
+    let well_formed =
+        ("\\PC{0,12}", any::<bool>(), "c[0-9a-z]{24}").prop_map(|(tenant, live, job)| {
+            vec![
+                ("tenantId", Value::from(tenant)),
+                ("livemode", Value::from(live)),
+                ("jobId", Value::from(job)),
+            ]
+        });
     let extra = prop::collection::vec((prop::sample::select(&KEYS[..]), value), 0..3);
     (prop::option::weighted(0.7, well_formed), extra).prop_map(|(start, extra)| {
         let members: Vec<String> = start
@@ -51,7 +54,7 @@ proptest! {
     }
 
     #[test]
-    fn sent_messages_are_read_back(tenant_id in "\\PC{0,30}", job_id in "\\PC{0,30}") {
-        check_round_trip(&JobMessage { tenant_id, job_id });
+    fn sent_messages_are_read_back(tenant_id in "\\PC{0,30}", livemode in any::<bool>(), job_id in "\\PC{0,30}") {
+        check_round_trip(&JobMessage { tenant_id, livemode, job_id });
     }
 }
