@@ -15,7 +15,7 @@ use shared::netguard::{UrlPolicy, address_allowed, check_url};
 use url::{Host, Url};
 
 /// IPv4 blocks that are not the public internet (RFC 6890 and friends).
-pub const FORBIDDEN_V4: [(Ipv4Addr, u8); 14] = [
+pub const FORBIDDEN_V4: [(Ipv4Addr, u8); 15] = [
     (Ipv4Addr::new(0, 0, 0, 0), 8),
     (Ipv4Addr::new(10, 0, 0, 0), 8),
     (Ipv4Addr::new(100, 64, 0, 0), 10),
@@ -24,6 +24,7 @@ pub const FORBIDDEN_V4: [(Ipv4Addr, u8); 14] = [
     (Ipv4Addr::new(172, 16, 0, 0), 12),
     (Ipv4Addr::new(192, 0, 0, 0), 24),
     (Ipv4Addr::new(192, 0, 2, 0), 24),
+    (Ipv4Addr::new(192, 88, 99, 0), 24),
     (Ipv4Addr::new(192, 168, 0, 0), 16),
     (Ipv4Addr::new(198, 18, 0, 0), 15),
     (Ipv4Addr::new(198, 51, 100, 0), 24),
@@ -33,7 +34,7 @@ pub const FORBIDDEN_V4: [(Ipv4Addr, u8); 14] = [
 ];
 
 /// IPv6 blocks that are not the public internet.
-pub const FORBIDDEN_V6: [(Ipv6Addr, u8); 10] = [
+pub const FORBIDDEN_V6: [(Ipv6Addr, u8); 14] = [
     (Ipv6Addr::UNSPECIFIED, 128),
     (Ipv6Addr::LOCALHOST, 128),
     (Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0), 7),
@@ -42,6 +43,10 @@ pub const FORBIDDEN_V6: [(Ipv6Addr, u8); 10] = [
     (Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), 8),
     (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 32),
     (Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0), 32),
+    (Ipv6Addr::new(0x2001, 0x10, 0, 0, 0, 0, 0, 0), 28),
+    (Ipv6Addr::new(0x2001, 0x20, 0, 0, 0, 0, 0, 0), 28),
+    (Ipv6Addr::new(0x3fff, 0, 0, 0, 0, 0, 0, 0), 20),
+    (Ipv6Addr::new(0x5f00, 0, 0, 0, 0, 0, 0, 0), 16),
     (Ipv6Addr::new(0x64, 0xff9b, 1, 0, 0, 0, 0, 0), 48),
     (Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 0), 64),
 ];

@@ -59,6 +59,11 @@ async fn handle(app: &App, req: hyper::Request<Incoming>) -> hyper::Response<Ful
     let mut resp = route(app, req).await;
     let headers = resp.headers_mut();
     headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    // On every answer, the docs and preflights included (contract 1.1).
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     if let Ok(v) = HeaderValue::from_str(&CORS_EXPOSE_HEADERS.join(", ")) {
         headers.insert("access-control-expose-headers", v);
     }
@@ -113,7 +118,9 @@ pub async fn dispatch(app: &App, req: lambda_http::Request) -> lambda_http::Resp
     let req = req
         .with_request_context(RequestContext::ApiGatewayV2(ctx))
         .with_query_string_parameters(query);
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    // One leading slash only: `//v1/jobs` has an empty first segment and is
+    // no route, as on API Gateway.
+    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(&path).split('/').collect();
     match (req.method().clone(), segments.as_slice()) {
         (Method::GET, ["health"]) => health::handle(app, req).await,
         (Method::POST, ["v1", "images", "generate"]) => generate::handle(app, req).await,

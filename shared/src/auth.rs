@@ -1,6 +1,11 @@
 //! Bearer-key authentication. A key is looked up by its SHA-256 only; a warm
 //! function keeps recent look-ups for `auth_cache_ttl` (60 s by default) so a
 //! submit costs one transaction and one queue send, not extra reads.
+//!
+//! Refusals are remembered too, for the same time and in the same bounded
+//! cache: a flood of requests with an unknown or revoked key costs one read
+//! per key and TTL, not one per request. A malformed key (wrong prefix,
+//! length or characters) is refused before any read.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -30,9 +35,16 @@ impl Caller {
     }
 }
 
+/// What a look-up found: the caller, or why the key is refused.
+#[derive(Clone, Debug)]
+enum Verdict {
+    Caller(Caller),
+    Refused(&'static str),
+}
+
 pub struct Authenticator {
     ttl: Duration,
-    cache: Mutex<HashMap<ApiKeyHash, (Instant, Caller)>>,
+    cache: Mutex<HashMap<ApiKeyHash, (Instant, Verdict)>>,
 }
 
 impl Authenticator {
@@ -49,13 +61,22 @@ impl Authenticator {
         let raw = bearer_key(req)?;
         let key_mode = KeyMode::of_key(raw).ok_or(ApiError::InvalidApiKey("Invalid API key"))?;
         let hash = ApiKeyHash::of(raw);
-        let caller = match self.cached(&hash) {
-            Some(caller) => caller,
+        let verdict = match self.cached(&hash) {
+            Some(verdict) => verdict,
             None => {
-                let caller = self.look_up(store, &hash, key_mode).await?;
-                self.remember(hash, caller.clone());
-                caller
+                let verdict = match self.look_up(store, &hash, key_mode).await {
+                    Ok(caller) => Verdict::Caller(caller),
+                    Err(ApiError::InvalidApiKey(why)) => Verdict::Refused(why),
+                    // A failed read says nothing about the key: not cached.
+                    Err(e) => return Err(e),
+                };
+                self.remember(hash, verdict.clone());
+                verdict
             }
+        };
+        let caller = match verdict {
+            Verdict::Caller(caller) => caller,
+            Verdict::Refused(why) => return Err(ApiError::InvalidApiKey(why)),
         };
         tracing::Span::current().record("tenant_id", caller.tenant_id.as_str());
         Ok(caller)
@@ -88,7 +109,7 @@ impl Authenticator {
         })
     }
 
-    fn cached(&self, hash: &ApiKeyHash) -> Option<Caller> {
+    fn cached(&self, hash: &ApiKeyHash) -> Option<Verdict> {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         cache
             .get(hash)
@@ -96,7 +117,7 @@ impl Authenticator {
             .map(|(_, c)| c.clone())
     }
 
-    fn remember(&self, hash: ApiKeyHash, caller: Caller) {
+    fn remember(&self, hash: ApiKeyHash, verdict: Verdict) {
         if self.ttl.is_zero() {
             return;
         }
@@ -107,15 +128,17 @@ impl Authenticator {
                 cache.clear();
             }
         }
-        cache.insert(hash, (Instant::now(), caller));
+        cache.insert(hash, (Instant::now(), verdict));
     }
 
     /// The table told us the tenant's limits differ from the cached ones.
     pub fn update_limits(&self, tenant_id: &str, limits: TenantLimits) {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        for (_, caller) in cache.values_mut() {
-            if caller.tenant_id == tenant_id {
-                caller.limits = limits;
+        for (_, verdict) in cache.values_mut() {
+            if let Verdict::Caller(caller) = verdict {
+                if caller.tenant_id == tenant_id {
+                    caller.limits = limits;
+                }
             }
         }
     }

@@ -69,6 +69,12 @@ impl ApiResponse {
         let headers = resp.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // A browser must never read a JSON answer (which may echo a
+        // prompt) as HTML or script.
+        headers.insert(
+            HeaderName::from_static("x-content-type-options"),
+            HeaderValue::from_static("nosniff"),
+        );
         headers.extend(self.headers);
         resp
     }

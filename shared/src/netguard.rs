@@ -116,7 +116,11 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
                 || (seg[0] & 0xfe00) == 0xfc00 // unique local
                 || (seg[0] & 0xffc0) == 0xfe80 // link-local
                 || (seg[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
-                || (seg[0] == 0x2001 && seg[1] == 0x0db8)) // documentation
+                || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation
+                || (seg[0] == 0x2001 && (seg[1] & 0xfff0) == 0x0010) // ORCHID (deprecated)
+                || (seg[0] == 0x2001 && (seg[1] & 0xfff0) == 0x0020) // ORCHIDv2
+                || (seg[0] & 0xfff0) == 0x3ff0 // documentation (3fff::/20)
+                || seg[0] == 0x5f00) // SRv6 segment identifiers
         }
     }
 }
@@ -142,6 +146,7 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || o[0] == 0
         || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10 carrier-grade NAT
         || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
+        || (o[0] == 192 && o[1] == 88 && o[2] == 99) // 6to4 relay anycast (deprecated)
         || (o[0] == 198 && (o[1] & 0xfe) == 18) // benchmarking
         || o[0] >= 240) // reserved
 }

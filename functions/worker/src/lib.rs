@@ -314,27 +314,34 @@ impl Worker {
     }
 
     /// Generates the job's image(s); `Err` only for an unusable input image.
+    /// The input is decoded once, bounded, off the async threads; test mode
+    /// blends in its small preview, live mode sends its bytes.
     async fn generate(&self, job: &Job) -> Result<Outcome, shared::images::input::InputImageError> {
+        let test_mode = job.key_mode == KeyMode::Test;
         let input = match &job.input_image_url {
-            Some(url) => Some(self.inputs.fetch(url).await?),
+            Some(url) => Some(self.inputs.fetch_decoded(url, test_mode).await?),
             None => None,
         };
         let prompt = Prompt {
             text: &job.prompt,
             mode: job.mode,
             aspect_ratio: job.aspect_ratio,
-            input_image: input.as_ref(),
+            input_image: input.as_ref().map(|i| &i.image),
         };
         Ok(match job.key_mode {
             KeyMode::Test => {
                 let (text, mode, ratio) = (job.prompt.clone(), job.mode, job.aspect_ratio);
+                let preview = input.and_then(|i| i.preview);
                 let rendered = tokio::task::spawn_blocking(move || {
-                    offline::render(Prompt {
-                        text: &text,
-                        mode,
-                        aspect_ratio: ratio,
-                        input_image: input.as_ref(),
-                    })
+                    offline::render(
+                        Prompt {
+                            text: &text,
+                            mode,
+                            aspect_ratio: ratio,
+                            input_image: None,
+                        },
+                        preview.as_ref(),
+                    )
                 })
                 .await;
                 match rendered {

@@ -138,3 +138,54 @@ async fn cached_keys_see_revocation_and_new_limits_within_the_ttl() {
         .await
         .assert_error(401, "INVALID_API_KEY");
 }
+
+#[tokio::test]
+async fn a_malformed_key_is_refused_without_reading_the_table() {
+    let t = TestStack::start().await;
+    // A server whose table does not exist: any read answers 500.
+    let blind = t.variant(|c| c.table_name = "no-such-table".into()).await;
+    for key in [
+        "sk_live_123456789",
+        "img_test_short",
+        "img_live_no spaces",
+        "img_test_é12345678",
+    ] {
+        blind
+            .get(key, "/v1/jobs")
+            .await
+            .assert_error(401, "INVALID_API_KEY");
+    }
+    // A well-formed key is looked up, and the missing table shows.
+    blind
+        .get("img_test_wellformed123456", "/v1/jobs")
+        .await
+        .assert_error(500, "UNKNOWN_ERROR");
+}
+
+#[tokio::test]
+async fn an_unknown_key_is_remembered_as_unknown_for_the_ttl() {
+    let t = TestStack::start_with(|o| o.auth_cache_ttl = Duration::from_secs(2)).await;
+    let (tenant, _) = t.tenant(60, 5).await;
+    let raw = format!("img_test_{}", shared::ids::new_id());
+    for _ in 0..5 {
+        t.get(&raw, "/v1/jobs")
+            .await
+            .assert_error(401, "INVALID_API_KEY");
+    }
+    // The key appears in the table now; the remembered refusal still
+    // answers, without a read, until the TTL runs out.
+    let key = shared::store::NewApiKey::for_raw_key(&tenant, &raw).expect("a key");
+    t.stack.app.store.create_api_key(&key).await.unwrap();
+    t.get(&raw, "/v1/jobs")
+        .await
+        .assert_error(401, "INVALID_API_KEY");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = t.get(&raw, "/v1/jobs").await;
+        if r.status == 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{:?}", r.body);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

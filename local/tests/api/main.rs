@@ -10,6 +10,7 @@ mod hostile;
 mod idempotency;
 mod limits;
 mod listing;
+mod modes;
 mod routes;
 mod sweeper;
 mod template;

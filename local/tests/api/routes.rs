@@ -67,6 +67,7 @@ async fn the_quick_start_works_end_to_end() {
             "createdAt",
             "error",
             "jobId",
+            "livemode",
             "resultUrls",
             "status",
             "updatedAt"
@@ -94,6 +95,7 @@ async fn the_quick_start_works_end_to_end() {
             "errorMessage",
             "id",
             "inputImageUrl",
+            "livemode",
             "mode",
             "prompt",
             "resultUrls",
@@ -106,6 +108,7 @@ async fn the_quick_start_works_end_to_end() {
     assert_eq!(item["mode"], "draft");
     assert_eq!(item["aspectRatio"], "1:1");
     assert_eq!(item["inputImageUrl"], Value::Null);
+    assert_eq!(item["livemode"], false, "the dev key is a test key");
 
     let canceled = t.cancel(&key, &job_id).await;
     assert_eq!(canceled.status, 200, "{}", canceled.body);
@@ -219,6 +222,65 @@ async fn unknown_jobs_and_routes_are_404() {
     t.send(Method::PUT, "/v1/jobs", Some(&key), None, &[])
         .await
         .assert_error(404, "NOT_FOUND");
+    // An empty path segment is no route, as on API Gateway.
+    for path in ["//v1/jobs", "//health", "/v1//jobs"] {
+        t.get(&key, path).await.assert_error(404, "NOT_FOUND");
+    }
+}
+
+#[tokio::test]
+async fn every_answer_says_nosniff() {
+    let t = TestStack::start().await;
+    let (_, key) = t.tenant(60, 5).await;
+    let accepted = t.submit(&key, r#"{"prompt":"a"}"#).await;
+    let answers = [
+        t.send(Method::GET, "/health", None, None, &[]).await,
+        accepted,
+        t.submit(&key, "{").await,
+        t.get(&key, "/v1/jobs").await,
+        t.get("img_test_unknown123456", "/v1/jobs").await,
+        t.get(&key, "/v1/nothing").await,
+    ];
+    for answer in answers {
+        assert_eq!(
+            answer.header("x-content-type-options"),
+            Some("nosniff"),
+            "{} {:?}",
+            answer.status,
+            answer.headers
+        );
+    }
+    // The docs page and a CORS preflight, which carry no JSON.
+    for (method, path) in [(Method::GET, "/docs"), (Method::OPTIONS, "/v1/jobs")] {
+        let resp = t
+            .http
+            .request(method, format!("{}{path}", t.base))
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(
+            resp.headers()
+                .get("x-content-type-options")
+                .map(|v| v.as_bytes()),
+            Some(&b"nosniff"[..]),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_longest_prompt_is_accepted_however_it_is_escaped() {
+    let t = TestStack::start().await;
+    let (_, key) = t.tenant(60, 5).await;
+    // 8,000 characters as `\u` surrogate pairs: 96 KB on the wire.
+    let body = format!(r#"{{"prompt":"{}"}}"#, "\\ud83d\\ude00".repeat(8_000));
+    assert!(body.len() > 96_000);
+    let r = t.submit(&key, &body).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let too_big = format!(r#"{{"prompt":"a","x":"{}"}}"#, "a".repeat(256 * 1024));
+    t.submit(&key, &too_big)
+        .await
+        .assert_error(400, "INVALID_REQUEST");
 }
 
 #[tokio::test]
@@ -239,13 +301,13 @@ async fn only_queued_or_retrying_jobs_cancel() {
         .as_str()
         .unwrap()
         .to_string();
-    set_status(&t, &tenant, &running, "RUNNING").await;
+    set_status(&t, scope(&tenant, &key), &running, "RUNNING").await;
     let r = t.cancel(&key, &running).await;
     r.assert_error(400, "INVALID_STATE");
     assert!(r.message().contains("RUNNING"), "{}", r.message());
 
     // RETRYING is.
-    set_status(&t, &tenant, &running, "RETRYING").await;
+    set_status(&t, scope(&tenant, &key), &running, "RETRYING").await;
     assert_eq!(t.cancel(&key, &running).await.status, 200);
     assert_eq!(
         t.active_jobs(scope(&tenant, &key)).await,
@@ -255,7 +317,12 @@ async fn only_queued_or_retrying_jobs_cancel() {
 }
 
 /// Moves a job as the worker would (status and its index key together).
-pub async fn set_status(t: &TestStack, tenant: &str, job_id: &str, status: &str) {
+pub async fn set_status(
+    t: &TestStack,
+    scope: shared::domain::Scope<'_>,
+    job_id: &str,
+    status: &str,
+) {
     use aws_sdk_dynamodb::types::AttributeValue::S;
     t.stack
         .app
@@ -263,12 +330,18 @@ pub async fn set_status(t: &TestStack, tenant: &str, job_id: &str, status: &str)
         .client()
         .update_item()
         .table_name(t.stack.app.store.table())
-        .key("PK", S(format!("TENANT#{tenant}")))
+        .key("PK", S(shared::store::schema::scope_pk(scope)))
         .key("SK", S(format!("JOB#{job_id}")))
         .update_expression("SET #s = :s, GSI2PK = :pk")
         .expression_attribute_names("#s", "status")
         .expression_attribute_values(":s", S(status.to_string()))
-        .expression_attribute_values(":pk", S(format!("TENANT#{tenant}#STATUS#{status}")))
+        .expression_attribute_values(
+            ":pk",
+            S(format!(
+                "{}#STATUS#{status}",
+                shared::store::schema::scope_pk(scope)
+            )),
+        )
         .send()
         .await
         .expect("update");

@@ -178,6 +178,17 @@ impl TestStack {
         (tenant_id, key)
     }
 
+    /// Another key of an existing tenant, of the mode `prefix` names
+    /// (`img_test_` or `img_live_`), stored the way the admin CLI stores it.
+    pub async fn add_key(&self, tenant_id: &str, prefix: &str) -> String {
+        let raw = format!("{prefix}{}", ids::new_id());
+        let key =
+            shared::store::NewApiKey::for_raw_key(tenant_id, &raw).expect("a well-formed key");
+        let outcome = self.stack.app.store.create_api_key(&key).await.unwrap();
+        assert_eq!(outcome, shared::store::KeyCreateOutcome::Created);
+        raw
+    }
+
     /// The active-job counter of a scope, as stored.
     pub async fn active_jobs(&self, scope: Scope<'_>) -> i64 {
         let counter = self.stack.app.store.active_jobs(scope).await.unwrap();

@@ -126,12 +126,14 @@ async fn a_succeeded_job_is_delivered_once_signed() {
             "error",
             "eventId",
             "jobId",
+            "livemode",
             "resultUrls",
             "status",
             "tenantId",
             "timestamp"
         ]
     );
+    assert_eq!(body["livemode"], false, "a test key's job is test data");
     assert_eq!(body["jobId"], job.as_str());
     assert_eq!(body["tenantId"], tenant.as_str());
     assert_eq!(body["status"], "SUCCEEDED");
@@ -173,6 +175,7 @@ async fn a_failed_job_is_delivered_with_its_error() {
     let failed = submit(&t, &key, r#"{"prompt":"blocked"}"#).await;
     let got = receiver.wait_for(1).await;
     let body = json(&got[0]);
+    assert_eq!(body["livemode"], true, "a live key's job is live data");
     assert_eq!(body["jobId"], failed.as_str());
     assert_eq!(body["status"], "FAILED");
     assert_eq!(body["error"]["code"], "CONTENT_BLOCKED");

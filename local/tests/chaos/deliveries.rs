@@ -102,8 +102,11 @@ fn read_event(
     let fields = body.as_object().map_or(0, |o| o.len());
     let event = body["eventId"].as_str().ok_or("no eventId")?;
     let job_id = body["jobId"].as_str().ok_or("no jobId")?;
-    if fields != 7 {
-        return Err("not exactly the seven payload fields".into());
+    if fields != 8 {
+        return Err("not exactly the eight payload fields".into());
+    }
+    if body["livemode"] != true {
+        return Err("a live key's event not marked livemode".into());
     }
     if body["tenantId"] != tenant.id.as_str() {
         return Err("another tenant's event".into());

@@ -12,9 +12,10 @@ use crate::domain::{AspectRatio, Mode};
 use crate::netguard::{self, UrlPolicy};
 
 pub const MAX_PROMPT_CHARS: usize = 8_000;
-/// A valid body is at most a few tens of KiB (8,000 characters of prompt, a
-/// URL); anything far larger is refused before it is parsed.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Any valid body fits, however its JSON is escaped: 8,000 prompt
+/// characters written as `\u` surrogate pairs are 96 KB (contract 1.1);
+/// anything larger is refused before it is parsed.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
 const FIELDS: [&str; 4] = ["prompt", "mode", "inputImageUrl", "aspectRatio"];
 
 /// A submit request that passed validation, with defaults applied.
@@ -139,6 +140,34 @@ impl SubmitRequest {
     }
 }
 
+/// Whether a character shows: not whitespace and not a default-ignorable
+/// code point (Unicode's `Default_Ignorable_Code_Point`: zero-width
+/// characters, joiners, bidi controls, variation selectors, the Hangul
+/// fillers, U+FEFF, tags, …), which render as nothing.
+fn is_visible(c: char) -> bool {
+    !(c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFF8}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        ))
+}
+
 fn validate_prompt(value: Value) -> Result<String, ValidationError> {
     let Value::String(prompt) = value else {
         return Err(invalid(format!(
@@ -148,6 +177,11 @@ fn validate_prompt(value: Value) -> Result<String, ValidationError> {
     };
     if prompt.trim().is_empty() {
         return Err(invalid("Field `prompt` must not be empty"));
+    }
+    if !prompt.chars().any(is_visible) {
+        return Err(invalid(
+            "Field `prompt` must contain at least one visible character, not only whitespace or invisible ones (zero-width, U+FEFF, fillers)",
+        ));
     }
     let chars = prompt.chars().count();
     if chars > MAX_PROMPT_CHARS {
@@ -272,6 +306,10 @@ mod tests {
             (r#"{"prompt":""}"#, "`prompt` must not be empty"),
             (r#"{"prompt":"   \n"}"#, "`prompt` must not be empty"),
             (
+                r#"{"prompt":"\u200b\ufeff\u3164 \u2060\u034f"}"#,
+                "`prompt` must contain at least one visible character",
+            ),
+            (
                 r#"{"prompt":42}"#,
                 "`prompt` must be a string, not a number",
             ),
@@ -330,6 +368,19 @@ mod tests {
         let bad = b"{\"prompt\":\"\xff\xfe\"}";
         let err = SubmitRequest::from_body(bad, UrlPolicy::Production).unwrap_err();
         assert!(err.0.contains("not valid JSON"), "{}", err.0);
+    }
+
+    #[test]
+    fn the_longest_prompt_fits_however_it_is_escaped() {
+        // 8,000 characters, each an astral one written as a `\u` surrogate
+        // pair: 96 KB of JSON.
+        let body = format!(
+            r#"{{"prompt":"{}"}}"#,
+            "\\ud83d\\ude00".repeat(MAX_PROMPT_CHARS)
+        );
+        assert!(body.len() > 96_000, "{}", body.len());
+        let request = SubmitRequest::from_body(body.as_bytes(), UrlPolicy::Production).unwrap();
+        assert_eq!(request.prompt.chars().count(), MAX_PROMPT_CHARS);
     }
 
     #[test]

@@ -1,18 +1,34 @@
 //! Fetching an img2img input: through the outbound guard (every redirect
-//! hop re-checked, every resolved address filtered), at most 10 MB, and only
-//! if it decodes as PNG, JPEG, WebP or GIF.
+//! hop re-checked, every resolved address filtered), at most 10 MB; then
+//! decoding it once, bounded, off the async threads: only PNG, JPEG, WebP or
+//! GIF, at most 25 megapixels and at most 128 MB of decoder memory, one
+//! decode at a time per process. A small file may claim a huge canvas (a
+//! 261 KB PNG of 8192×8192, 16-bit samples): its header alone refuses it,
+//! before anything is allocated, so no input can exhaust the worker or slow
+//! the other jobs of its batch.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
-use image::{ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
+use tokio::sync::Semaphore;
 
 use crate::images::Image;
 use crate::netguard::{self, UrlPolicy, UrlRejected};
 
 pub const MAX_INPUT_BYTES: usize = 10 * 1024 * 1024;
 const MAX_REDIRECTS: usize = 3;
-/// Decompression bombs: a small file may claim a huge canvas.
-const MAX_DIMENSION: u32 = 8192;
+/// Decompression bombs: the canvas a header may claim (contract 1.1).
+pub const MAX_PIXELS: u64 = 25_000_000;
+/// What one decode may allocate (contract 1.1), checked against the
+/// decoder's own figure before decoding and enforced by `image::Limits`.
+pub const MAX_DECODE_BYTES: u64 = 128 * 1024 * 1024;
+/// The long side of the preview the offline renderer blends in.
+pub const PREVIEW_LONG_SIDE: u32 = 1024;
+
+/// One decode at a time in a process: a batch of five worst-case inputs
+/// then needs one decoder's memory, not five.
+static DECODES: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(1));
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputImageError {
@@ -28,6 +44,25 @@ pub enum InputImageError {
     TooLarge,
     #[error("inputImageUrl is not a PNG, JPEG, WebP or GIF image")]
     NotAnImage,
+    #[error(
+        "inputImageUrl is {width}×{height} pixels ({megapixels} megapixels); at most 25 megapixels are accepted"
+    )]
+    TooManyPixels {
+        width: u32,
+        height: u32,
+        megapixels: u64,
+    },
+    #[error("inputImageUrl would need {megabytes} MB to decode; at most 128 MB are accepted")]
+    TooMuchMemory { megabytes: u64 },
+}
+
+/// An input as the worker uses it: the bytes to send to the model (a GIF
+/// transcoded to PNG, since Gemini takes PNG, JPEG, WebP, HEIC and HEIF
+/// only) and, when asked for, a small RGB preview for the offline renderer.
+#[derive(Debug)]
+pub struct DecodedInput {
+    pub image: Image,
+    pub preview: Option<RgbImage>,
 }
 
 pub struct InputFetcher {
@@ -47,13 +82,31 @@ impl InputFetcher {
         })
     }
 
-    pub async fn fetch(&self, raw_url: &str) -> Result<Image, InputImageError> {
+    /// Fetches and decodes an input, the decode on a blocking thread.
+    pub async fn fetch_decoded(
+        &self,
+        raw_url: &str,
+        want_preview: bool,
+    ) -> Result<DecodedInput, InputImageError> {
+        let bytes = self.fetch(raw_url).await?;
+        decode_bounded(bytes, want_preview).await
+    }
+
+    /// The input's bytes, undecoded.
+    pub async fn fetch(&self, raw_url: &str) -> Result<Vec<u8>, InputImageError> {
         let mut url = netguard::check_url(raw_url, self.policy)?;
         let mut hops = 0;
         let mut resp = loop {
             let resp = self.http.get(url.clone()).send().await.map_err(|e| {
-                tracing::info!(error = %e, "input image fetch failed");
-                if e.is_timeout() {
+                let timed_out = e.is_timeout();
+                // Never the URL itself: its query may hold a presigned
+                // signature or a token, its userinfo a password.
+                tracing::info!(
+                    host = url.host_str().unwrap_or("-"),
+                    error = %e.without_url(),
+                    "input image fetch failed"
+                );
+                if timed_out {
                     InputImageError::Unreachable("timed out")
                 } else {
                     InputImageError::Unreachable(
@@ -100,17 +153,26 @@ impl InputFetcher {
             }
             bytes.extend_from_slice(&chunk);
         }
-        let mime_type = validate_image(&bytes)?;
-        Ok(Image {
-            mime_type: mime_type.to_string(),
-            bytes,
-        })
+        Ok(bytes)
     }
 }
 
-/// The image's MIME type if it fully decodes as one of the accepted formats.
-pub fn validate_image(bytes: &[u8]) -> Result<&'static str, InputImageError> {
-    let format = image::guess_format(bytes).map_err(|_| InputImageError::NotAnImage)?;
+/// `decode`, one at a time, on a blocking thread.
+pub async fn decode_bounded(
+    bytes: Vec<u8>,
+    want_preview: bool,
+) -> Result<DecodedInput, InputImageError> {
+    // The semaphore is never closed, so acquiring cannot fail.
+    let _permit = DECODES.acquire().await.ok();
+    tokio::task::spawn_blocking(move || decode(bytes, want_preview))
+        .await
+        .unwrap_or(Err(InputImageError::NotAnImage))
+}
+
+/// Decodes an input once, within the limits: the header's dimensions and
+/// the decoder's buffer size are checked before any pixel is decoded.
+pub fn decode(bytes: Vec<u8>, want_preview: bool) -> Result<DecodedInput, InputImageError> {
+    let format = image::guess_format(&bytes).map_err(|_| InputImageError::NotAnImage)?;
     let mime = match format {
         ImageFormat::Png => "image/png",
         ImageFormat::Jpeg => "image/jpeg",
@@ -118,32 +180,171 @@ pub fn validate_image(bytes: &[u8]) -> Result<&'static str, InputImageError> {
         ImageFormat::Gif => "image/gif",
         _ => return Err(InputImageError::NotAnImage),
     };
-    let mut reader = ImageReader::with_format(std::io::Cursor::new(bytes), format);
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_DIMENSION);
-    limits.max_image_height = Some(MAX_DIMENSION);
-    limits.max_alloc = Some(512 * 1024 * 1024);
-    reader.limits(limits);
-    reader.decode().map_err(|_| InputImageError::NotAnImage)?;
-    Ok(mime)
+    let decoded = {
+        let mut reader = ImageReader::with_format(std::io::Cursor::new(&bytes), format);
+        let mut limits = Limits::default();
+        limits.max_alloc = Some(MAX_DECODE_BYTES);
+        reader.limits(limits);
+        let decoder = reader
+            .into_decoder()
+            .map_err(|_| InputImageError::NotAnImage)?;
+        let (width, height) = decoder.dimensions();
+        let pixels = u64::from(width) * u64::from(height);
+        if pixels > MAX_PIXELS {
+            return Err(InputImageError::TooManyPixels {
+                width,
+                height,
+                megapixels: pixels.div_ceil(1_000_000),
+            });
+        }
+        if decoder.total_bytes() > MAX_DECODE_BYTES {
+            return Err(InputImageError::TooMuchMemory {
+                megabytes: decoder.total_bytes().div_ceil(1024 * 1024),
+            });
+        }
+        // A GIF's first frame; every other format's only one.
+        DynamicImage::from_decoder(decoder).map_err(|e| match e {
+            image::ImageError::Limits(_) => InputImageError::TooMuchMemory {
+                megabytes: MAX_DECODE_BYTES / (1024 * 1024) + 1,
+            },
+            _ => InputImageError::NotAnImage,
+        })?
+    };
+    let preview = want_preview.then(|| preview(&decoded));
+    let image = if format == ImageFormat::Gif {
+        let mut png = Vec::new();
+        decoded
+            .write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
+            .map_err(|_| InputImageError::NotAnImage)?;
+        Image {
+            mime_type: "image/png".into(),
+            bytes: png,
+        }
+    } else {
+        Image {
+            mime_type: mime.into(),
+            bytes,
+        }
+    };
+    Ok(DecodedInput { image, preview })
+}
+
+/// At most `PREVIEW_LONG_SIDE` on its long side, RGB: what the offline
+/// renderer samples, never a full-size copy.
+fn preview(decoded: &DynamicImage) -> RgbImage {
+    let (w, h) = (decoded.width().max(1), decoded.height().max(1));
+    if w.max(h) <= PREVIEW_LONG_SIDE {
+        return decoded.to_rgb8();
+    }
+    decoded
+        .thumbnail(PREVIEW_LONG_SIDE, PREVIEW_LONG_SIDE)
+        .to_rgb8()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn png_of(width: u32, height: u32) -> Vec<u8> {
+        let mut png = Vec::new();
+        RgbImage::new(width, height)
+            .write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        png
+    }
+
+    /// A PNG header claiming `width`×`height` with 16-bit RGBA samples,
+    /// followed by a tiny, broken image body: what a decompression bomb
+    /// looks like to a decoder before it allocates.
+    fn bomb_header(width: u32, height: u32) -> Vec<u8> {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend(width.to_be_bytes());
+        ihdr.extend(height.to_be_bytes());
+        ihdr.extend([16, 6, 0, 0, 0]);
+        png.extend(13u32.to_be_bytes());
+        png.extend(&ihdr);
+        png.extend(crc32(&ihdr).to_be_bytes());
+        png
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffffu32;
+        for b in data {
+            crc ^= u32::from(*b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
     #[test]
     fn only_decodable_images_pass() {
-        let png = crate::images::offline::render(crate::images::Prompt {
-            text: "x",
-            mode: crate::domain::Mode::Draft,
-            aspect_ratio: crate::domain::AspectRatio::DEFAULT,
-            input_image: None,
-        });
-        assert_eq!(validate_image(&png.bytes).unwrap(), "image/png");
-        assert!(validate_image(b"<html>not an image</html>").is_err());
+        let png = png_of(8, 8);
+        assert_eq!(
+            decode(png.clone(), false).unwrap().image.mime_type,
+            "image/png"
+        );
+        assert!(matches!(
+            decode(b"<html>not an image</html>".to_vec(), false),
+            Err(InputImageError::NotAnImage)
+        ));
         // A PNG signature with a truncated body.
-        assert!(validate_image(&png.bytes[..100]).is_err());
+        assert!(decode(png[..40].to_vec(), false).is_err());
+    }
+
+    #[test]
+    fn a_canvas_over_25_megapixels_is_refused_from_its_header() {
+        let err = decode(bomb_header(8192, 8192), false).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                InputImageError::TooManyPixels {
+                    width: 8192,
+                    height: 8192,
+                    megapixels: 68
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("at most 25 megapixels"), "{err}");
+    }
+
+    #[test]
+    fn a_canvas_needing_over_128_mb_is_refused_before_decoding() {
+        // 24 megapixels of 16-bit RGBA: 192 MB of samples.
+        let err = decode(bomb_header(6000, 4000), false).unwrap_err();
+        assert!(
+            matches!(err, InputImageError::TooMuchMemory { megabytes: 184 }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("at most 128 MB"), "{err}");
+    }
+
+    #[test]
+    fn a_gif_is_sent_as_the_png_of_its_first_frame() {
+        let mut gif = Vec::new();
+        RgbImage::from_pixel(4, 3, image::Rgb([200, 10, 10]))
+            .write_to(&mut std::io::Cursor::new(&mut gif), ImageFormat::Gif)
+            .unwrap();
+        let decoded = decode(gif, true).unwrap();
+        assert_eq!(decoded.image.mime_type, "image/png");
+        let back =
+            image::load_from_memory_with_format(&decoded.image.bytes, ImageFormat::Png).unwrap();
+        assert_eq!((back.width(), back.height()), (4, 3));
+        assert_eq!(decoded.preview.map(|p| p.dimensions()), Some((4, 3)));
+    }
+
+    #[test]
+    fn the_preview_is_small_whatever_the_input() {
+        let decoded = decode(png_of(3000, 1500), true).unwrap();
+        assert_eq!(decoded.preview.map(|p| p.dimensions()), Some((1024, 512)));
+        assert!(decode(png_of(3000, 1500), false).unwrap().preview.is_none());
     }
 
     #[tokio::test]

@@ -29,7 +29,9 @@ pub fn dimensions(mode: Mode, ratio: AspectRatio) -> (u32, u32) {
     }
 }
 
-pub fn render(prompt: Prompt<'_>) -> Image {
+/// `input` is the img2img input's preview, already decoded within the
+/// limits (`input::decode`): the renderer never decodes anything itself.
+pub fn render(prompt: Prompt<'_>, input: Option<&RgbImage>) -> Image {
     let seed = Sha256::digest(prompt.text.as_bytes());
     let (width, height) = dimensions(prompt.mode, prompt.aspect_ratio);
     let color = |i: usize| Rgb([seed[i], seed[(i + 1) % 32], seed[(i + 2) % 32]]);
@@ -64,11 +66,7 @@ pub fn render(prompt: Prompt<'_>) -> Image {
         }
     }
     // img2img: the input image, scaled to fit, shows through at half strength.
-    if let Some(input) = prompt
-        .input_image
-        .and_then(|i| image::load_from_memory(&i.bytes).ok())
-    {
-        let input = input.to_rgb8();
+    if let Some(input) = input.filter(|i| i.width() > 0 && i.height() > 0) {
         let (iw, ih) = input.dimensions();
         for (x, y, px) in img.enumerate_pixels_mut() {
             let src = input.get_pixel(x * iw / width, y * ih / height);
@@ -104,8 +102,8 @@ mod tests {
 
     #[test]
     fn renders_a_real_png_deterministically() {
-        let a = render(prompt("A cute cat", Mode::Draft));
-        let again = render(prompt("A cute cat", Mode::Draft));
+        let a = render(prompt("A cute cat", Mode::Draft), None);
+        let again = render(prompt("A cute cat", Mode::Draft), None);
         assert_eq!(a, again);
         assert_eq!(&a.bytes[..8], b"\x89PNG\r\n\x1a\n");
         let decoded = image::load_from_memory(&a.bytes).unwrap();
@@ -114,10 +112,10 @@ mod tests {
 
     #[test]
     fn different_prompts_differ_and_final_is_larger() {
-        let cat = image::load_from_memory(&render(prompt("A cute cat", Mode::Draft)).bytes)
+        let cat = image::load_from_memory(&render(prompt("A cute cat", Mode::Draft), None).bytes)
             .unwrap()
             .to_rgb8();
-        let dog = image::load_from_memory(&render(prompt("A loyal dog", Mode::Draft)).bytes)
+        let dog = image::load_from_memory(&render(prompt("A loyal dog", Mode::Draft), None).bytes)
             .unwrap()
             .to_rgb8();
         let differing = cat
@@ -129,8 +127,8 @@ mod tests {
             differing > cat.pixels().len() / 2,
             "only {differing} pixels differ"
         );
-        let big =
-            image::load_from_memory(&render(prompt("A cute cat", Mode::Final)).bytes).unwrap();
+        let big = image::load_from_memory(&render(prompt("A cute cat", Mode::Final), None).bytes)
+            .unwrap();
         assert_eq!(big.width(), 1024);
     }
 
@@ -153,19 +151,8 @@ mod tests {
     #[test]
     fn the_input_image_shows_in_img2img() {
         let white = RgbImage::from_pixel(8, 8, Rgb([255, 255, 255]));
-        let mut png = Vec::new();
-        white
-            .write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
-            .unwrap();
-        let input = Image {
-            mime_type: "image/png".into(),
-            bytes: png,
-        };
-        let plain = render(prompt("A cute cat", Mode::Draft));
-        let mixed = render(Prompt {
-            input_image: Some(&input),
-            ..prompt("A cute cat", Mode::Draft)
-        });
+        let plain = render(prompt("A cute cat", Mode::Draft), None);
+        let mixed = render(prompt("A cute cat", Mode::Draft), Some(&white));
         assert_ne!(plain, mixed);
         let mixed = image::load_from_memory(&mixed.bytes).unwrap().to_rgb8();
         let plain = image::load_from_memory(&plain.bytes).unwrap().to_rgb8();
