@@ -42,12 +42,42 @@ pub fn check(body: &[u8]) {
     }
 }
 
+/// Unicode's default-ignorable code points (DerivedCoreProperties.txt),
+/// written here apart from the validator so the two can disagree.
+const INVISIBLE: [(char, char); 17] = [
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{034F}', '\u{034F}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{115F}', '\u{1160}'),
+    ('\u{17B4}', '\u{17B5}'),
+    ('\u{180B}', '\u{180F}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{206F}'),
+    ('\u{3164}', '\u{3164}'),
+    ('\u{FE00}', '\u{FE0F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFA0}', '\u{FFA0}'),
+    ('\u{FFF0}', '\u{FFF8}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0000}', '\u{E0FFF}'),
+];
+
+fn shows(c: char) -> bool {
+    !c.is_whitespace() && !INVISIBLE.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c))
+}
+
 /// The field rules of the contract (and README), checked on the result.
 fn assert_invariants(request: &SubmitRequest, policy: UrlPolicy) {
     let prompt = &request.prompt;
     assert!(
         !prompt.trim().is_empty(),
         "blank prompt accepted: {prompt:?}"
+    );
+    assert!(
+        prompt.chars().any(shows),
+        "a prompt with nothing visible accepted: {prompt:?}"
     );
     assert!(
         prompt.chars().count() <= MAX_PROMPT_CHARS,

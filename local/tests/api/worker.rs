@@ -362,6 +362,98 @@ async fn img2img_sends_the_fetched_image_inline() {
 }
 
 #[tokio::test]
+async fn a_gif_input_reaches_gemini_as_the_png_of_its_first_frame() {
+    let gemini = FakeGemini::start().await.unwrap();
+    let t = pipeline(&gemini).await;
+    let mut gif = Vec::new();
+    image::RgbImage::from_pixel(6, 4, image::Rgb([10, 200, 30]))
+        .write_to(&mut std::io::Cursor::new(&mut gif), image::ImageFormat::Gif)
+        .unwrap();
+    let files = FileServer::start(vec![("/anim.gif", 200, vec![], gif)]).await;
+    let (_, key) = t.live_tenant(60, 5).await;
+    let body = serde_json::json!({"prompt": "make it blue", "inputImageUrl": format!("{}/anim.gif", files.base)});
+    let job = submit(&t, &key, &body.to_string()).await;
+    let (_, done) = wait_for_job(&t, &key, &job, is_terminal).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    let parts = &gemini.calls()[0].body["contents"][0]["parts"];
+    // Gemini takes PNG, JPEG, WebP, HEIC and HEIF: never image/gif.
+    assert_eq!(parts[1]["inline_data"]["mime_type"], "image/png");
+    let sent = STANDARD
+        .decode(parts[1]["inline_data"]["data"].as_str().unwrap())
+        .unwrap();
+    let frame = image::load_from_memory_with_format(&sent, image::ImageFormat::Png)
+        .expect("a PNG")
+        .to_rgb8();
+    assert_eq!(frame.dimensions(), (6, 4));
+    assert_eq!(frame.get_pixel(0, 0), &image::Rgb([10, 200, 30]));
+}
+
+#[tokio::test]
+async fn a_bomb_in_a_batch_fails_alone_and_its_batch_mates_finish() {
+    // No worker loop: the batch is handed to the worker as the Lambda
+    // event source would, all three messages at once.
+    let t = TestStack::start().await;
+    let mut bomb = Vec::new();
+    // 5,001 × 5,001 grey: a real PNG of a few KB, just over 25 megapixels.
+    image::GrayImage::new(5_001, 5_001)
+        .write_to(
+            &mut std::io::Cursor::new(&mut bomb),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    let files = FileServer::start(vec![
+        ("/bomb.png", 200, vec![], bomb),
+        ("/fine.png", 200, vec![], png(64, 48, 10)),
+    ])
+    .await;
+    let (tenant, key) = t.tenant(60, 5).await;
+    let mut records = Vec::new();
+    let mut jobs = Vec::new();
+    for (i, input) in [None, Some("/bomb.png"), Some("/fine.png")]
+        .into_iter()
+        .enumerate()
+    {
+        let mut body = serde_json::json!({"prompt": format!("batch mate {i}"), "mode": "draft"});
+        if let Some(path) = input {
+            body["inputImageUrl"] = format!("{}{path}", files.base).into();
+        }
+        let job = submit(&t, &key, &body.to_string()).await;
+        let message = shared::queue::JobMessage {
+            tenant_id: tenant.clone(),
+            livemode: false,
+            job_id: job.clone(),
+        };
+        let event = local::bench::job_message_event(format!("m{i}"), &message).unwrap();
+        records.extend(event.records);
+        jobs.push(job);
+    }
+    let mut event = aws_lambda_events::event::sqs::SqsEvent::default();
+    event.records = records;
+    let response = t.stack.worker.process_batch(event).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "every message is done with: {response:?}"
+    );
+    let status = |i: usize| {
+        let t = &t;
+        let (key, job) = (&key, jobs[i].clone());
+        async move { t.get(key, &format!("/v1/jobs/{job}")).await.body }
+    };
+    let refused = status(1).await;
+    assert_eq!(refused["status"], "FAILED", "{refused}");
+    assert_eq!(refused["error"]["code"], "INPUT_IMAGE_INVALID");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("5001×5001") && message.contains("at most 25 megapixels"),
+        "{message}"
+    );
+    for i in [0, 2] {
+        assert_eq!(status(i).await["status"], "SUCCEEDED", "batch mate {i}");
+    }
+    assert_eq!(t.active_jobs(scope(&tenant, &key)).await, 0);
+}
+
+#[tokio::test]
 async fn test_keys_render_offline_through_the_same_pipeline() {
     let gemini = FakeGemini::start().await.unwrap();
     let t = pipeline(&gemini).await;
@@ -599,4 +691,42 @@ async fn poison_messages_reach_the_dead_letter_queue() {
             "the poison message never reached the DLQ"
         );
     }
+}
+
+#[tokio::test]
+async fn each_job_message_is_grouped_by_its_tenant_for_fair_queueing() {
+    // No worker: the messages stay in the queue to be looked at.
+    let t = TestStack::start().await;
+    let (first, first_key) = t.tenant(60, 5).await;
+    let (second, second_key) = t.live_tenant(60, 5).await;
+    submit(&t, &first_key, r#"{"prompt":"a"}"#).await;
+    submit(&t, &second_key, r#"{"prompt":"b"}"#).await;
+    let sqs = aws_sdk_sqs::Client::new(&t.stack.sdk);
+    let mut groups = std::collections::BTreeMap::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while groups.len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "{groups:?}");
+        let out = sqs
+            .receive_message()
+            .queue_url(&t.stack.queue_url)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(
+                aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId,
+            )
+            .send()
+            .await
+            .unwrap();
+        for m in out.messages.unwrap_or_default() {
+            let body = shared::queue::JobMessage::from_body(m.body().unwrap()).unwrap();
+            let group = m
+                .attributes()
+                .and_then(|a| {
+                    a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId)
+                })
+                .cloned();
+            groups.insert(body.tenant_id.clone(), (group, body.livemode));
+        }
+    }
+    assert_eq!(groups[&first], (Some(first.clone()), false));
+    assert_eq!(groups[&second], (Some(second.clone()), true));
 }

@@ -180,33 +180,37 @@ pub fn decode(bytes: Vec<u8>, want_preview: bool) -> Result<DecodedInput, InputI
         ImageFormat::Gif => "image/gif",
         _ => return Err(InputImageError::NotAnImage),
     };
+    // The header alone, read without a budget: nothing is allocated for
+    // pixels yet, and a canvas over 25 megapixels ends here.
+    let (width, height) = ImageReader::with_format(std::io::Cursor::new(&bytes), format)
+        .into_dimensions()
+        .map_err(|_| InputImageError::NotAnImage)?;
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > MAX_PIXELS {
+        return Err(InputImageError::TooManyPixels {
+            width,
+            height,
+            megapixels: pixels.div_ceil(1_000_000),
+        });
+    }
+    let too_much_memory = |bytes: u64| InputImageError::TooMuchMemory {
+        megabytes: bytes.div_ceil(1024 * 1024),
+    };
     let decoded = {
         let mut reader = ImageReader::with_format(std::io::Cursor::new(&bytes), format);
         let mut limits = Limits::default();
         limits.max_alloc = Some(MAX_DECODE_BYTES);
         reader.limits(limits);
-        let decoder = reader
-            .into_decoder()
-            .map_err(|_| InputImageError::NotAnImage)?;
-        let (width, height) = decoder.dimensions();
-        let pixels = u64::from(width) * u64::from(height);
-        if pixels > MAX_PIXELS {
-            return Err(InputImageError::TooManyPixels {
-                width,
-                height,
-                megapixels: pixels.div_ceil(1_000_000),
-            });
-        }
+        let decoder = reader.into_decoder().map_err(|e| match e {
+            image::ImageError::Limits(_) => too_much_memory(MAX_DECODE_BYTES + 1),
+            _ => InputImageError::NotAnImage,
+        })?;
         if decoder.total_bytes() > MAX_DECODE_BYTES {
-            return Err(InputImageError::TooMuchMemory {
-                megabytes: decoder.total_bytes().div_ceil(1024 * 1024),
-            });
+            return Err(too_much_memory(decoder.total_bytes()));
         }
         // A GIF's first frame; every other format's only one.
         DynamicImage::from_decoder(decoder).map_err(|e| match e {
-            image::ImageError::Limits(_) => InputImageError::TooMuchMemory {
-                megabytes: MAX_DECODE_BYTES / (1024 * 1024) + 1,
-            },
+            image::ImageError::Limits(_) => too_much_memory(MAX_DECODE_BYTES + 1),
             _ => InputImageError::NotAnImage,
         })?
     };
@@ -253,18 +257,18 @@ mod tests {
         png
     }
 
-    /// A PNG header claiming `width`×`height` with 16-bit RGBA samples,
-    /// followed by a tiny, broken image body: what a decompression bomb
-    /// looks like to a decoder before it allocates.
+    /// A real 1×1 PNG whose header is rewritten to claim `width`×`height`
+    /// with 16-bit RGBA samples: what a decompression bomb looks like to a
+    /// decoder before it allocates.
     fn bomb_header(width: u32, height: u32) -> Vec<u8> {
-        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-        let mut ihdr = b"IHDR".to_vec();
-        ihdr.extend(width.to_be_bytes());
-        ihdr.extend(height.to_be_bytes());
-        ihdr.extend([16, 6, 0, 0, 0]);
-        png.extend(13u32.to_be_bytes());
-        png.extend(&ihdr);
-        png.extend(crc32(&ihdr).to_be_bytes());
+        let mut png = png_of(1, 1);
+        // Signature (8), IHDR length (4), "IHDR" (4), then the 13 fields.
+        png[16..20].copy_from_slice(&width.to_be_bytes());
+        png[20..24].copy_from_slice(&height.to_be_bytes());
+        png[24] = 16;
+        png[25] = 6;
+        let crc = crc32(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
         png
     }
 

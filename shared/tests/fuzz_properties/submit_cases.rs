@@ -26,6 +26,7 @@ fn prompt_text() -> impl Strategy<Value = String> {
     prop_oneof![
         "\\PC{1,40}",
         "[ \t\r\n\u{0}\u{1f}\u{7f}\u{85}\u{200b}a]{0,8}",
+        "[ \u{200b}\u{feff}\u{3164}\u{ffa0}\u{2060}\u{34f}\u{ad}\u{e0041}\u{fe0f}a]{0,6}",
         (MAX_PROMPT_CHARS - 2..MAX_PROMPT_CHARS + 3).prop_map(|n| "é".repeat(n)),
     ]
 }

@@ -46,6 +46,11 @@ pub struct Case {
     /// 302 to this location (`{{redirect_url}}` is that address).
     #[serde(default)]
     pub redirect_to: Option<String>,
+    /// For worker cases: the file server answers `/<name>` with 200 and
+    /// these bytes (base64), e.g. a decompression bomb
+    /// (`{{file_url}}` is that address).
+    #[serde(default)]
+    pub serve_base64: Option<String>,
     pub request: RequestSpec,
     pub expect: Expect,
     /// The file the case came from, for failure messages.
@@ -220,6 +225,10 @@ impl Case {
         require(
             self.redirect_to.is_none() || e.job.is_some(),
             "`redirect_to` is only for worker cases",
+        );
+        require(
+            self.serve_base64.is_none() || (e.job.is_some() && self.redirect_to.is_none()),
+            "`serve_base64` is only for worker cases, and not with `redirect_to`",
         );
         require(
             e.job.is_some() || (e.answered_by == Layer::Transport) == e.error.is_none(),

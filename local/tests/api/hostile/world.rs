@@ -73,6 +73,9 @@ impl World {
         let routes = cases
             .iter()
             .filter_map(|case| {
+                if let Some(served) = &case.serve_base64 {
+                    return Some(file_route(case, served));
+                }
                 let location = case.redirect_to.as_deref()?;
                 let location = with_trap(&placeholders, &traps, case)
                     .fill(location)
@@ -119,6 +122,7 @@ impl World {
             "redirect_url",
             format!("{}{}", self.files.base, route_of(case)),
         );
+        placeholders.set("file_url", format!("{}{}", self.files.base, route_of(case)));
         placeholders
     }
 
@@ -235,4 +239,14 @@ fn route_of(case: &Case) -> String {
 fn redirect_route(case: &Case, location: String) -> Route {
     let path: &'static str = route_of(case).leak();
     (path, 302, vec![("location", location)], Vec::new())
+}
+
+/// A 200 from the case's route with the case's bytes.
+fn file_route(case: &Case, base64: &str) -> Route {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(base64)
+        .unwrap_or_else(|e| panic!("{}: serve_base64: {e}", case.label()));
+    let path: &'static str = route_of(case).leak();
+    (path, 200, vec![("content-type", "image/png".into())], bytes)
 }
