@@ -86,9 +86,18 @@ async fn main() -> Result<(), BoxError> {
         // For tools that run the functions themselves (cargo lambda watch):
         // the resources exist, the emulator keeps running only if it is
         // someone else's (AWS_ENDPOINT_URL).
+        // The cursor secret as the template gives it to list-jobs: in
+        // Secrets Manager, by ARN, so those tools run that cold-start path.
+        let cursor_secret_arn = local::provision::put_secret(
+            &aws_sdk_secretsmanager::Client::new(&stack.sdk),
+            "imagesaas-cursor-secret",
+            local::provision::LOCAL_CURSOR_SECRET,
+        )
+        .await?;
         println!("TABLE_NAME={}", stack.options.table);
         println!("QUEUE_URL={}", stack.queue_url);
         println!("RESULTS_BUCKET={}", stack.options.bucket);
+        println!("CURSOR_SECRET_ARN={cursor_secret_arn}");
         return Ok(());
     }
 

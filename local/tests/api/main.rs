@@ -11,6 +11,7 @@ mod idempotency;
 mod limits;
 mod listing;
 mod routes;
+mod secrets;
 mod sweeper;
 mod template;
 mod webhooks;
