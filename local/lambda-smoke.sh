@@ -34,11 +34,13 @@ wait_port "$MOTO_PORT" moto "$LOG/moto.log"
 # Resources, dev tenant and the sample jobs the events refer to.
 provisioned=$(cargo run --quiet -p local --bin dev-server -- --provision-only --seed-samples)
 eval "$(grep -E '^[A-Z_]+=' <<<"$provisioned")"
-export TABLE_NAME QUEUE_URL RESULTS_BUCKET
-export CURSOR_SECRET=local-stack-cursor-secret LOCAL_MODE=1 RUST_LOG=info
+# CURSOR_SECRET_ARN as the template gives it to list-jobs: its cold start
+# reads the secret from (moto's) Secrets Manager.
+export TABLE_NAME QUEUE_URL RESULTS_BUCKET CURSOR_SECRET_ARN
+export LOCAL_MODE=1 RUST_LOG=info
 
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
-  --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL,TABLE_NAME=$TABLE_NAME,QUEUE_URL=$QUEUE_URL,RESULTS_BUCKET=$RESULTS_BUCKET,CURSOR_SECRET=$CURSOR_SECRET,LOCAL_MODE=1" \
+  --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL,TABLE_NAME=$TABLE_NAME,QUEUE_URL=$QUEUE_URL,RESULTS_BUCKET=$RESULTS_BUCKET,CURSOR_SECRET_ARN=$CURSOR_SECRET_ARN,LOCAL_MODE=1" \
   >"$LOG/watch.log" 2>&1 &
 pids+=($!)
 wait_port "$WATCH_PORT" "cargo lambda watch" "$LOG/watch.log"

@@ -15,6 +15,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// stuck job shows up soon after it becomes stale.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
+/// local/sam-env.json names it (Secrets Manager takes a name for an ARN).
+const LOCAL_CURSOR_SECRET_NAME: &str = "imagesaas-cursor-secret";
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     shared::telemetry::init();
@@ -78,6 +81,16 @@ async fn main() -> Result<(), BoxError> {
     )
     .await?;
 
+    // The cursor secret also as the template gives it to list-jobs: in
+    // Secrets Manager, for the tools that run the function binaries
+    // (`make lambda-smoke`, `sam local` with local/sam-env.json), so they
+    // take that cold-start path. The dev server's own App has the value.
+    let cursor_secret_arn = local::provision::put_secret(
+        &aws_sdk_secretsmanager::Client::new(&stack.sdk),
+        LOCAL_CURSOR_SECRET_NAME,
+        local::provision::LOCAL_CURSOR_SECRET,
+    )
+    .await?;
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".to_string());
     if seed_samples {
         local::provision::seed_sample_jobs(&stack.app.store).await?;
@@ -89,6 +102,7 @@ async fn main() -> Result<(), BoxError> {
         println!("TABLE_NAME={}", stack.options.table);
         println!("QUEUE_URL={}", stack.queue_url);
         println!("RESULTS_BUCKET={}", stack.options.bucket);
+        println!("CURSOR_SECRET_ARN={cursor_secret_arn}");
         return Ok(());
     }
 

@@ -13,6 +13,9 @@ pub const DEV_API_KEY: &str = "img_test_dev_123456789";
 /// The worker's Lambda timeout; the queue's visibility timeout is 6× it.
 pub const WORKER_TIMEOUT_SECS: u32 = 180;
 pub const MAX_RECEIVE_COUNT: u32 = 10;
+/// The listing cursors' HMAC key in the local stack (never a deployed one:
+/// the template generates its own in Secrets Manager).
+pub const LOCAL_CURSOR_SECRET: &str = "local-stack-cursor-secret";
 
 fn err<E: std::error::Error + 'static>(what: &str, e: E) -> BoxError {
     format!(
@@ -134,6 +137,43 @@ pub async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str) -> Result<(), Bo
             Ok(())
         }
         Err(e) => Err(err("CreateBucket", e)),
+    }
+}
+
+/// A Secrets Manager secret holding `value` (created, or given a new
+/// version if it exists); returns its ARN, what the template passes to a
+/// function as `<NAME>_ARN`.
+pub async fn put_secret(
+    secrets: &aws_sdk_secretsmanager::Client,
+    name: &str,
+    value: &str,
+) -> Result<String, BoxError> {
+    match secrets
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+    {
+        Ok(created) => created
+            .arn
+            .ok_or_else(|| format!("CreateSecret {name}: no ARN in the answer").into()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_exists_exception()) =>
+        {
+            let updated = secrets
+                .put_secret_value()
+                .secret_id(name)
+                .secret_string(value)
+                .send()
+                .await
+                .map_err(|e| err("PutSecretValue", e))?;
+            updated
+                .arn
+                .ok_or_else(|| format!("PutSecretValue {name}: no ARN in the answer").into())
+        }
+        Err(e) => Err(err("CreateSecret", e)),
     }
 }
 

@@ -92,7 +92,7 @@ impl Stack {
         let config = Config {
             table_name: options.table.clone(),
             queue_url: queue_url.clone(),
-            cursor_secret: "local-stack-cursor-secret".to_string(),
+            cursor_secret: Some(provision::LOCAL_CURSOR_SECRET.to_string()),
             url_policy: UrlPolicy::Local,
             auth_cache_ttl: options.auth_cache_ttl,
         };

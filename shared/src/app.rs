@@ -6,18 +6,38 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use aws_config::timeout::TimeoutConfig;
 
-use crate::Config;
 use crate::auth::Authenticator;
 use crate::cursor::CursorCodec;
 use crate::queue::JobQueue;
+use crate::secrets::Secret;
 use crate::store::Store;
+use crate::{ApiError, Config};
 
 pub struct App {
     pub config: Config,
     pub store: Store,
     pub queue: JobQueue,
     pub auth: Authenticator,
-    pub cursors: CursorCodec,
+    /// Only where the configuration has the cursor secret (see `cursors`).
+    cursors: Option<CursorCodec>,
+}
+
+/// The secrets an HTTP function needs at cold start. The template gives
+/// each secret only to the functions that use it, so a function asks only
+/// for its own and fails to start without them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// The listing cursors' HMAC key (`CURSOR_SECRET_ARN` or `CURSOR_SECRET`).
+    pub cursor_secret: bool,
+}
+
+impl Needs {
+    pub const NOTHING: Needs = Needs {
+        cursor_secret: false,
+    };
+    pub const CURSOR_SECRET: Needs = Needs {
+        cursor_secret: true,
+    };
 }
 
 impl App {
@@ -29,20 +49,35 @@ impl App {
             ),
             queue: JobQueue::new(aws_sdk_sqs::Client::new(sdk), config.queue_url.clone()),
             auth: Authenticator::new(config.auth_cache_ttl),
-            cursors: CursorCodec::new(config.cursor_secret.as_bytes().to_vec()),
+            cursors: config
+                .cursor_secret
+                .as_ref()
+                .map(|secret| CursorCodec::new(secret.as_bytes().to_vec())),
             config,
         }
     }
 
+    /// The cursor codec. `Needs::CURSOR_SECRET` makes a function without the
+    /// secret fail its cold start, so this error is only reachable from an
+    /// `App` built by hand without it.
+    pub fn cursors(&self) -> Result<&CursorCodec, ApiError> {
+        self.cursors.as_ref().ok_or_else(|| {
+            ApiError::internal("this function was configured without the cursor secret")
+        })
+    }
+
     /// The standard AWS configuration chain (honours `AWS_ENDPOINT_URL`),
     /// with timeouts so a stalled dependency turns into a prompt 500 rather
-    /// than a hung request.
-    pub async fn from_env() -> Result<App, crate::config::MissingEnv> {
-        let config = Config::from_env()?;
+    /// than a hung request; then the secrets in `needs`, each read once.
+    pub async fn from_env(needs: Needs) -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
+        let mut config = Config::from_env()?;
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .timeout_config(default_timeouts())
             .load()
             .await;
+        if needs.cursor_secret {
+            config.cursor_secret = Some(Secret::from_env("CURSOR_SECRET").required(&sdk).await?);
+        }
         Ok(App::new(&sdk, config))
     }
 }

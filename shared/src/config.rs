@@ -8,9 +8,11 @@ use crate::netguard::UrlPolicy;
 pub struct Config {
     pub table_name: String,
     pub queue_url: String,
-    /// Key for the cursor HMAC. Rotating it invalidates outstanding cursors
-    /// (clients get 400 and restart their listing), nothing else.
-    pub cursor_secret: String,
+    /// Key for the cursor HMAC, only in the function that lists jobs (the
+    /// others are not given it: see `Needs`). Rotating it invalidates
+    /// outstanding cursors (clients get 400 and restart their listing),
+    /// nothing else.
+    pub cursor_secret: Option<String>,
     pub url_policy: UrlPolicy,
     /// How long a warm function trusts a key look-up: a revoked key or a
     /// changed limit takes effect within this time (the concurrency limit at
@@ -23,9 +25,10 @@ pub struct Config {
 pub struct MissingEnv(pub &'static str);
 
 impl Config {
-    /// `TABLE_NAME`, `QUEUE_URL`, `CURSOR_SECRET` are required;
-    /// `LOCAL_MODE=1` relaxes the outbound URL policy for the local stack;
-    /// `AUTH_CACHE_TTL_SECONDS` defaults to 60.
+    /// `TABLE_NAME` and `QUEUE_URL` are required; `LOCAL_MODE=1` relaxes
+    /// the outbound URL policy for the local stack; `AUTH_CACHE_TTL_SECONDS`
+    /// defaults to 60. Secrets are not read here (one may take a Secrets
+    /// Manager call): `App::from_env` adds the ones the function needs.
     pub fn from_env() -> Result<Config, MissingEnv> {
         let var = |name: &'static str| {
             std::env::var(name)
@@ -37,7 +40,7 @@ impl Config {
         Ok(Config {
             table_name: var("TABLE_NAME")?,
             queue_url: var("QUEUE_URL")?,
-            cursor_secret: var("CURSOR_SECRET")?,
+            cursor_secret: None,
             url_policy: if local {
                 UrlPolicy::Local
             } else {

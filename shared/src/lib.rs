@@ -15,12 +15,13 @@ pub mod images;
 pub mod netguard;
 pub mod queue;
 pub mod results;
+pub mod secrets;
 pub mod store;
 pub mod telemetry;
 pub mod time;
 pub mod webhooks;
 
-pub use app::App;
+pub use app::{App, Needs};
 pub use config::Config;
 pub use error::ApiError;
 pub use http::ApiResponse;

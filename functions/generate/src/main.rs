@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::bootstrap::run_http(generate::handle).await
+    shared::bootstrap::run_http(shared::Needs::NOTHING, generate::handle).await
 }

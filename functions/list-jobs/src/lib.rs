@@ -17,6 +17,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn list_jobs(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
     let caller = app.auth.authenticate(&app.store, req).await?;
+    let cursors = app.cursors()?;
     let query = Query::parse(req, &["status", "limit", "cursor"])?;
     let status = query
         .get("status")
@@ -44,7 +45,7 @@ async fn list_jobs(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
     // An empty `cursor=` is the first page, so clients can always send it.
     let after = match query.get("cursor").filter(|c| !c.is_empty()) {
         None => None,
-        Some(cursor) => Some(app.cursors.decode(caller.scope(), status, cursor)?),
+        Some(cursor) => Some(cursors.decode(caller.scope(), status, cursor)?),
     };
 
     let page = app
@@ -53,7 +54,7 @@ async fn list_jobs(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
         .await?;
     let next_cursor = page
         .next
-        .map(|position| app.cursors.encode(caller.scope(), status, &position));
+        .map(|position| cursors.encode(caller.scope(), status, &position));
     Ok(ApiResponse::ok(&ListView {
         items: page.jobs.iter().map(ItemView::from).collect(),
         has_more: next_cursor.is_some(),

@@ -20,6 +20,7 @@ use shared::images::{HttpClientError, Outcome, Prompt, offline};
 use shared::netguard::UrlPolicy;
 use shared::queue::JobMessage;
 use shared::results::{ResultStore, result_key};
+use shared::secrets::Secret;
 use shared::store::{ClaimOutcome, Finish, Store};
 use shared::time;
 use tracing::Instrument;
@@ -52,14 +53,16 @@ pub struct WorkerConfig {
 pub struct MissingEnv(&'static str);
 
 impl WorkerConfig {
-    pub fn from_env() -> Result<WorkerConfig, MissingEnv> {
+    /// Everything but the Gemini key, which is a secret read by
+    /// `Worker::from_env` (from Secrets Manager in Lambda).
+    pub fn from_env(gemini_api_key: Option<String>) -> Result<WorkerConfig, MissingEnv> {
         let var = |name: &'static str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let required = |name: &'static str| var(name).ok_or(MissingEnv(name));
         let number = |name: &'static str, default: u64| {
             var(name).and_then(|v| v.parse().ok()).unwrap_or(default)
         };
         let defaults = Models::default();
-        let gemini = var("GEMINI_API_KEY").map(|api_key| GeminiConfig {
+        let gemini = gemini_api_key.map(|api_key| GeminiConfig {
             base_url: var("GEMINI_BASE_URL")
                 .unwrap_or_else(|| "https://generativelanguage.googleapis.com".into()),
             api_key,
@@ -126,17 +129,20 @@ impl Worker {
         })
     }
 
+    /// The Gemini key is `GEMINI_API_KEY_ARN` (a Secrets Manager secret,
+    /// read once here) or `GEMINI_API_KEY`; see `shared::secrets`.
     pub async fn from_env() -> Result<Worker, Box<dyn std::error::Error + Send + Sync>> {
-        let config = WorkerConfig::from_env()?;
-        if config.gemini.is_none() {
-            tracing::warn!(
-                "GEMINI_API_KEY is not set: jobs of live keys will fail with PROVIDER_UNAVAILABLE"
-            );
-        }
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .timeout_config(shared::app::default_timeouts())
             .load()
             .await;
+        let gemini_api_key = Secret::from_env("GEMINI_API_KEY").value(&sdk).await?;
+        let config = WorkerConfig::from_env(gemini_api_key)?;
+        if config.gemini.is_none() {
+            tracing::warn!(
+                "no Gemini API key (GEMINI_API_KEY_ARN or GEMINI_API_KEY): jobs of live keys will fail with PROVIDER_UNAVAILABLE"
+            );
+        }
         let s3 = aws_sdk_s3::Client::new(&sdk);
         Ok(Worker::new(&sdk, s3, config)?)
     }

@@ -95,7 +95,13 @@ async fn main() -> Result<(), BoxError> {
         ("TABLE_NAME", stack.options.table.clone()),
         ("QUEUE_URL", stack.queue_url.clone()),
         ("RESULTS_BUCKET", stack.options.bucket.clone()),
-        ("CURSOR_SECRET", "local-stack-cursor-secret".into()),
+        // Given as the value, so no init here includes a Secrets Manager
+        // call (in Lambda list-jobs makes one, the worker one if it has a
+        // Gemini key).
+        (
+            "CURSOR_SECRET",
+            local::provision::LOCAL_CURSOR_SECRET.into(),
+        ),
         ("LOCAL_MODE", "1".into()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".into()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),

@@ -12,6 +12,7 @@ mod limits;
 mod listing;
 mod modes;
 mod routes;
+mod secrets;
 mod sweeper;
 mod template;
 mod webhooks;

@@ -267,3 +267,437 @@ async fn every_function_crate_is_deployed_and_every_route_is_served_locally() {
         );
     }
 }
+
+// ------------------------------------------------- "no tenant can hurt another"
+
+/// An intrinsic function as (name, argument), whichever way it is written:
+/// `!Ref X` and `{Ref: X}`, `!If [...]` and `{Fn::If: [...]}`.
+fn intrinsic(v: &Value) -> Option<(String, &Value)> {
+    match v {
+        Value::Tagged(t) => Some((
+            t.tag.to_string().trim_start_matches('!').to_string(),
+            &t.value,
+        )),
+        Value::Mapping(m) if m.len() == 1 => {
+            let (k, arg) = m.iter().next()?;
+            let k = k.as_str()?;
+            let name = if k == "Ref" {
+                k
+            } else {
+                k.strip_prefix("Fn::")?
+            };
+            Some((name.to_string(), arg))
+        }
+        _ => None,
+    }
+}
+
+/// The argument of `!Name arg`, if `v` is that function.
+fn call<'v>(v: &'v Value, name: &str) -> Option<&'v Value> {
+    intrinsic(v).filter(|(n, _)| n == name).map(|(_, arg)| arg)
+}
+
+/// What `v` references with `!Ref`, if it is one.
+fn ref_to(v: &Value) -> Option<String> {
+    call(v, "Ref").map(s)
+}
+
+fn seq(v: &Value) -> &[Value] {
+    v.as_sequence()
+        .map(Vec::as_slice)
+        .unwrap_or_else(|| panic!("a list, got {v:?}"))
+}
+
+/// Every `AWS::Serverless::Function`, by logical id.
+fn functions(t: &Value) -> Vec<(String, &Value)> {
+    t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| s(&r["Type"]) == "AWS::Serverless::Function")
+        .map(|(id, r)| (s(id), r))
+        .collect()
+}
+
+fn is_http_function(function: &Value) -> bool {
+    function["Properties"]["Events"]
+        .as_mapping()
+        .is_some_and(|events| events.values().any(|e| s(&e["Type"]) == "HttpApi"))
+}
+
+/// `ReservedConcurrentExecutions: !If [Cond, !Ref Param, !Ref AWS::NoValue]`
+/// where `Cond` is `Param != 0` and `Param` defaults to 0: a reservation an
+/// operator can set, which deploys in any account while it is 0. Returns
+/// `Param`.
+fn optional_reservation(t: &Value, function: &str) -> String {
+    let value = &t["Resources"][function]["Properties"]["ReservedConcurrentExecutions"];
+    let args = seq(call(value, "If").unwrap_or_else(|| panic!("{function}: {value:?}")));
+    let (condition, then, otherwise) = (s(&args[0]), &args[1], &args[2]);
+    let parameter = ref_to(then).expect("the reservation is a parameter");
+    assert_eq!(ref_to(otherwise).as_deref(), Some("AWS::NoValue"));
+    let cond = &t["Conditions"][condition.as_str()];
+    let equals = seq(call(&seq(call(cond, "Not").expect("Not"))[0], "Equals").expect("Equals"));
+    assert_eq!(ref_to(&equals[0]).as_deref(), Some(parameter.as_str()));
+    assert_eq!(
+        s(&equals[1]),
+        "0",
+        "{condition} means the parameter is not 0"
+    );
+    let p = &t["Parameters"][parameter.as_str()];
+    assert_eq!(s(&p["Type"]), "Number");
+    assert_eq!(
+        s(&p["Default"]),
+        "0",
+        "{parameter}: no reservation by default"
+    );
+    assert_eq!(s(&p["MinValue"]), "0");
+    parameter
+}
+
+#[test]
+fn the_worker_and_webhooks_can_be_given_concurrency_no_http_flood_can_take() {
+    let t = template();
+    assert_eq!(
+        optional_reservation(&t, "WorkerFunction"),
+        "WorkerReservedConcurrency"
+    );
+    assert_eq!(
+        optional_reservation(&t, "WebhooksFunction"),
+        "WebhooksReservedConcurrency"
+    );
+    // The Gemini quota guard stays where it was: on the event source.
+    let scaling = &t["Resources"]["WorkerFunction"]["Properties"]["Events"]["Jobs"]["Properties"]["ScalingConfig"];
+    assert_eq!(
+        ref_to(&scaling["MaximumConcurrency"]).as_deref(),
+        Some("WorkerMaxConcurrency")
+    );
+}
+
+#[test]
+fn every_http_function_can_be_capped_and_the_defaults_reserve_nothing() {
+    let t = template();
+    let http: Vec<String> = functions(&t)
+        .into_iter()
+        .filter(|(_, f)| is_http_function(f))
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(http.len(), 5, "{http:?}");
+    for id in &http {
+        assert_eq!(
+            optional_reservation(&t, id),
+            "HttpFunctionReservedConcurrency",
+            "{id}"
+        );
+    }
+    // The sweeper (one run every 5 minutes) needs no reservation.
+    assert!(
+        t["Resources"]["SweeperFunction"]["Properties"]["ReservedConcurrentExecutions"].is_null()
+    );
+}
+
+#[test]
+fn submits_and_reads_have_separate_throttle_budgets() {
+    let t = template();
+    let mut routes = BTreeSet::new();
+    for (_, f) in functions(&t) {
+        for e in f["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
+            if s(&e["Type"]) == "HttpApi" {
+                routes.insert(format!(
+                    "{} {}",
+                    s(&e["Properties"]["Method"]),
+                    s(&e["Properties"]["Path"])
+                ));
+            }
+        }
+    }
+    let settings = t["Resources"]["HttpApi"]["Properties"]["RouteSettings"]
+        .as_mapping()
+        .expect("per-route settings");
+    let budget = |route: &str| {
+        let r = &settings[route];
+        (
+            ref_to(&r["ThrottlingRateLimit"]).unwrap_or_else(|| panic!("{route}: rate")),
+            ref_to(&r["ThrottlingBurstLimit"]).unwrap_or_else(|| panic!("{route}: burst")),
+        )
+    };
+    // API Gateway refuses a stage whose settings name a route it lacks.
+    for key in settings.keys() {
+        assert!(routes.contains(&s(key)), "{} is not a route", s(key));
+    }
+    let submit = budget("POST /v1/images/generate");
+    assert_eq!(
+        submit,
+        (
+            "SubmitThrottleRateLimit".into(),
+            "SubmitThrottleBurstLimit".into()
+        )
+    );
+    for read in [
+        "GET /v1/jobs",
+        "GET /v1/jobs/{jobId}",
+        "DELETE /v1/jobs/{jobId}",
+    ] {
+        assert_eq!(
+            budget(read),
+            (
+                "ReadThrottleRateLimit".into(),
+                "ReadThrottleBurstLimit".into()
+            ),
+            "{read}"
+        );
+    }
+    for parameter in [
+        "SubmitThrottleRateLimit",
+        "SubmitThrottleBurstLimit",
+        "ReadThrottleRateLimit",
+        "ReadThrottleBurstLimit",
+    ] {
+        let p = &t["Parameters"][parameter];
+        assert_eq!(s(&p["Type"]), "Number", "{parameter}");
+        assert!(
+            s(&p["Default"]).parse::<u32>().is_ok_and(|d| d > 0),
+            "{parameter} has a default that lets traffic through"
+        );
+    }
+    // Whatever has no budget of its own (GET /health) keeps the default.
+    let default = &t["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"];
+    assert_eq!(
+        ref_to(&default["ThrottlingRateLimit"]).as_deref(),
+        Some("ThrottleRateLimit")
+    );
+}
+
+/// A function's environment variables, by name.
+fn environment(function: &Value) -> Vec<(String, &Value)> {
+    function["Properties"]["Environment"]["Variables"]
+        .as_mapping()
+        .into_iter()
+        .flat_map(|m| m.iter())
+        .map(|(k, v)| (s(k), v))
+        .collect()
+}
+
+/// Every IAM statement of a function's inline policies, with the condition
+/// it is under (`!If [Cond, {Statement: ...}, !Ref AWS::NoValue]`).
+fn statements(function: &Value) -> Vec<(Option<String>, &Value)> {
+    let mut out = Vec::new();
+    for policy in function["Properties"]["Policies"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+    {
+        let (condition, document) = match call(policy, "If") {
+            Some(args) => {
+                let args = seq(args);
+                assert_eq!(ref_to(&args[2]).as_deref(), Some("AWS::NoValue"));
+                (Some(s(&args[0])), &args[1])
+            }
+            None => (None, policy),
+        };
+        for statement in seq(&document["Statement"]) {
+            out.push((condition.clone(), statement));
+        }
+    }
+    out
+}
+
+fn actions(statement: &Value) -> Vec<String> {
+    match &statement["Action"] {
+        Value::Sequence(a) => a.iter().map(s).collect(),
+        one => vec![s(one)],
+    }
+}
+
+#[test]
+fn each_secret_is_given_only_to_the_function_that_uses_it_and_only_it_may_read_it() {
+    let t = template();
+    // No secret is a parameter any more, nor a plain environment variable.
+    for (name, p) in t["Parameters"].as_mapping().unwrap() {
+        assert!(p["NoEcho"].is_null(), "{} carries a secret", s(name));
+    }
+    assert!(t["Parameters"]["CursorSecret"].is_null());
+    assert!(t["Parameters"]["GeminiApiKey"].is_null());
+    let global = &t["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(global["CURSOR_SECRET_ARN"].is_null() && global["GEMINI_API_KEY_ARN"].is_null());
+
+    // The cursor key is generated by the stack, in Secrets Manager.
+    let cursor = &t["Resources"]["CursorSigningSecret"];
+    assert_eq!(s(&cursor["Type"]), "AWS::SecretsManager::Secret");
+    assert!(
+        s(&cursor["Properties"]["GenerateSecretString"]["PasswordLength"])
+            .parse::<u32>()
+            .is_ok_and(|n| n >= 32)
+    );
+
+    let mut given = Vec::new();
+    let mut readers = Vec::new();
+    for (id, f) in functions(&t) {
+        for (name, value) in environment(f) {
+            assert!(
+                name != "CURSOR_SECRET" && name != "GEMINI_API_KEY",
+                "{id} is given {name} in plain text"
+            );
+            if name.ends_with("_ARN") {
+                given.push((id.clone(), name, value.clone()));
+            }
+        }
+        for (condition, statement) in statements(f) {
+            let acts = actions(statement);
+            if acts.iter().any(|a| a.starts_with("secretsmanager:")) {
+                assert_eq!(acts, ["secretsmanager:GetSecretValue"], "{id}");
+                let resource = ref_to(&statement["Resource"])
+                    .unwrap_or_else(|| panic!("{id} reads secrets beyond one ARN"));
+                readers.push((id.clone(), condition, resource));
+            }
+        }
+    }
+    assert_eq!(given.len(), 2, "{given:?}");
+    let (id, name, value) = &given[0];
+    assert_eq!(
+        (id.as_str(), name.as_str(), ref_to(value).as_deref()),
+        (
+            "ListJobsFunction",
+            "CURSOR_SECRET_ARN",
+            Some("CursorSigningSecret")
+        )
+    );
+    let (id, name, value) = &given[1];
+    assert_eq!(
+        (id.as_str(), name.as_str()),
+        ("WorkerFunction", "GEMINI_API_KEY_ARN")
+    );
+    // Only when the operator names a Gemini secret.
+    let args = seq(call(value, "If").expect("conditional"));
+    assert_eq!(s(&args[0]), "HasGeminiApiKey");
+    assert_eq!(ref_to(&args[1]).as_deref(), Some("GeminiApiKeySecretArn"));
+    assert_eq!(ref_to(&args[2]).as_deref(), Some("AWS::NoValue"));
+
+    assert_eq!(
+        readers,
+        [
+            (
+                "ListJobsFunction".to_string(),
+                None,
+                "CursorSigningSecret".to_string()
+            ),
+            (
+                "WorkerFunction".to_string(),
+                Some("HasGeminiApiKey".to_string()),
+                "GeminiApiKeySecretArn".to_string()
+            ),
+        ]
+    );
+
+    // The names the template gives are the ones the code reads.
+    for (name, var) in [
+        ("CURSOR_SECRET", "CURSOR_SECRET_ARN"),
+        ("GEMINI_API_KEY", "GEMINI_API_KEY_ARN"),
+    ] {
+        let secret =
+            shared::secrets::Secret::from_vars(name, |v| (v == var).then(|| "arn".to_string()));
+        assert_eq!(
+            secret.source(),
+            &shared::secrets::SecretSource::SecretsManager("arn".into())
+        );
+    }
+}
+
+#[test]
+fn s3_and_cloudfront_access_logs_go_to_a_private_bucket_that_expires_them() {
+    let t = template();
+    let logs = &t["Resources"]["AccessLogsBucket"];
+    assert_eq!(s(&logs["Type"]), "AWS::S3::Bucket");
+    let props = &logs["Properties"];
+    for block in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(
+            s(&props["PublicAccessBlockConfiguration"][block]),
+            "true",
+            "{block}"
+        );
+    }
+    assert!(props["AccessControl"].is_null(), "no canned ACL");
+    assert_eq!(
+        s(
+            &seq(&props["BucketEncryption"]["ServerSideEncryptionConfiguration"])[0]["ServerSideEncryptionByDefault"]
+                ["SSEAlgorithm"]
+        ),
+        "AES256"
+    );
+    // CloudFront's standard logging needs ACLs on its bucket: not
+    // BucketOwnerEnforced. Preferred makes its log files this account's.
+    assert_eq!(
+        s(&seq(&props["OwnershipControls"]["Rules"])[0]["ObjectOwnership"]),
+        "BucketOwnerPreferred"
+    );
+    let rules = seq(&props["LifecycleConfiguration"]["Rules"]);
+    assert!(
+        rules.iter().any(|r| s(&r["Status"]) == "Enabled"
+            && r["Prefix"].is_null()
+            && ref_to(&r["ExpirationInDays"]).as_deref() == Some("AccessLogRetentionDays")),
+        "every log expires: {rules:?}"
+    );
+    assert!(
+        s(&t["Parameters"]["AccessLogRetentionDays"]["Default"])
+            .parse::<u32>()
+            .is_ok_and(|d| d > 0)
+    );
+
+    // The results bucket's server access logs, by bucket policy.
+    let logging = &t["Resources"]["ResultsBucket"]["Properties"]["LoggingConfiguration"];
+    assert_eq!(
+        ref_to(&logging["DestinationBucketName"]).as_deref(),
+        Some("AccessLogsBucket")
+    );
+    let s3_prefix = s(&logging["LogFilePrefix"]);
+    let policy = &t["Resources"]["AccessLogsBucketPolicy"]["Properties"];
+    assert_eq!(
+        ref_to(&policy["Bucket"]).as_deref(),
+        Some("AccessLogsBucket")
+    );
+    let policy_statements = seq(&policy["PolicyDocument"]["Statement"]);
+    let delivery = policy_statements
+        .iter()
+        .find(|st| s(&st["Principal"]["Service"]) == "logging.s3.amazonaws.com")
+        .expect("S3 log delivery may write");
+    assert_eq!(s(&delivery["Effect"]), "Allow");
+    assert_eq!(actions(delivery), ["s3:PutObject"]);
+    let resource = s(call(&delivery["Resource"], "Sub").expect("a Sub"));
+    let allowed = resource
+        .strip_prefix("${AccessLogsBucket.Arn}/")
+        .and_then(|p| p.strip_suffix('*'))
+        .expect("objects of the log bucket");
+    assert!(
+        s3_prefix.starts_with(allowed) && !allowed.is_empty(),
+        "logs under {s3_prefix} are allowed by {resource}, and nothing outside a prefix"
+    );
+    assert_eq!(
+        ref_to(&delivery["Condition"]["StringEquals"]["aws:SourceAccount"]).as_deref(),
+        Some("AWS::AccountId"),
+        "only this account's buckets"
+    );
+    assert!(policy_statements.iter().any(|st| s(&st["Effect"]) == "Deny"
+        && s(&st["Condition"]["Bool"]["aws:SecureTransport"]) == "false"));
+
+    // CloudFront's standard logs.
+    let cdn_logging = &t["Resources"]["ResultsCdn"]["Properties"]["DistributionConfig"]["Logging"];
+    assert_eq!(
+        s(call(&cdn_logging["Bucket"], "GetAtt").expect("a GetAtt")),
+        "AccessLogsBucket.DomainName"
+    );
+    let cdn_prefix = s(&cdn_logging["Prefix"]);
+    assert!(
+        !cdn_prefix.is_empty()
+            && !cdn_prefix.starts_with(allowed)
+            && !allowed.starts_with(&cdn_prefix),
+        "CloudFront's logs ({cdn_prefix}) and S3's ({s3_prefix}) do not mix"
+    );
+}
