@@ -5,6 +5,14 @@
 //! SUCCEEDED against moto. Prints peak RSS of the worker process and the
 //! time spent outside the Gemini exchange, and writes them to BENCHMARKS.md.
 //!
+//! Then the worst inputs: batches of five img2img jobs whose inputs are the
+//! largest images the worker accepts (25 megapixels of 8-bit RGBA, 100 MB
+//! decoded; 16-bit RGB just under the 128 MB decoder budget) and the bombs
+//! it refuses (a PNG claiming 8192×8192 16-bit RGBA, a real 5001×5001 one),
+//! in test mode (decode, preview, offline render) and live mode (decode,
+//! send inline). Peak RSS is measured per phase, the high-water mark reset
+//! in between (`/proc/self/clear_refs`).
+//!
 //! `cargo run --release -p local --bin bench-worker` (or `make bench-worker`).
 
 use std::time::{Duration, Instant};
@@ -119,6 +127,7 @@ async fn main() -> Result<(), BoxError> {
         assert_eq!(job.status.as_str(), "SUCCEEDED");
     }
     let rss_peak = peak_rss_kb();
+    let worst = worst_inputs(&stack, key, gemini_port).await?;
     child.kill().await.ok();
     moto.stop().await;
 
@@ -147,9 +156,169 @@ async fn main() -> Result<(), BoxError> {
         peak = rss_peak as f64 / 1024.0,
         before = rss_before as f64 / 1024.0,
     );
+    let report = format!("{report}\n{worst}");
     println!("{report}");
     local::bench::write_section("worker", &report)?;
     Ok(())
+}
+
+/// The inputs the child process serves at `/inputs/<name>`: (name, what it
+/// is, PNG bytes, whether the worker must accept it).
+fn worst_input_files() -> Vec<(&'static str, &'static str, Vec<u8>, bool)> {
+    let encode = |img: image::DynamicImage| {
+        let mut bytes = Vec::new();
+        img.write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .expect("encoding a PNG into memory");
+        bytes
+    };
+    // 1×1 PNG whose header claims 8192×8192 16-bit RGBA (512 MB).
+    let mut claim = encode(image::DynamicImage::ImageRgb8(image::RgbImage::new(1, 1)));
+    claim[16..20].copy_from_slice(&8192u32.to_be_bytes());
+    claim[20..24].copy_from_slice(&8192u32.to_be_bytes());
+    claim[24] = 16;
+    claim[25] = 6;
+    let crc = crc32(&claim[12..29]);
+    claim[29..33].copy_from_slice(&crc.to_be_bytes());
+    vec![
+        (
+            "rgba-25mp.png",
+            "5000×5000 8-bit RGBA (25 MP, 100 MB decoded): the largest accepted",
+            encode(image::DynamicImage::ImageRgba8(image::RgbaImage::new(
+                5000, 5000,
+            ))),
+            true,
+        ),
+        (
+            "rgb16-10mp.png",
+            "3650×3650 16-bit RGB (13.3 MP, 80 MB decoded)",
+            encode(image::DynamicImage::ImageRgb16(image::ImageBuffer::new(
+                3650, 3650,
+            ))),
+            true,
+        ),
+        (
+            "claims-8192-16bit.png",
+            "a 1×1 PNG whose header claims 8192×8192 16-bit RGBA: refused",
+            claim,
+            false,
+        ),
+        (
+            "gray-5001.png",
+            "a real 5001×5001 grey PNG (25.01 MP): refused",
+            encode(image::DynamicImage::ImageLuma8(image::GrayImage::new(
+                5001, 5001,
+            ))),
+            false,
+        ),
+    ]
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for b in data {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// One batch of five jobs per input and mode, as the SQS event source hands
+/// them over; peak RSS of each batch alone.
+async fn worst_inputs(stack: &Stack, live_key: &str, port: u16) -> Result<String, BoxError> {
+    let test_key = "img_test_benchmark_key_0001";
+    let new_key = shared::store::NewApiKey::for_raw_key(TENANT, test_key).ok_or("a key")?;
+    stack.app.store.create_api_key(&new_key).await?;
+    let mut rows = String::new();
+    let mut worst_kb = 0;
+    let baseline_kb = current_rss_kb();
+    for (name, what, bytes, accepted) in worst_input_files() {
+        for (mode, key, livemode) in [("test", test_key, false), ("live", live_key, true)] {
+            let api = local::bench::api::InProcessApi::new(&stack.app, key);
+            let mut records = Vec::new();
+            let mut jobs = Vec::new();
+            for i in 0..5 {
+                let body = serde_json::json!({
+                    "prompt": format!("worst {name} {i}"),
+                    "mode": "draft",
+                    "inputImageUrl": format!("http://127.0.0.1:{port}/inputs/{name}"),
+                });
+                let job_id = api.submit(&body.to_string(), None).await?;
+                let message = JobMessage {
+                    tenant_id: TENANT.into(),
+                    livemode,
+                    job_id: job_id.clone(),
+                };
+                records.extend(local::bench::job_message_event(format!("w{i}"), &message)?.records);
+                jobs.push(job_id);
+            }
+            let mut event = aws_lambda_events::event::sqs::SqsEvent::default();
+            event.records = records;
+            reset_peak_rss();
+            let start = Instant::now();
+            let response = stack.worker.process_batch(event).await;
+            let elapsed = start.elapsed();
+            let peak = peak_rss_kb();
+            worst_kb = worst_kb.max(peak);
+            assert!(response.batch_item_failures.is_empty());
+            let scope = Scope::new(
+                TENANT,
+                if livemode {
+                    KeyMode::Live
+                } else {
+                    KeyMode::Test
+                },
+            );
+            let mut outcomes = Vec::new();
+            for job in &jobs {
+                let job = stack
+                    .app
+                    .store
+                    .get_job(scope, job)
+                    .await?
+                    .ok_or("job missing")?;
+                outcomes.push(job.status.as_str());
+            }
+            let expected = if accepted { "SUCCEEDED" } else { "FAILED" };
+            assert!(
+                outcomes.iter().all(|s| *s == expected),
+                "{name} {mode}: {outcomes:?}"
+            );
+            rows.push_str(&format!(
+                "| {what} ({} KB) | {mode} | {} | {:.1} MB | {:.0} ms |\n",
+                bytes.len() / 1024,
+                if accepted {
+                    "5 SUCCEEDED"
+                } else {
+                    "5 FAILED INPUT_IMAGE_INVALID"
+                },
+                peak as f64 / 1024.0,
+                elapsed.as_secs_f64() * 1000.0,
+            ));
+        }
+    }
+    Ok(format!(
+        "## Worker: the worst inputs\n\n         Each row is one batch of five img2img jobs with the same input, handed to the worker at once as the          SQS event source does (`process_batch`); the peak RSS is the worker process's high-water mark during that          batch alone (reset with `/proc/self/clear_refs` before it; {baseline:.1} MB before the first). Inputs are          decoded once, on a blocking thread, one decode at a time per process; test mode blends a preview of at most          1024 px into the offline rendering, live mode sends the bytes inline to the (fake) Gemini.\n\n         | input | mode | outcome | peak RSS | batch time |\n|---|---|---|---|---|\n{rows}\n         **Worst peak: {worst:.1} MB** (target < 200 MB; a Lambda of 512 MB keeps the rest). The worst accepted input is the          25-megapixel RGBA image: 100 MB of pixels, the most the 25-megapixel and 128 MB limits let through; five of          them in one batch still need one decoder's memory at a time.\n",
+        baseline = baseline_kb as f64 / 1024.0,
+        worst = worst_kb as f64 / 1024.0,
+    ))
+}
+
+/// Resets this process's peak RSS to its current RSS (Linux 4.0+).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn current_rss_kb() -> u64 {
+    proc_status_kb("VmRSS:")
 }
 
 /// A 4-megapixel PNG that compresses like a photo: ~1.5 bytes per pixel.
@@ -188,13 +357,26 @@ async fn serve_gemini(port: u16) -> Result<(), BoxError> {
     use http_body_util::Full;
     use hyper::body::Bytes;
     let body = Bytes::from(answer_body(&four_megapixel_png()));
+    // The worst inputs, served at `/inputs/<name>` from this process too.
+    let inputs: std::sync::Arc<Vec<(&'static str, Bytes)>> = std::sync::Arc::new(
+        worst_input_files()
+            .into_iter()
+            .map(|(name, _, bytes, _)| (name, Bytes::from(bytes)))
+            .collect(),
+    );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     loop {
         let (stream, _) = listener.accept().await?;
-        let body = body.clone();
+        let (body, inputs) = (body.clone(), inputs.clone());
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |_req| {
-                let body = body.clone();
+            let service = hyper::service::service_fn(move |req: hyper::Request<_>| {
+                let input = req
+                    .uri()
+                    .path()
+                    .strip_prefix("/inputs/")
+                    .and_then(|name| inputs.iter().find(|(n, _)| *n == name))
+                    .map(|(_, bytes)| bytes.clone());
+                let body = input.unwrap_or_else(|| body.clone());
                 async move { Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(body))) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
@@ -206,11 +388,15 @@ async fn serve_gemini(port: u16) -> Result<(), BoxError> {
 
 /// Peak resident set size of this process (VmHWM), in KiB.
 fn peak_rss_kb() -> u64 {
+    proc_status_kb("VmHWM:")
+}
+
+fn proc_status_kb(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         })
         .unwrap_or(0)

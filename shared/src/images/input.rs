@@ -367,4 +367,50 @@ mod tests {
             );
         }
     }
+
+    /// A log line of a failed fetch names the host, never the query (a
+    /// presigned signature, a token) of the URL.
+    #[tokio::test]
+    async fn a_failed_fetch_logs_the_host_never_the_query() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Captured(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Captured {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        // A port nothing listens on: the connection is refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let fetcher = InputFetcher::new(UrlPolicy::Local).unwrap();
+        let url = format!("http://127.0.0.1:{port}/in.png?X-Amz-Signature=s3cr3tsig&token=t0k3n");
+        assert!(matches!(
+            fetcher.fetch(&url).await,
+            Err(InputImageError::Unreachable(_))
+        ));
+        let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(logged.contains("input image fetch failed"), "{logged}");
+        assert!(logged.contains("127.0.0.1"), "{logged}");
+        assert!(
+            !logged.contains("s3cr3tsig")
+                && !logged.contains("t0k3n")
+                && !logged.contains("in.png?"),
+            "{logged}"
+        );
+    }
 }
