@@ -135,10 +135,10 @@ impl Authenticator {
     pub fn update_limits(&self, tenant_id: &str, limits: TenantLimits) {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         for (_, verdict) in cache.values_mut() {
-            if let Verdict::Caller(caller) = verdict {
-                if caller.tenant_id == tenant_id {
-                    caller.limits = limits;
-                }
+            if let Verdict::Caller(caller) = verdict
+                && caller.tenant_id == tenant_id
+            {
+                caller.limits = limits;
             }
         }
     }
