@@ -51,16 +51,15 @@ pub async fn drain_queue(sqs: aws_sdk_sqs::Client, queue_url: String, worker: Ar
                     .ok()
             })
             .collect();
-        if !done.is_empty() {
-            if let Err(e) = sqs
+        if !done.is_empty()
+            && let Err(e) = sqs
                 .delete_message_batch()
                 .queue_url(&queue_url)
                 .set_entries(Some(done))
                 .send()
                 .await
-            {
-                tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "deleting processed messages failed");
-            }
+        {
+            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "deleting processed messages failed");
         }
     }
 }

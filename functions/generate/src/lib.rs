@@ -52,10 +52,10 @@ async fn submit(
     let request = SubmitRequest::from_body(req.body().as_ref(), app.config.url_policy)?;
     let fingerprint = request.fingerprint();
 
-    if let Some(key) = idempotency_key {
-        if let Some(replay) = replay(app, caller, key, &fingerprint, now, window_used).await? {
-            return Ok(replay);
-        }
+    if let Some(key) = idempotency_key
+        && let Some(replay) = replay(app, caller, key, &fingerprint, now, window_used).await?
+    {
+        return Ok(replay);
     }
 
     let job = Job::queued(

@@ -115,12 +115,12 @@ impl Replay {
                 "tenant {tenant} job {job}: written again after reaching {before} (now {after:?})"
             ));
         }
-        if let (Some(old), Some(new)) = (old, new) {
-            if let Some(problem) = reclaimed_too_early(old, new) {
-                self.history
-                    .violations
-                    .push(format!("tenant {tenant} job {job}: {problem}"));
-            }
+        if let (Some(old), Some(new)) = (old, new)
+            && let Some(problem) = reclaimed_too_early(old, new)
+        {
+            self.history
+                .violations
+                .push(format!("tenant {tenant} job {job}: {problem}"));
         }
         let open = |s: &Option<String>| i64::from(s.as_deref().is_some_and(|s| !is_terminal(s)));
         let delta = open(&after) - open(&before);

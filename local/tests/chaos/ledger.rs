@@ -84,10 +84,10 @@ impl Ledger {
     pub fn record(&self, tenant: &'static str, kind: Kind, sent: Instant, reply: &Reply) -> bool {
         let status = reply.status.as_u16();
         let what = format!("{tenant} {kind:?} → {status} {}", reply.body);
-        if status >= 400 {
-            if let Err(problem) = contract_error(reply) {
-                self.violation(format!("{what}: {problem}"));
-            }
+        if status >= 400
+            && let Err(problem) = contract_error(reply)
+        {
+            self.violation(format!("{what}: {problem}"));
         }
         if status >= 500 && !(status == 500 && self.allow_server_errors) {
             self.violation(format!("{what}: a server error"));
