@@ -190,14 +190,7 @@ impl FakeGemini {
 
 /// A tiny valid PNG (1×1, red) for default answers.
 pub fn tiny_png() -> Vec<u8> {
-    let img = image::RgbImage::from_pixel(1, 1, image::Rgb([255, 0, 0]));
-    let mut bytes = Vec::new();
-    img.write_to(
-        &mut std::io::Cursor::new(&mut bytes),
-        image::ImageFormat::Png,
-    )
-    .expect("encoding a PNG into memory");
-    bytes
+    crate::pictures::png(image::RgbImage::from_pixel(1, 1, image::Rgb([255, 0, 0])))
 }
 
 async fn answer(

@@ -9,6 +9,7 @@ pub mod drain;
 pub mod fake_gemini;
 pub mod meter;
 pub mod moto;
+pub mod pictures;
 pub mod provision;
 pub mod seeded;
 pub mod server;

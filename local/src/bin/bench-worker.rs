@@ -165,70 +165,33 @@ async fn main() -> Result<(), BoxError> {
 /// The inputs the child process serves at `/inputs/<name>`: (name, what it
 /// is, PNG bytes, whether the worker must accept it).
 fn worst_input_files() -> Vec<(&'static str, &'static str, Vec<u8>, bool)> {
-    let encode = |img: image::DynamicImage| {
-        let mut bytes = Vec::new();
-        img.write_to(
-            &mut std::io::Cursor::new(&mut bytes),
-            image::ImageFormat::Png,
-        )
-        .expect("encoding a PNG into memory");
-        bytes
-    };
-    // 1×1 PNG whose header claims 8192×8192 16-bit RGBA (512 MB).
-    let mut claim = encode(image::DynamicImage::ImageRgb8(image::RgbImage::new(1, 1)));
-    claim[16..20].copy_from_slice(&8192u32.to_be_bytes());
-    claim[20..24].copy_from_slice(&8192u32.to_be_bytes());
-    claim[24] = 16;
-    claim[25] = 6;
-    let crc = crc32(&claim[12..29]);
-    claim[29..33].copy_from_slice(&crc.to_be_bytes());
+    use local::pictures::{png, png_claiming};
     vec![
         (
             "rgba-25mp.png",
             "5000×5000 8-bit RGBA (25 MP, 100 MB decoded): the largest accepted",
-            encode(image::DynamicImage::ImageRgba8(image::RgbaImage::new(
-                5000, 5000,
-            ))),
+            png(image::RgbaImage::new(5000, 5000)),
             true,
         ),
         (
-            "rgb16-10mp.png",
+            "rgb16-13mp.png",
             "3650×3650 16-bit RGB (13.3 MP, 80 MB decoded)",
-            encode(image::DynamicImage::ImageRgb16(image::ImageBuffer::new(
-                3650, 3650,
-            ))),
+            png(image::DynamicImage::ImageRgb16(image::ImageBuffer::new(3650, 3650))),
             true,
         ),
         (
             "claims-8192-16bit.png",
             "a 1×1 PNG whose header claims 8192×8192 16-bit RGBA: refused",
-            claim,
+            png_claiming(8192, 8192),
             false,
         ),
         (
             "gray-5001.png",
             "a real 5001×5001 grey PNG (25.01 MP): refused",
-            encode(image::DynamicImage::ImageLuma8(image::GrayImage::new(
-                5001, 5001,
-            ))),
+            png(image::GrayImage::new(5001, 5001)),
             false,
         ),
     ]
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xffff_ffffu32;
-    for b in data {
-        crc ^= u32::from(*b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 /// One batch of five jobs per input and mode, as the SQS event source hands
@@ -335,13 +298,7 @@ fn four_megapixel_png() -> Vec<u8> {
             ((x + y) / 16) as u8 ^ noise,
         ])
     });
-    let mut bytes = Vec::new();
-    img.write_to(
-        &mut std::io::Cursor::new(&mut bytes),
-        image::ImageFormat::Png,
-    )
-    .expect("encoding a PNG into memory");
-    bytes
+    local::pictures::png(img)
 }
 
 fn answer_body(png: &[u8]) -> Vec<u8> {

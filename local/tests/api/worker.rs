@@ -388,6 +388,36 @@ async fn a_gif_input_reaches_gemini_as_the_png_of_its_first_frame() {
     assert_eq!(frame.get_pixel(0, 0), &image::Rgb([10, 200, 30]));
 }
 
+#[test]
+fn a_canvas_over_25_megapixels_is_refused_from_its_header() {
+    use shared::images::input::{InputImageError, decode};
+    let err = decode(local::pictures::png_claiming(8192, 8192), false).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            InputImageError::TooManyPixels {
+                width: 8192,
+                height: 8192,
+                megapixels: 68
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("at most 25 megapixels"), "{err}");
+}
+
+#[test]
+fn a_canvas_needing_over_128_mb_is_refused_before_decoding() {
+    use shared::images::input::{InputImageError, decode};
+    // 24 megapixels of 16-bit RGBA: 192 MB of samples.
+    let err = decode(local::pictures::png_claiming(6000, 4000), false).unwrap_err();
+    assert!(
+        matches!(err, InputImageError::TooMuchMemory { megabytes: 184 }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("at most 128 MB"), "{err}");
+}
+
 #[tokio::test]
 async fn a_bomb_in_a_batch_fails_alone_and_its_batch_mates_finish() {
     // No worker loop: the batch is handed to the worker as the Lambda

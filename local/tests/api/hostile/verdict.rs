@@ -10,9 +10,9 @@ use super::report::panic_text;
 use super::wire::RawResponse;
 use crate::support::Reply;
 
-/// Never a 5xx; the documented status from the documented layer; for our
-/// own refusals the contract's error shape with the documented code and,
-/// if the case pins it, the reason in the message.
+/// Never a 5xx; the documented status from the documented layer, with
+/// `nosniff`; for our own refusals the contract's error shape with the
+/// documented code and, if the case pins it, the reason in the message.
 pub fn answer_problems(case: &Case, answer: &RawResponse) -> Vec<String> {
     let expect = &case.expect;
     let mut problems = Vec::new();
@@ -33,6 +33,11 @@ pub fn answer_problems(case: &Case, answer: &RawResponse) -> Vec<String> {
             "answered by the {layer:?} layer, expected the {:?} layer",
             expect.answered_by
         ));
+    }
+    // Every answer of ours, and of the gateway's stand-in (contract 1.1);
+    // hyper's own parse errors are not ours to shape.
+    if layer != Layer::Transport && answer.header("x-content-type-options") != Some("nosniff") {
+        problems.push("no `X-Content-Type-Options: nosniff`".to_string());
     }
     if let Some(code) = &expect.error {
         problems.extend(contract_error_problems(answer, expect.status, code));
