@@ -119,6 +119,14 @@ pub fn process_wide_endpoint() -> String {
 /// Makes the child die with this process, even if this process is killed
 /// before it can stop the child (`PR_SET_PDEATHSIG`).
 pub fn die_with_parent(command: &mut tokio::process::Command) {
+    std_die_with_parent(command.as_std_mut());
+}
+
+/// `die_with_parent` for a `std::process::Command`. The signal comes when
+/// the thread that spawned the child ends, so spawn from a thread that
+/// outlives the child.
+pub fn std_die_with_parent(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
     // SAFETY: prctl is async-signal-safe and touches no memory of ours.
     unsafe {
         command.pre_exec(|| {
