@@ -18,11 +18,16 @@ pub struct Moto {
 pub enum MotoError {
     #[error("could not start moto ({0}); install it with: pip install 'moto[server]'")]
     Spawn(std::io::Error),
-    #[error("moto did not answer on {0} within 30 s")]
+    #[error("moto did not answer on {0} within {} s", READY_PATIENCE.as_secs())]
     NotReady(String),
     #[error("moto exited at start ({0}); is `moto[server]` installed?")]
     Exited(std::process::ExitStatus),
 }
+
+/// How long a starting moto may take to listen: its Python imports take a
+/// few seconds on an idle machine and many more on a loaded one, and the
+/// wait ends as soon as it listens.
+const READY_PATIENCE: Duration = Duration::from_secs(120);
 
 /// A port nobody listens on right now.
 pub fn free_port() -> std::io::Result<u16> {
@@ -50,7 +55,7 @@ impl Moto {
         die_with_parent(&mut cmd);
         let mut child = cmd.spawn().map_err(MotoError::Spawn)?;
         let endpoint = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + READY_PATIENCE;
         loop {
             if let Some(status) = child.try_wait().map_err(MotoError::Spawn)? {
                 return Err(MotoError::Exited(status));

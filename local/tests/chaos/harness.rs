@@ -1,7 +1,8 @@
 //! Chaos stacks: the local stack scaled down in time, so leases, retries
 //! and redeliveries play out within seconds, and the scenarios taken one at
 //! a time, so a fault injected in one is never load seen by another on this
-//! two-core machine.
+//! two-core machine. Each runs beside CPU hogs (see `hogs`), and waits for
+//! what it needs with `eventually`, never for a fixed time.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
