@@ -18,7 +18,7 @@ pub struct Moto {
 pub enum MotoError {
     #[error("could not start moto ({0}); install it with: pip install 'moto[server]'")]
     Spawn(std::io::Error),
-    #[error("moto did not answer on {0} within {} s", READY_PATIENCE.as_secs())]
+    #[error("moto did not answer on {0} within {secs} s", secs = READY_PATIENCE.as_secs())]
     NotReady(String),
     #[error("moto exited at start ({0}); is `moto[server]` installed?")]
     Exited(std::process::ExitStatus),
