@@ -31,11 +31,13 @@ use crate::traffic::{Plan, Traffic};
 use crate::{billing, history, invariants, taken_back};
 
 /// The sweeper's staleness for this test: the stranded jobs were written
-/// during the freeze, well before it runs.
+/// during the freeze, at least `AFTER` before it runs (more on a slower
+/// machine, never less).
 const STALE_AFTER: Duration = Duration::from_secs(5);
 /// Load before the freeze, and after it.
 const BEFORE: Duration = Duration::from_secs(3);
 const AFTER: Duration = Duration::from_secs(8);
+const _: () = assert!(AFTER.as_millis() > STALE_AFTER.as_millis());
 /// Words a 500's message must not contain: it leaks no internals.
 const INTERNALS: [&str; 7] = [
     "DynamoDB",
