@@ -18,11 +18,16 @@ pub struct Moto {
 pub enum MotoError {
     #[error("could not start moto ({0}); install it with: pip install 'moto[server]'")]
     Spawn(std::io::Error),
-    #[error("moto did not answer on {0} within 30 s")]
+    #[error("moto did not answer on {0} within {secs} s", secs = READY_PATIENCE.as_secs())]
     NotReady(String),
     #[error("moto exited at start ({0}); is `moto[server]` installed?")]
     Exited(std::process::ExitStatus),
 }
+
+/// How long a starting moto may take to listen: its Python imports take a
+/// few seconds on an idle machine and many more on a loaded one, and the
+/// wait ends as soon as it listens.
+const READY_PATIENCE: Duration = Duration::from_secs(120);
 
 /// A port nobody listens on right now.
 pub fn free_port() -> std::io::Result<u16> {
@@ -50,7 +55,7 @@ impl Moto {
         die_with_parent(&mut cmd);
         let mut child = cmd.spawn().map_err(MotoError::Spawn)?;
         let endpoint = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + READY_PATIENCE;
         loop {
             if let Some(status) = child.try_wait().map_err(MotoError::Spawn)? {
                 return Err(MotoError::Exited(status));
@@ -119,6 +124,14 @@ pub fn process_wide_endpoint() -> String {
 /// Makes the child die with this process, even if this process is killed
 /// before it can stop the child (`PR_SET_PDEATHSIG`).
 pub fn die_with_parent(command: &mut tokio::process::Command) {
+    std_die_with_parent(command.as_std_mut());
+}
+
+/// `die_with_parent` for a `std::process::Command`. The signal comes when
+/// the thread that spawned the child ends, so spawn from a thread that
+/// outlives the child.
+pub fn std_die_with_parent(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
     // SAFETY: prctl is async-signal-safe and touches no memory of ours.
     unsafe {
         command.pre_exec(|| {

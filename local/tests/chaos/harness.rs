@@ -1,10 +1,11 @@
 //! Chaos stacks: the local stack scaled down in time, so leases, retries
 //! and redeliveries play out within seconds, and the scenarios taken one at
 //! a time, so a fault injected in one is never load seen by another on this
-//! two-core machine.
+//! two-core machine. Each runs beside CPU hogs (see `hogs`), and waits for
+//! what it needs with `eventually`, never for a fixed time.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use local::fake_gemini::FakeGemini;
@@ -12,6 +13,7 @@ use local::{Stack, StackOptions};
 use shared::ids;
 use worker::Worker;
 
+use crate::hogs::CpuHogs;
 use crate::support::TestStack;
 
 /// How long a claim is exclusive. Above the Gemini timeout plus upload and
@@ -34,11 +36,42 @@ pub const WEBHOOK_RETRY_BASE: Duration = Duration::from_millis(500);
 /// The API key the worker sends to the fake Gemini.
 pub const GEMINI_KEY: &str = "fake-gemini-key";
 
+/// The bound of every wait for an event (a condition polled until it
+/// holds): far beyond what an idle machine needs, so only a broken
+/// service or a machine slower than any CI reaches it. A wait ends as
+/// soon as its event happens, so the bound costs nothing when all is well.
+pub const PATIENCE: Duration = Duration::from_secs(120);
+
+/// Polls `done` until it holds (true) or `bound` has passed (false).
+pub async fn eventually(bound: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + bound;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// A scenario's turn: the machine to itself but for the CPU hogs, which
+/// run as long as the turn is held (see `hogs`).
+pub struct Turn {
+    pub hogs: CpuHogs,
+    _one_at_a_time: tokio::sync::MutexGuard<'static, ()>,
+}
+
 /// Held for the whole of a scenario.
-pub async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().await
+pub async fn exclusive() -> Turn {
+    let guard = ONE_AT_A_TIME.lock().await;
+    Turn {
+        hogs: CpuHogs::from_env(),
+        _one_at_a_time: guard,
+    }
 }
 
 /// A stack on `endpoint` whose live keys call `gemini`, with the settings

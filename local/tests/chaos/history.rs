@@ -47,7 +47,7 @@ pub async fn replay(t: &TestStack, tenants: &[Tenant]) -> History {
     replay.history
 }
 
-async fn read_stream(t: &TestStack) -> Vec<aws_sdk_dynamodbstreams::types::Record> {
+pub async fn read_stream(t: &TestStack) -> Vec<aws_sdk_dynamodbstreams::types::Record> {
     let stack = &t.stack;
     StreamSource::new(
         &stack.sdk,

@@ -135,6 +135,14 @@ impl Ledger {
         self.exchanges.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Answers with this status so far.
+    pub fn count_status(&self, status: u16) -> usize {
+        self.lock_exchanges()
+            .iter()
+            .filter(|e| e.status == status)
+            .count()
+    }
+
     /// Requests per kind and status, e.g. `Submit: 202×410 429×3021`.
     pub fn by_kind_and_status(&self) -> String {
         let mut counts: BTreeMap<Kind, BTreeMap<u16, usize>> = BTreeMap::new();

@@ -14,11 +14,13 @@ mod deliveries;
 mod duplicates;
 mod harness;
 mod history;
+mod hogs;
 mod invariants;
 mod known;
 mod ledger;
 mod results;
 mod summary;
+mod taken_back;
 mod traffic;
 
 mod load;

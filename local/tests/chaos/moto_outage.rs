@@ -5,13 +5,15 @@
 //! half-written; once it is back the service accepts jobs again and every
 //! accepted job finishes.
 //!
-//! The freeze outlasts the SDK's 8 s operation timeout, or its retries
-//! would absorb it and no request would fail. Requests the emulator had
-//! already received are applied when it resumes, after their callers
-//! gave up: a submit answered 500 may have written its job, with no queue
-//! message. The test counts those stranded jobs, checks they are whole and
-//! counted in `activeJobs`, and runs the sweeper, which must requeue
-//! exactly them; then every job ends.
+//! The freeze lasts until a request has failed for it: it outlasts the
+//! SDK's operation timeout however slow the machine is (a shorter one
+//! would be absorbed by the SDK's retries, and nothing would fail).
+//! Requests the emulator had already received are applied when it
+//! resumes, after their callers gave up: a submit answered 500 may have
+//! written its job, with no queue message, and a job a submit took back
+//! may have been listed before it was removed. The test counts those
+//! stranded jobs, checks they are whole and counted in `activeJobs`, and
+//! runs the sweeper, which must requeue exactly them; then every job ends.
 
 use std::time::{Duration, Instant};
 
@@ -19,21 +21,23 @@ use local::fake_gemini::FakeGemini;
 use local::moto::{Moto, free_port};
 use shared::domain::{JobStatus, TenantLimits};
 
-use crate::harness::{self, GEMINI_TIMEOUT};
+use crate::harness::{self, GEMINI_TIMEOUT, PATIENCE};
 use crate::invariants::Answers;
 use crate::known::Tenant;
 use crate::ledger::{Exchange, Ledger};
 use crate::summary::{Findings, Summary, counts, latencies};
 use crate::support::TestStack;
 use crate::traffic::{Plan, Traffic};
-use crate::{billing, history, invariants};
+use crate::{billing, history, invariants, taken_back};
 
 /// The sweeper's staleness for this test: the stranded jobs were written
-/// during the freeze, well before it runs.
+/// during the freeze, at least `AFTER` before it runs (more on a slower
+/// machine, never less).
 const STALE_AFTER: Duration = Duration::from_secs(5);
+/// Load before the freeze, and after it.
 const BEFORE: Duration = Duration::from_secs(3);
-const FROZEN: Duration = Duration::from_secs(10);
 const AFTER: Duration = Duration::from_secs(8);
+const _: () = assert!(AFTER.as_millis() > STALE_AFTER.as_millis());
 /// Words a 500's message must not contain: it leaks no internals.
 const INTERNALS: [&str; 7] = [
     "DynamoDB",
@@ -67,7 +71,7 @@ impl Drop for Frozen {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_emulator_outage_answers_500_and_leaves_nothing_half_written() {
-    let _turn = harness::exclusive().await;
+    let turn = harness::exclusive().await;
     let started = Instant::now();
     let moto = Moto::start(free_port().expect("a free port"))
         .await
@@ -88,46 +92,61 @@ async fn an_emulator_outage_answers_500_and_leaves_nothing_half_written() {
     let ledger = Ledger::new(true);
     let plan = Plan {
         clients_per_tenant: 10,
-        duration: BEFORE + FROZEN + AFTER,
         max_pause: Duration::from_millis(100),
         max_in_flight: 8,
         seed: harness::seed(),
     };
     let traffic = Traffic::new(&t, &tenants, &ledger, None, true);
     let pid = moto.pid().expect("moto runs");
+    let (resumed, on_resume) = tokio::sync::oneshot::channel();
     let outage = async {
         tokio::time::sleep(BEFORE).await;
+        // The service worked before the outage: a job was accepted.
+        harness::eventually(PATIENCE, || ledger.count_status(202) > 0).await;
+        let errors_before = ledger.count_status(500);
         let frozen_at = ledger.since_start(Instant::now());
         let frozen = Frozen::stop(pid);
-        tokio::time::sleep(FROZEN).await;
+        // Frozen until a request has failed for it: the SDK's timeouts
+        // have run out, however long that takes on this machine.
+        harness::eventually(PATIENCE, || ledger.count_status(500) > errors_before).await;
         drop(frozen);
+        let _ = resumed.send(());
         (frozen_at, ledger.since_start(Instant::now()))
     };
-    let ((frozen_at, resumed_at), ()) = tokio::join!(outage, traffic.run(&plan));
+    let stop = async {
+        let _ = on_resume.await;
+        tokio::time::sleep(AFTER).await;
+    };
+    let ((frozen_at, resumed_at), ()) = tokio::join!(outage, traffic.run_until(&plan, stop));
     let recovered = accepts_again(&t, &tenants).await;
 
     // Acknowledged jobs finish on their own; stranded ones wait for the
     // sweeper.
-    let first = invariants::settle_when(&t, Duration::from_secs(45), |s| {
+    let first = invariants::settle_when(&t, PATIENCE, |s| {
         s.open_jobs().all(|j| is_stranded(j, &tenants))
     })
     .await;
-    let stranded: Vec<&shared::domain::Job> = first
+    let stranded: Vec<shared::domain::Job> = first
         .open_jobs()
         .filter(|j| is_stranded(j, &tenants))
+        .cloned()
         .collect();
-    let whole_when_stranded = invariants::check(&first, &tenants, Answers::SomeLost)
-        .violations
-        .into_iter()
-        .filter(|v| !v.contains("is stuck in QUEUED"))
-        .collect::<Vec<_>>();
     let swept = t
         .stack
         .sweeper(STALE_AFTER)
         .sweep(shared::time::now())
         .await
         .expect("a sweep");
-    let snapshot = invariants::settle(&t, Duration::from_secs(30)).await;
+    let snapshot = invariants::settle(&t, PATIENCE).await;
+    // Whose jobs a listing showed before their submit took them back.
+    let taken_back = taken_back::jobs(&t).await;
+    let snapshot = snapshot.with_taken_back(taken_back.clone());
+    let first = first.with_taken_back(taken_back);
+    let whole_when_stranded = invariants::check(&first, &tenants, Answers::SomeLost)
+        .violations
+        .into_iter()
+        .filter(|v| !v.contains("is stuck in QUEUED"))
+        .collect::<Vec<_>>();
 
     let table = invariants::check(&snapshot, &tenants, Answers::SomeLost);
     let history = history::replay(&t, &tenants).await;
@@ -150,11 +169,12 @@ async fn an_emulator_outage_answers_500_and_leaves_nothing_half_written() {
     }
 
     let mut summary = Summary::new(format!(
-        "chaos emulator outage, seed {}: moto stopped {:.1}–{:.1} s into the load",
+        "chaos emulator outage, seed {}: moto stopped {:.1}–{:.1} s into the load (until a request failed)",
         plan.seed,
         frozen_at.as_secs_f64(),
         resumed_at.as_secs_f64()
     ));
+    summary.line(format!("cpu hogs: {}", turn.hogs.count()));
     summary.line(latencies(&exchanges));
     summary.line(ledger.by_kind_and_status());
     let phase = |e: &Exchange| {
@@ -179,12 +199,29 @@ async fn an_emulator_outage_answers_500_and_leaves_nothing_half_written() {
             .max()
             .unwrap_or(0)
     ));
+    summary.line(format!(
+        "slowest answer before the freeze: {} ms",
+        exchanges
+            .iter()
+            .filter(|e| e.sent + e.latency < frozen_at)
+            .map(|e| e.latency.as_millis())
+            .max()
+            .unwrap_or(0)
+    ));
+    let mut messages = std::collections::BTreeMap::new();
+    for e in exchanges.iter().filter(|e| e.status >= 500) {
+        *messages
+            .entry(e.message.clone().unwrap_or_default())
+            .or_insert(0) += 1;
+    }
+    summary.line(format!("500 messages: {}", counts(&messages)));
     summary.line(format!("recovery: {recovered:?}"));
     summary.line(format!(
-        "jobs: {}; stranded by a 500 whose write landed late: {}, requeued by the sweeper: {}",
+        "jobs: {}; stranded by a 500 whose write landed late: {}, requeued by the sweeper: {}; listed, then taken back: {}",
         counts(&table.jobs_by_status),
         stranded.len(),
-        swept.requeued.len()
+        swept.requeued.len(),
+        table.listed_then_taken_back.len()
     ));
     summary.line(format!(
         "gemini: {} calls for {} attempts",
@@ -219,7 +256,7 @@ fn is_stranded(job: &shared::domain::Job, tenants: &[Tenant]) -> bool {
 async fn accepts_again(t: &TestStack, tenants: &[Tenant]) -> Result<Duration, String> {
     let since = Instant::now();
     for tenant in tenants {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + PATIENCE;
         loop {
             let body = serde_json::json!({"prompt": format!("{}: after the outage, a calm sea", tenant.label)});
             let reply = t.submit(&tenant.key, &body.to_string()).await;

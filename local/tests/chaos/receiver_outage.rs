@@ -2,27 +2,32 @@
 //! meanwhile are retried (by the handler, then by the stream) and arrive
 //! once it is back, each job's with the one `eventId` it was first sent
 //! with, and nothing ends in the failure queue.
+//!
+//! It stays down until the stream has retried a refused event (one event
+//! refused more often than the handler's quick attempts), so both retry
+//! layers are exercised however fast the machine delivers: well inside
+//! their span (at least 13 × the 500 ms base) for every event.
 
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::time::Instant;
 
 use local::fake_gemini::FakeGemini;
 use serde_json::Value;
 use shared::domain::TenantLimits;
+use shared::webhooks::QUICK_ATTEMPTS;
 
-use crate::harness::{self, GEMINI_TIMEOUT, WEBHOOK_RETRY_BASE};
+use crate::harness::{self, GEMINI_TIMEOUT, PATIENCE, WEBHOOK_RETRY_BASE};
 use crate::invariants::Answers;
 use crate::known::Tenant;
 use crate::summary::{Findings, Summary, counts};
-use crate::support::{self, Receiver};
+use crate::support::{self, Received, Receiver};
 use crate::{billing, deliveries, history, invariants};
 
 const JOBS: usize = 8;
-/// Well inside the retries' span (at least 13 × the 500 ms base).
-const DOWN_FOR: Duration = Duration::from_secs(3);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_held_back_by_a_down_receiver_arrive_later_with_the_same_ids() {
-    let _turn = harness::exclusive().await;
+    let turn = harness::exclusive().await;
     let started = Instant::now();
     let gemini = FakeGemini::start().await.expect("the fake Gemini starts");
     let t = harness::chaos_stack(&support::moto_endpoint(), &gemini).await;
@@ -59,17 +64,20 @@ async fn events_held_back_by_a_down_receiver_arrive_later_with_the_same_ids() {
             tenant.canceled(&job);
         }
     }
-    // At least one event refused before the receiver comes back.
-    receiver.wait_for(1).await;
-    tokio::time::sleep(DOWN_FOR.saturating_sub(down_since.elapsed())).await;
+    // Down until the stream retried an event: the handler's quick
+    // attempts at it were all refused, and so was the stream's next try.
+    let stream_retried = harness::eventually(PATIENCE, || {
+        most_tries_of_one_event(&receiver.received()) > QUICK_ATTEMPTS as usize
+    })
+    .await;
     // Requests from here on are answered 200 (bar one racing the switch,
     // which the stream then retries).
     let back_at = receiver.received().len();
     receiver.always(200);
+    let down_for = down_since.elapsed();
 
-    let snapshot = invariants::settle(&t, Duration::from_secs(30)).await;
-    let webhooks =
-        deliveries::check(&[(&tenant, &receiver)], &snapshot, Duration::from_secs(30)).await;
+    let snapshot = invariants::settle(&t, PATIENCE).await;
+    let webhooks = deliveries::check(&[(&tenant, &receiver)], &snapshot, PATIENCE).await;
     let table = invariants::check(&snapshot, std::slice::from_ref(&tenant), Answers::AllSeen);
     let history = history::replay(&t, std::slice::from_ref(&tenant)).await;
     let bill = billing::check(&gemini.calls(), &snapshot, GEMINI_TIMEOUT, true);
@@ -83,6 +91,12 @@ async fn events_held_back_by_a_down_receiver_arrive_later_with_the_same_ids() {
     let refused: Vec<String> = (0..back_at).map(job_of).collect();
     let delivered: Vec<String> = (back_at..received.len()).map(job_of).collect();
     let mut outage = Vec::new();
+    if !stream_retried {
+        outage.push(format!(
+            "no event was refused more than {QUICK_ATTEMPTS} times in {} s: the stream never retried one",
+            PATIENCE.as_secs()
+        ));
+    }
     for job in snapshot.jobs_of(&tenant.id) {
         if !delivered.contains(&job.id) {
             outage.push(format!(
@@ -115,10 +129,11 @@ async fn events_held_back_by_a_down_receiver_arrive_later_with_the_same_ids() {
     }
 
     let mut summary = Summary::new(format!(
-        "chaos receiver outage: {JOBS} jobs, receiver answering 503 for {} s (retry base {} ms)",
-        DOWN_FOR.as_secs(),
+        "chaos receiver outage: {JOBS} jobs, receiver answering 503 for {:.1} s, until the stream retried an event (retry base {} ms)",
+        down_for.as_secs_f64(),
         WEBHOOK_RETRY_BASE.as_millis()
     ));
+    summary.line(format!("cpu hogs: {}", turn.hogs.count()));
     summary.line(format!("jobs: {}", counts(&table.jobs_by_status)));
     summary.line(format!(
         "webhooks: {} requests refused, {} after the receiver came back; {} events, {} of them refused first and delivered later with the same id",
@@ -137,4 +152,19 @@ async fn events_held_back_by_a_down_receiver_arrive_later_with_the_same_ids() {
     summary.line(format!("time: {:.1} s", started.elapsed().as_secs_f64()));
     summary.print();
     findings.assert_none();
+}
+
+/// The most requests that carried one event (one `webhook-id`).
+fn most_tries_of_one_event(received: &[Received]) -> usize {
+    let mut tries: HashMap<&str, usize> = HashMap::new();
+    for request in received {
+        if let Some(id) = request
+            .headers
+            .get("webhook-id")
+            .and_then(|v| v.to_str().ok())
+        {
+            *tries.entry(id).or_default() += 1;
+        }
+    }
+    tries.into_values().max().unwrap_or(0)
 }

@@ -7,6 +7,7 @@
 //! clients' knowledge say it must be.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
@@ -28,11 +29,10 @@ const STATUSES: [&str; 6] = [
     "CANCELED",
 ];
 
-/// How much traffic, for how long.
+/// How much traffic (for how long is up to the caller of `run_until`).
 #[derive(Clone, Debug)]
 pub struct Plan {
     pub clients_per_tenant: usize,
-    pub duration: Duration,
     /// Each client pauses up to this long between requests.
     pub max_pause: Duration,
     /// Requests in flight at once, across all clients. The emulator applies
@@ -128,18 +128,23 @@ impl<'a> Traffic<'a> {
         }
     }
 
-    /// Every client of every tenant, concurrently, until the plan's end.
-    pub async fn run(&self, plan: &Plan) {
+    /// Every client of every tenant, concurrently, until `stop` is ready;
+    /// then each finishes the request it is making.
+    pub async fn run_until(&self, plan: &Plan, stop: impl Future<Output = ()>) {
         let in_flight = Semaphore::new(plan.max_in_flight);
-        let until = Instant::now() + plan.duration;
+        let stopped = AtomicBool::new(false);
         let clients = (0..self.tenants.len())
             .flat_map(|tenant| (0..plan.clients_per_tenant).map(move |client| (tenant, client)));
-        join_all(clients.map(|(tenant, client)| {
+        let clients = join_all(clients.map(|(tenant, client)| {
             let seed = local::seeded::mix(plan.seed ^ ((tenant as u64) << 32 | client as u64));
             let rng = SeededRng::new(seed);
-            self.client(tenant, client, rng, &in_flight, until, plan.max_pause)
-        }))
-        .await;
+            self.client(tenant, client, rng, &in_flight, &stopped, plan.max_pause)
+        }));
+        let stop = async {
+            stop.await;
+            stopped.store(true, Ordering::Relaxed);
+        };
+        tokio::join!(stop, clients);
     }
 
     async fn client(
@@ -148,11 +153,11 @@ impl<'a> Traffic<'a> {
         client: usize,
         mut rng: SeededRng,
         in_flight: &Semaphore,
-        until: Instant,
+        stopped: &AtomicBool,
         max_pause: Duration,
     ) {
         let mut seq = 0u64;
-        while Instant::now() < until {
+        while !stopped.load(Ordering::Relaxed) {
             seq += 1;
             let prompt = format!(
                 "chaos {} c{client} n{seq}: a lighthouse in a storm",
@@ -160,6 +165,9 @@ impl<'a> Traffic<'a> {
             );
             let action = choose(&mut rng);
             let permit = in_flight.acquire().await;
+            if stopped.load(Ordering::Relaxed) {
+                break;
+            }
             self.act(tenant, action, prompt, &mut rng).await;
             drop(permit);
             let pause = rng.below(max_pause.as_millis() as u64);
