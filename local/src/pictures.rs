@@ -54,10 +54,8 @@ mod tests {
     #[test]
     fn a_claiming_png_decodes_its_header_as_claimed() {
         let bytes = png_claiming(8192, 8192);
-        let reader = image::ImageReader::with_format(
-            std::io::Cursor::new(&bytes),
-            image::ImageFormat::Png,
-        );
+        let reader =
+            image::ImageReader::with_format(std::io::Cursor::new(&bytes), image::ImageFormat::Png);
         assert_eq!(reader.into_dimensions().unwrap(), (8192, 8192));
     }
 }

@@ -166,14 +166,22 @@ const MAYBE_CREATED: &str = "The job may have been created and, if so, will run.
 
 /// The 500 of a submit that failed after its transaction may have landed
 /// (no definite outcome, or no queue message), given what undoing it did.
-/// The undo is conditional on the job being QUEUED and does nothing if it
-/// does not exist, so a 500 never leaves behind a job the client was not
-/// told about — unless the undo fails too.
+/// The undo is conditional on the job being QUEUED: when it took the job
+/// back (`Ok(true)`), nothing was created. When it found no job
+/// (`Ok(false)`), a transaction whose outcome was unknown may still land
+/// after it (a request held up in the network or in DynamoDB), and the job
+/// then exists and runs: the client is told it may, never that it was not
+/// created. The same when the undo fails too.
 fn taken_back(cause: shared::error::Internal, undone: Result<bool, StoreError>) -> ApiError {
     match undone {
-        Ok(_) => ApiError::Internal {
+        Ok(true) => ApiError::Internal {
             source: cause,
             public: Some(NOT_CREATED),
+        },
+        Ok(false) => ApiError::Internal {
+            source: format!("{cause}; there was no job to take back, and the write may land later")
+                .into(),
+            public: Some(MAYBE_CREATED),
         },
         Err(undo_error) => ApiError::Internal {
             source: format!("{cause}; undoing the submit failed too: {undo_error}").into(),
@@ -299,4 +307,37 @@ fn backoff(attempt: u32) -> Duration {
     let mut b = [0u8; 8];
     ids::fill_random(&mut b);
     Duration::from_millis(u64::from_le_bytes(b) % ceiling_ms + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn public(e: ApiError) -> Option<&'static str> {
+        match e {
+            ApiError::Internal { public, .. } => public,
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_500_says_not_created_only_when_the_undo_took_the_job_back() {
+        assert_eq!(
+            public(taken_back("timed out".into(), Ok(true))),
+            Some(NOT_CREATED)
+        );
+        // No job to take back: the timed-out write may still land.
+        assert_eq!(
+            public(taken_back("timed out".into(), Ok(false))),
+            Some(MAYBE_CREATED)
+        );
+        let undo_failed = Err(StoreError::Aws {
+            op: "TransactWriteItems",
+            message: "unreachable".into(),
+        });
+        assert_eq!(
+            public(taken_back("timed out".into(), undo_failed)),
+            Some(MAYBE_CREATED)
+        );
+    }
 }
