@@ -82,13 +82,7 @@ impl Replay {
         let (Some(pk), Some(sk)) = (text(&keys, schema::PK), text(&keys, schema::SK)) else {
             return;
         };
-        // The chaos tenants submit with live keys: their jobs and counters
-        // live in the live scope's partition.
-        let Some(tenant) = pk
-            .strip_prefix("TENANT#")
-            .and_then(|rest| rest.strip_suffix("#live"))
-            .filter(|t| !t.contains('#'))
-        else {
+        let Some(tenant) = live_tenant_of(pk) else {
             return;
         };
         let (old, new) = (change.old_image, change.new_image);
@@ -201,6 +195,14 @@ fn number(image: &Image, name: &str) -> Option<i64> {
         Some(AttributeValue::N(n)) => n.parse().ok(),
         _ => None,
     }
+}
+
+/// The tenant whose live partition `TENANT#<tid>#live` is: the chaos
+/// tenants submit with live keys, so their jobs and counters live there.
+pub fn live_tenant_of(pk: &str) -> Option<&str> {
+    pk.strip_prefix("TENANT#")
+        .and_then(|rest| rest.strip_suffix("#live"))
+        .filter(|t| !t.contains('#'))
 }
 
 /// The replay itself, on hand-made records, so the load's clean result is

@@ -583,12 +583,12 @@ mod tests {
         let tenant = tenant();
         tenant.listed(["cgone".to_string()]);
         let taken_back_from = |owner: &str| {
-            snapshot(vec![meta(0)]).with_taken_back(HashMap::from([(
+            snapshot(vec![counters(0)]).with_taken_back(HashMap::from([(
                 owner.to_string(),
                 HashSet::from(["cgone".to_string()]),
             )]))
         };
-        for table in [snapshot(vec![meta(0)]), taken_back_from("t2")] {
+        for table in [snapshot(vec![counters(0)]), taken_back_from("t2")] {
             let report = check(&table, std::slice::from_ref(&tenant), Answers::SomeLost);
             assert_eq!(
                 report.violations,

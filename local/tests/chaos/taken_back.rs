@@ -1,5 +1,5 @@
 //! Jobs a submit took back: the table's stream shows each written in its
-//! tenant's partition and then removed. The generate handler deletes a job
+//! tenant's (live) partition and then removed. The generate handler deletes a job
 //! it could not queue, or whose write had no definite answer (an AWS
 //! outage), and answers 500; a listing made in between may have shown it.
 
@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use aws_sdk_dynamodbstreams::types::{AttributeValue, OperationType};
 use shared::store::schema;
 
-use crate::history::read_stream;
+use crate::history::{live_tenant_of, read_stream};
 use crate::support::TestStack;
 
 /// Per tenant id, the ids of its jobs whose items were removed.
@@ -26,7 +26,7 @@ pub async fn jobs(t: &TestStack) -> HashMap<String, HashSet<String>> {
         let (Some(pk), Some(sk)) = (text(schema::PK), text(schema::SK)) else {
             continue;
         };
-        let tenant = pk.strip_prefix("TENANT#").filter(|t| !t.contains('#'));
+        let tenant = live_tenant_of(&pk);
         if let (Some(tenant), Some(job)) = (tenant, sk.strip_prefix("JOB#")) {
             removed
                 .entry(tenant.to_string())
