@@ -24,6 +24,7 @@ samcli/local/docker/container.py passes them), hence the pinned version in
 local/requirements-lambda.txt; it fails loudly if they change.
 """
 
+import signal
 import socket
 import sys
 
@@ -78,5 +79,9 @@ def build(self, *args, **kwargs):
 docker.api.build.BuildApiMixin.build = build
 
 if __name__ == "__main__":
+    # A background job of a script starts with SIGINT ignored, and Python
+    # then leaves it so; SAM stops cleanly (its containers removed) on the
+    # KeyboardInterrupt, which is how sam-local-test.sh stops start-api.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.argv[0] = "sam"
     sys.exit(cli())
