@@ -133,7 +133,8 @@ smoke_invoke() { # function (binary name), event file
   local id
   id="$(sed -E 's/(^|-)(.)/\U\2/g' <<<"$1")Function"
   echo "== sam local invoke $id -e events/$2" >>"$SMOKE_LOG/sam-invoke.log"
-  "${sam_cli[@]}" local invoke "$id" -e "events/$2" "${SAM_FLAGS[@]}" 2>>"$SMOKE_LOG/sam-invoke.log"
+  "${sam_cli[@]}" local invoke "$id" -e "events/$2" "${SAM_FLAGS[@]}" 2>>"$SMOKE_LOG/sam-invoke.log" \
+    || { echo "FAIL: sam local invoke $id exited $?" >&2; show_logs; exit 1; }
 }
 invokes=$SECONDS
 smoke_every_event
