@@ -6,6 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 MOTO_VERSION := 5.2.1
 
+.PHONY: sam-local-test
 .PHONY: dev test python-deps fmt lint ci bench bench-build bench-worker bench-coldstart bench-cost bench-load bench-sizes lambda-tools lint-template build-lambda lambda-smoke test-browser test-openapi
 
 # Installs the AWS emulator unless the pinned version is already there.
@@ -82,6 +83,17 @@ build-lambda: lambda-tools
 # `cargo lambda invoke` replays events/ against moto.
 lambda-smoke: lambda-tools python-deps
 	MOTO_PYTHON="$$(command -v $(PYTHON))" $(LAMBDA_ENV) bash local/lambda-smoke.sh
+
+# `sam local invoke` on every sample event and `sam local start-api` with the
+# quick-start curls, in Docker: Debian's docker.io and debootstrap (installed
+# if missing; needs root) for a private bridge-less dockerd and the stand-in
+# Lambda base image (see local/sam-local-test.sh). The functions run as the
+# x86_64 debug binaries `make test` has mostly built already (a few seconds
+# of linking); see the README's `sam local` section for why not arm64.
+sam-local-test: $(VENV)/.installed python-deps
+	@test -x /usr/bin/dockerd -a -x /usr/bin/docker -a -x /usr/sbin/debootstrap || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap; }
+	cargo build --quiet -p local --bin dev-server $(addprefix -p ,$(FUNCTIONS)) $(addprefix --bin ,$(FUNCTIONS))
+	MOTO_PYTHON="$$(command -v $(PYTHON))" $(LAMBDA_ENV) bash local/sam-local-test.sh
 
 # ---- docs/api.html in a real browser, and the API fuzzed from docs/openapi.yaml.
 DOCS_VENV := .venv-docs

@@ -170,13 +170,10 @@ impl Stack {
 }
 
 /// S3 on the emulator is addressed by path (`/bucket/key`), so presigned
-/// result URLs work with plain curl.
+/// result URLs work with plain curl: the worker's own client, which does
+/// so whenever an endpoint is set (`sdk_for` always sets one).
 pub fn local_s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(true)
-            .build(),
-    )
+    shared::results::s3_client(sdk)
 }
 
 /// The webhooks handler on this stack's table, with clients built from

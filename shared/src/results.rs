@@ -25,6 +25,33 @@ pub struct ResultStore {
     cdn_base_url: Option<String>,
 }
 
+/// The S3 client for results, uploads and presigned URLs alike. With an
+/// endpoint override (`AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_S3`: an
+/// emulator, `sam local`) it addresses buckets by path (`host/bucket/key`):
+/// virtual-host style would put the bucket in the emulator's host name
+/// (`imagesaas-results.host.docker.internal`), which does not resolve. In
+/// AWS (no override) it keeps the SDK's default, virtual-host style.
+pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    // The override the S3 client itself will use: the service's own
+    // (AWS_ENDPOINT_URL_S3, a profile's s3 endpoint_url), else the global one.
+    let s3_only = aws_types::service_config::ServiceConfigKey::builder()
+        .service_id("S3")
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build()
+        .expect("every field is set");
+    let overridden = sdk.endpoint_url().is_some()
+        || sdk
+            .service_config()
+            .and_then(|c| c.load_config(s3_only))
+            .is_some();
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(overridden)
+            .build(),
+    )
+}
+
 /// `results/{tenantId}/{jobId}/{n}.{ext}`.
 pub fn result_key(tenant_id: &str, job_id: &str, index: usize, image: &Image) -> String {
     format!("results/{tenant_id}/{job_id}/{index}.{}", image.extension())
@@ -84,5 +111,51 @@ impl ResultStore {
                 message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
             })?;
         Ok(presigned.uri().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::config::{Credentials, Region, SharedCredentialsProvider};
+
+    use super::*;
+
+    fn sdk(endpoint: Option<&str>) -> aws_config::SdkConfig {
+        let mut sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "test", "test", None, None, "test",
+            )));
+        if let Some(endpoint) = endpoint {
+            sdk = sdk.endpoint_url(endpoint);
+        }
+        sdk.build()
+    }
+
+    async fn presigned(endpoint: Option<&str>) -> String {
+        let store = ResultStore::new(s3_client(&sdk(endpoint)), "imagesaas-results".into(), None);
+        store.url("results/t/j/0.png").await.unwrap()
+    }
+
+    /// The URL a presigned GET and an upload go to (same client, same
+    /// addressing): the bucket in the path with an endpoint override, in
+    /// the host name without one.
+    #[tokio::test]
+    async fn an_endpoint_override_means_path_style_addressing() {
+        let url = presigned(Some("http://host.docker.internal:4566")).await;
+        assert!(
+            url.starts_with(
+                "http://host.docker.internal:4566/imagesaas-results/results/t/j/0.png?"
+            ),
+            "{url}"
+        );
+        let url = presigned(None).await;
+        assert!(
+            url.starts_with(
+                "https://imagesaas-results.s3.us-east-1.amazonaws.com/results/t/j/0.png?"
+            ),
+            "{url}"
+        );
     }
 }

@@ -143,7 +143,8 @@ impl Worker {
                 "no Gemini API key (GEMINI_API_KEY_ARN or GEMINI_API_KEY): jobs of live keys will fail with PROVIDER_UNAVAILABLE"
             );
         }
-        let s3 = aws_sdk_s3::Client::new(&sdk);
+        // Path-style whenever an endpoint override is set (sam local).
+        let s3 = shared::results::s3_client(&sdk);
         Ok(Worker::new(&sdk, s3, config)?)
     }
 

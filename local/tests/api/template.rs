@@ -701,3 +701,76 @@ fn s3_and_cloudfront_access_logs_go_to_a_private_bucket_that_expires_them() {
         "CloudFront's logs ({cdn_prefix}) and S3's ({s3_prefix}) do not mix"
     );
 }
+
+/// `sam local --env-vars` sets only the variables a function's template
+/// declares (the rest of the file is dropped silently), so every variable
+/// of `local/sam-env.json` must be declared: a function's own section by
+/// that function, a `Parameters` one (given to whichever functions declare
+/// it) by some function. The two that only mean something locally,
+/// `AWS_ENDPOINT_URL` and `LOCAL_MODE`, are in the Globals, as
+/// `!If [Cond, ..., !Ref AWS::NoValue]` with `Cond` false by default, so a
+/// deployed stack has neither (an empty `AWS_ENDPOINT_URL` is not the same
+/// as none: the SDK logs it as invalid at every cold start).
+#[test]
+fn sam_local_env_vars_are_declared_and_absent_from_a_default_deploy() {
+    let t = template();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sam-env.json");
+    let env: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let globals: Vec<String> = t["Globals"]["Function"]["Environment"]["Variables"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(s)
+        .collect();
+    let all = functions(&t);
+    let declares = |function: &Value, name: &str| {
+        globals.iter().any(|g| g == name) || environment(function).iter().any(|(n, _)| n == name)
+    };
+    // SAM gives every function the credentials of its own session, whether
+    // the template declares them or not.
+    let from_session = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
+    for (section, vars) in env.as_object().unwrap() {
+        for name in vars.as_object().unwrap().keys() {
+            if from_session.contains(&name.as_str()) {
+                continue;
+            }
+            if section == "Parameters" {
+                assert!(
+                    all.iter().any(|(_, f)| declares(f, name)),
+                    "no function declares {name}: sam local drops it"
+                );
+            } else {
+                let (_, f) = all
+                    .iter()
+                    .find(|(id, _)| id == section)
+                    .unwrap_or_else(|| panic!("sam-env.json: {section} is no function"));
+                assert!(
+                    declares(f, name),
+                    "{section} does not declare {name}: sam local drops it"
+                );
+            }
+        }
+    }
+    for name in ["AWS_ENDPOINT_URL", "LOCAL_MODE"] {
+        assert!(
+            globals.iter().any(|g| g == name),
+            "{name} is not in the Globals"
+        );
+    }
+
+    for name in ["AWS_ENDPOINT_URL", "LOCAL_MODE"] {
+        let value = &t["Globals"]["Function"]["Environment"]["Variables"][name];
+        let args = seq(call(value, "If").unwrap_or_else(|| panic!("{name}: {value:?}")));
+        assert_eq!(ref_to(&args[2]).as_deref(), Some("AWS::NoValue"), "{name}");
+        let cond = &t["Conditions"][s(&args[0]).as_str()];
+        let equals = seq(call(&seq(call(cond, "Not").expect("Not"))[0], "Equals").expect("Equals"));
+        let parameter = ref_to(&equals[0]).expect("the condition reads a parameter");
+        assert_eq!(s(&equals[1]), "", "{name}: set only when {parameter} is");
+        assert_eq!(
+            s(&t["Parameters"][parameter.as_str()]["Default"]),
+            "",
+            "{name}: absent from a default deploy"
+        );
+    }
+}
