@@ -191,11 +191,7 @@ async fn requeue(
     let queue = JobQueue::new(aws_sdk_sqs::Client::new(&ctx.sdk), url);
     let mut sent = Vec::with_capacity(stuck.len());
     for s in stuck {
-        let message = JobMessage {
-            tenant_id: scope.tenant_id.to_string(),
-            livemode: scope.livemode(),
-            job_id: s.job.id.clone(),
-        };
+        let message = JobMessage::new(scope, &s.job.id);
         queue.send(&message).await.map_err(AdminError::Queue)?;
         sent.push(s.job.id.clone());
     }

@@ -23,13 +23,18 @@ pub struct JobMessage {
 /// The one encoding of a message body, used by every sender and by the
 /// worker, so what is sent is what is read.
 impl JobMessage {
+    /// The message that runs the job `job_id` of `scope`.
+    pub fn new(scope: crate::domain::Scope<'_>, job_id: &str) -> JobMessage {
+        JobMessage {
+            tenant_id: scope.tenant_id.to_string(),
+            livemode: scope.livemode(),
+            job_id: job_id.to_string(),
+        }
+    }
+
     /// The message that runs `job`.
     pub fn of(job: &crate::domain::Job) -> JobMessage {
-        JobMessage {
-            tenant_id: job.tenant_id.clone(),
-            livemode: job.scope().livemode(),
-            job_id: job.id.clone(),
-        }
+        JobMessage::new(job.scope(), &job.id)
     }
 
     /// The scope of the job the message names.

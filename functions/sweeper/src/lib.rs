@@ -146,11 +146,7 @@ impl Sweeper {
                 let Some(reason) = job.stuck_reason(now, self.stale_after) else {
                     continue;
                 };
-                let message = JobMessage {
-                    tenant_id: tenant_id.to_string(),
-                    livemode: scope.livemode(),
-                    job_id: job.id.clone(),
-                };
+                let message = JobMessage::new(scope, &job.id);
                 self.queue.send(&message).await?;
                 tracing::warn!(tenant_id, livemode = scope.livemode(), job_id = %job.id, %reason, "stuck job sent to the queue again");
                 report.requeued.push(format!("{tenant_id}/{}", job.id));

@@ -325,11 +325,10 @@ async fn main() -> Result<(), BoxError> {
     rows.push(m);
     // The SQS event source's receive and delete are not the handler's
     // calls: they are added to the bill below.
-    let message = JobMessage {
-        tenant_id: DEV_TENANT_ID.into(),
-        livemode: false,
-        job_id: job_id.clone(),
-    };
+    let message = JobMessage::new(
+        shared::domain::Scope::new(DEV_TENANT_ID, shared::domain::KeyMode::Test),
+        &job_id,
+    );
     let event = local::bench::job_message_event(ids::new_id(), &message)?;
     let (outcome, m) = bench
         .measure(WORKER, Function::Worker, async {

@@ -98,11 +98,7 @@ async fn main() -> Result<(), BoxError> {
         let job_id = api
             .submit(&format!(r#"{{"prompt":"bench {i}","mode":"final"}}"#), None)
             .await?;
-        let message = JobMessage {
-            tenant_id: TENANT.into(),
-            livemode: true,
-            job_id: job_id.clone(),
-        };
+        let message = JobMessage::new(Scope::new(TENANT, KeyMode::Live), &job_id);
         let event = local::bench::job_message_event(format!("m{i}"), &message)?;
         // The Gemini exchange alone (request, transfer, no parsing), to
         // subtract from the job's time.
@@ -210,7 +206,9 @@ async fn worst_inputs(stack: &Stack, live_key: &str, port: u16) -> Result<String
     let mut worst_kb = 0;
     let baseline_kb = current_rss_kb();
     for (name, what, bytes, accepted) in worst_input_files() {
-        for (mode, key, livemode) in [("test", test_key, false), ("live", live_key, true)] {
+        for (mode, key) in [(KeyMode::Test, test_key), (KeyMode::Live, live_key)] {
+            let scope = Scope::new(TENANT, mode);
+            let mode = mode.as_str();
             let api = local::bench::api::InProcessApi::new(&stack.app, key);
             let mut records = Vec::new();
             let mut jobs = Vec::new();
@@ -221,11 +219,7 @@ async fn worst_inputs(stack: &Stack, live_key: &str, port: u16) -> Result<String
                     "inputImageUrl": format!("http://127.0.0.1:{port}/inputs/{name}"),
                 });
                 let job_id = api.submit(&body.to_string(), None).await?;
-                let message = JobMessage {
-                    tenant_id: TENANT.into(),
-                    livemode,
-                    job_id: job_id.clone(),
-                };
+                let message = JobMessage::new(scope, &job_id);
                 records.extend(local::bench::job_message_event(format!("w{i}"), &message)?.records);
                 jobs.push(job_id);
             }
@@ -237,14 +231,6 @@ async fn worst_inputs(stack: &Stack, live_key: &str, port: u16) -> Result<String
             let elapsed = start.elapsed();
             let peak = peak_rss_kb();
             worst_kb = worst_kb.max(peak);
-            let scope = Scope::new(
-                TENANT,
-                if livemode {
-                    KeyMode::Live
-                } else {
-                    KeyMode::Test
-                },
-            );
             let mut outcomes = Vec::new();
             for job in &jobs {
                 let job = stack

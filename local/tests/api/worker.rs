@@ -448,11 +448,7 @@ async fn a_bomb_in_a_batch_fails_alone_and_its_batch_mates_finish() {
             body["inputImageUrl"] = format!("{}{path}", files.base).into();
         }
         let job = submit(&t, &key, &body.to_string()).await;
-        let message = shared::queue::JobMessage {
-            tenant_id: tenant.clone(),
-            livemode: false,
-            job_id: job.clone(),
-        };
+        let message = shared::queue::JobMessage::new(scope(&tenant, &key), &job);
         let event = local::bench::job_message_event(format!("m{i}"), &message).unwrap();
         records.extend(event.records);
         jobs.push(job);

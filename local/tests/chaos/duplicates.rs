@@ -47,11 +47,10 @@ impl DuplicateDeliveries {
             Duration::from_millis(rng.below(MAX_DELAY.as_millis() as u64))
         };
         // The chaos tenants submit with live keys.
-        let message = JobMessage {
-            tenant_id: tenant_id.to_string(),
-            livemode: true,
-            job_id: job_id.to_string(),
-        };
+        let message = JobMessage::new(
+            shared::domain::Scope::new(tenant_id, shared::domain::KeyMode::Live),
+            job_id,
+        );
         let (queue, sent, failed) = (self.queue.clone(), self.sent.clone(), self.failed.clone());
         self.pending
             .lock()
