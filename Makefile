@@ -7,7 +7,7 @@ PYTHON ?= python3
 MOTO_VERSION := 5.2.1
 
 .PHONY: sam-local-test
-.PHONY: dev test python-deps fmt lint ci bench bench-build bench-worker bench-coldstart bench-cost bench-load bench-sizes lambda-tools lint-template build-lambda lambda-smoke test-browser test-openapi
+.PHONY: dev test python-deps fmt lint lint-docs ci bench bench-build bench-worker bench-coldstart bench-cost bench-load bench-sizes lambda-tools lint-template build-lambda lambda-smoke test-browser test-openapi
 
 # Installs the AWS emulator unless the pinned version is already there.
 python-deps:
@@ -110,6 +110,13 @@ $(DOCS_VENV)/.installed: local/requirements-docs.txt
 	$(PYTHON) -m venv $(DOCS_VENV)
 	$(DOCS_VENV)/bin/pip install --quiet --disable-pip-version-check -r local/requirements-docs.txt
 	touch $@
+
+# docs/API.md and docs/openapi.yaml say the same: every operation, error
+# code, field, limit and default of the spec is in the prose and the prose
+# names nothing the spec lacks; links in the docs resolve inside the
+# repository.
+lint-docs: $(DOCS_VENV)/.installed
+	$(DOCS_VENV)/bin/python docs/check_api_md.py
 
 # The spec validates, then schemathesis runs every operation against the
 # local stack with all checks, bounded in examples and time.
