@@ -89,7 +89,7 @@ lambda-smoke: lambda-tools python-deps
 # if missing; needs root) for a private bridge-less dockerd and the stand-in
 # Lambda base image (see local/sam-local-test.sh). The functions run as the
 # x86_64 debug binaries `make test` has mostly built already (a few seconds
-# of linking); see the README's `sam local` section for why not arm64.
+# of linking); see docs/deploying.md, "sam local", for why not arm64.
 sam-local-test: $(VENV)/.installed python-deps
 	@test -x /usr/bin/dockerd -a -x /usr/bin/docker -a -x /usr/sbin/debootstrap || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap; }
 	cargo build --quiet -p local --bin dev-server $(addprefix -p ,$(FUNCTIONS)) $(addprefix --bin ,$(FUNCTIONS))
