@@ -67,7 +67,7 @@ async fn skew_counter(env: &Env, tenant_id: &str, delta: i64) {
 }
 
 async fn plant(env: &Env, tenant_id: &str, status: JobStatus, age_minutes: u64) -> String {
-    local::provision::plant_lost_job(
+    devstack::provision::plant_lost_job(
         &env.stack.app.store,
         tenant_id,
         status,

@@ -1,7 +1,7 @@
 //! The local stack's seeding writes through the same store calls as the
 //! CLI: the dev tenant and key are listed, and re-seeding duplicates nothing.
 
-use local::provision::{DEV_API_KEY, DEV_TENANT_ID, seed_tenant};
+use devstack::provision::{DEV_API_KEY, DEV_TENANT_ID, seed_tenant};
 use shared::domain::{ApiKeyHash, KeyMode, Tenant, TenantLimits};
 use shared::store::KeyRecord;
 

@@ -4,14 +4,14 @@
 
 use std::time::Duration;
 
+use devstack::{Stack, StackOptions};
 use lambda_http::Body;
-use local::{Stack, StackOptions};
 use serde_json::Value;
 use shared::ids;
 
-/// The test process's moto server (see `local::moto::process_wide_endpoint`).
+/// The test process's moto server (see `devstack::moto::process_wide_endpoint`).
 pub fn moto_endpoint() -> String {
-    local::moto::process_wide_endpoint()
+    devstack::moto::process_wide_endpoint()
 }
 
 /// One run of the CLI.
@@ -147,7 +147,7 @@ impl Env {
         let req = req
             .body(body.map_or(Body::Empty, |b| Body::Text(b.to_string())))
             .expect("a request");
-        let resp = local::server::dispatch(&self.stack.app, req).await;
+        let resp = devstack::server::dispatch(&self.stack.app, req).await;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = match resp.into_body() {
@@ -168,18 +168,5 @@ impl Env {
             Some(r#"{"prompt":"A cat","mode":"draft"}"#),
         )
         .await
-    }
-}
-
-/// Waits, if needed, so that the next few seconds stay within one clock
-/// minute: rate windows are per minute.
-pub async fn away_from_minute_boundary(needed: Duration) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970");
-    let into_minute = Duration::from_millis((now.as_millis() % 60_000) as u64);
-    if into_minute + needed > Duration::from_secs(59) {
-        tokio::time::sleep(Duration::from_secs(60) - into_minute + Duration::from_millis(200))
-            .await;
     }
 }
