@@ -147,7 +147,7 @@ def section(names):
 
 def write_section(name, text):
     """Replaces this section of BENCHMARKS.md between its markers, as
-    `local::bench::write_section` does for the Rust benchmarks."""
+    `bench::write_section` does for the Rust benchmarks."""
     path = os.path.join(ROOT, "BENCHMARKS.md")
     with open(path, encoding="utf-8") as f:
         current = f.read()

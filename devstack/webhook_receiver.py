@@ -1,6 +1,6 @@
 """A webhook receiver for the local stack that checks every signature.
 
-    python3 local/webhook_receiver.py 9999 whsec_...   # the secret make dev prints
+    python3 devstack/webhook_receiver.py 9999 whsec_...   # the secret make dev prints
     DEV_WEBHOOK_URL=http://127.0.0.1:9999/hooks make dev
 
 Verification per Standard Webhooks: HMAC-SHA256 over

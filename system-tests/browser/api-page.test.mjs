@@ -49,7 +49,7 @@ before(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   const bin = join(root, 'target', 'debug', 'dev-server');
-  assert.ok(existsSync(bin), `build it first: cargo build -p local --bin dev-server (${bin})`);
+  assert.ok(existsSync(bin), `build it first: cargo build -p devstack --bin dev-server (${bin})`);
   server = spawn(bin, ['--seed-samples'], {
     env: { ...process.env, PORT: String(port), RUST_LOG: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],

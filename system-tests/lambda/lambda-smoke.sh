@@ -3,10 +3,11 @@
 # emulates the Lambda Runtime API and runs each function binary; `cargo
 # lambda invoke` sends the sample events. AWS is a moto server on a free
 # port. Everything started here is stopped on exit. The moto setup and the
-# checks are local/smoke-lib.sh, shared with local/sam-local-test.sh.
+# checks are smoke-lib.sh, shared with sam-local-test.sh (both in
+# system-tests/lambda/).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source local/smoke-lib.sh
+cd "$(dirname "$0")/../.."
+source system-tests/lambda/smoke-lib.sh
 
 WATCH_PORT=$(free_port)
 cleanup() {
@@ -16,7 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-smoke_start_moto cargo run --quiet -p local --bin dev-server --
+smoke_start_moto cargo run --quiet -p devstack --bin dev-server --
 # CURSOR_SECRET_ARN as the template gives it to list-jobs: its cold start
 # reads the secret from (moto's) Secrets Manager.
 export LOCAL_MODE=1 RUST_LOG=info

@@ -12,8 +12,8 @@
 # builds the host (x86_64, debug) binaries and puts .venv-lambda (SAM) first
 # on PATH. Needs root (dockerd, debootstrap).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source local/smoke-lib.sh
+cd "$(dirname "$0")/../.."
+source system-tests/lambda/smoke-lib.sh
 started=$SECONDS
 
 BIN_DIR=${SAM_LOCAL_BIN_DIR:-$PWD/target/debug}
@@ -112,7 +112,7 @@ fi
 
 # ---- moto, the dev tenant, the sample jobs; SAM's inputs for this run.
 smoke_start_moto "$BIN_DIR/dev-server"
-"$SAM_PYTHON" local/sam_local_files.py "$RUN" "$BIN_DIR" "$AWS_ENDPOINT_URL" "$QUEUE_URL" \
+"$SAM_PYTHON" system-tests/lambda/sam_local_files.py "$RUN" "$BIN_DIR" "$AWS_ENDPOINT_URL" "$QUEUE_URL" \
   "$CURSOR_SECRET_ARN" "$TABLE_NAME" "$RESULTS_BUCKET"
 
 # SAM itself: without the service's settings in its environment (the
@@ -123,7 +123,7 @@ smoke_start_moto "$BIN_DIR/dev-server"
 # process ($! is its pid, and it gets the SIGINT that stops it cleanly).
 sam_cli=(env -u AWS_ENDPOINT_URL -u TABLE_NAME -u QUEUE_URL -u RESULTS_BUCKET -u CURSOR_SECRET_ARN -u LOCAL_MODE
   AWS_ENDPOINT_URL_STS="$AWS_ENDPOINT_URL" AWS_DEFAULT_REGION="$AWS_REGION" SAM_CLI_TELEMETRY=0
-  "$SAM_PYTHON" local/sam_host_network.py)
+  "$SAM_PYTHON" system-tests/lambda/sam_host_network.py)
 # The flags of the README's recipe; sam_host_network.py explains why the
 # host network needs more than --docker-network host.
 SAM_FLAGS=(-t "$RUN/template.yaml" --env-vars "$RUN/env.json" --skip-pull-image --docker-network host)

@@ -1,5 +1,5 @@
 """`sam` (the pinned SAM CLI of .venv-lambda), with every container it makes
-on the host network. Usage: .venv-lambda/bin/python local/sam_host_network.py
+on the host network. Usage: .venv-lambda/bin/python system-tests/lambda/sam_host_network.py
 local invoke ... (the arguments of `sam`).
 
 Why: `make sam-local-test` runs dockerd without a bridge (`--bridge=none`, no
@@ -21,7 +21,7 @@ the host network too, for the same reason.
 
 This depends on SAM internals (the container's port and entry point as
 samcli/local/docker/container.py passes them), hence the pinned version in
-local/requirements-lambda.txt; it fails loudly if they change.
+system-tests/lambda/requirements.txt; it fails loudly if they change.
 """
 
 import signal
@@ -51,7 +51,7 @@ def create(self, image, command=None, **kwargs):
     if RIE_CONTAINER_PORT not in ports or not entrypoint or entrypoint[0] != RIE:
         raise SystemExit(
             f"sam_host_network: unexpected container from SAM (ports {ports}, entrypoint {entrypoint}); "
-            "is SAM the version pinned in local/requirements-lambda.txt?"
+            "is SAM the version pinned in system-tests/lambda/requirements.txt?"
         )
     _interface, rie_port = ports.pop(RIE_CONTAINER_PORT)
     if ports:

@@ -5,10 +5,10 @@
   need qemu-user: see the README's `sam local` section), and each one's
   CodeUri is a directory holding its host-built binary as `bootstrap`, the
   layout `sam build` produces, without rebuilding for Lambda.
-- env.json: local/sam-env.json with the addresses of this run (moto's free
+- env.json: system-tests/lambda/sam-env.json with the addresses of this run (moto's free
   port on 127.0.0.1, the queue and secret provisioning made).
 
-Usage: python local/sam_local_files.py OUT_DIR BIN_DIR ENDPOINT QUEUE_URL
+Usage: python system-tests/lambda/sam_local_files.py OUT_DIR BIN_DIR ENDPOINT QUEUE_URL
 CURSOR_SECRET_ARN TABLE BUCKET (run with .venv-lambda's Python: it reads the
 template with SAM's own YAML loader, which knows the !Ref/!If tags).
 """
@@ -21,7 +21,7 @@ from samcli.yamlhelper import yaml_dump, yaml_parse
 
 
 def main(out_dir, bin_dir, endpoint, queue_url, cursor_secret_arn, table, bucket):
-    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
     with open(os.path.join(root, "template.yaml")) as f:
         template = yaml_parse(f.read())
     template["Globals"]["Function"]["Architectures"] = ["x86_64"]
@@ -49,7 +49,7 @@ def main(out_dir, bin_dir, endpoint, queue_url, cursor_secret_arn, table, bucket
     with open(os.path.join(out_dir, "template.yaml"), "w") as f:
         f.write(yaml_dump(template))
 
-    with open(os.path.join(root, "local", "sam-env.json")) as f:
+    with open(os.path.join(root, "system-tests", "lambda", "sam-env.json")) as f:
         env = json.load(f)
     env["Parameters"].update(
         {

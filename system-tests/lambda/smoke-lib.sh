@@ -1,5 +1,5 @@
-# Sourced by local/lambda-smoke.sh (cargo lambda watch) and
-# local/sam-local-test.sh (sam local): free ports, moto with the dev tenant
+# Sourced by lambda-smoke.sh (cargo lambda watch) and sam-local-test.sh
+# (sam local), both in system-tests/lambda/: free ports, moto with the dev tenant
 # and the sample jobs events/ refers to, and the replay of every sample
 # event with the check of each answer. The caller runs from the repo root
 # with `set -euo pipefail`, calls smoke_cleanup from its EXIT trap, and
@@ -32,7 +32,7 @@ smoke_start_moto() { # dev-server binary (or a cargo run command)
   MOTO_PORT=$(free_port)
   # moto lives in the Python that `make python-deps` installed it into, not
   # in the tools' virtualenv that comes first on PATH here.
-  "${MOTO_PYTHON:-python3}" local/moto_server.py "$MOTO_PORT" >"$SMOKE_LOG/moto.log" 2>&1 &
+  "${MOTO_PYTHON:-python3}" devstack/moto_server.py "$MOTO_PORT" >"$SMOKE_LOG/moto.log" 2>&1 &
   smoke_pids+=($!)
   export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
   wait_port "$MOTO_PORT" moto "$SMOKE_LOG/moto.log"

@@ -5,7 +5,7 @@
 # high limits is made with the admin CLI, so rate limits do not starve the
 # run (429s are still documented answers).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 free_port() { "${MOTO_PYTHON:-python3}" -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 PORT=$(free_port)
@@ -25,9 +25,9 @@ TENANT=$(target/debug/imagesaas-admin --json tenant create --name fuzz --rpm 100
 KEY=$(target/debug/imagesaas-admin --json key create --tenant "$TENANT" --mode test \
   | "${MOTO_PYTHON:-python3}" -c 'import json,sys;print(json.load(sys.stdin)["key"])')
 
-# local/schemathesis.toml says which generic checks do not fit the contract
+# system-tests/openapi/schemathesis.toml says which generic checks do not fit the contract
 # and why.
-schemathesis --config-file local/schemathesis.toml run docs/openapi.yaml \
+schemathesis --config-file system-tests/openapi/schemathesis.toml run docs/openapi.yaml \
   --url "$BASE" \
   --header "Authorization: Bearer $KEY" \
   --checks all --exclude-checks use_after_free,unsupported_method \
