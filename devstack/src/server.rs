@@ -2,7 +2,6 @@
 //! functions with the request shaped as API Gateway (HTTP API, payload 2.0)
 //! would hand it to them: path and query parameters, request id.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -11,12 +10,12 @@ use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+use lambda_http::Body;
 use lambda_http::http::{HeaderValue, Method};
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, RequestExt};
-use shared::{ApiError, ApiResponse, App, ids};
+use shared::{ApiError, ApiResponse, App};
 use tokio::net::TcpListener;
+
+use crate::apigw;
 
 /// API Gateway refuses larger payloads before any Lambda runs.
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -105,19 +104,8 @@ async fn route(app: &App, req: hyper::Request<Incoming>) -> hyper::Response<Full
 
 /// Routes a request to the handler its Lambda would run.
 pub async fn dispatch(app: &App, req: lambda_http::Request) -> lambda_http::Response<Body> {
-    let mut ctx = ApiGatewayV2httpRequestContext::default();
-    ctx.request_id = Some(ids::new_id());
-    let query: HashMap<String, Vec<String>> =
-        url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
-            .into_owned()
-            .fold(HashMap::new(), |mut map, (k, v)| {
-                map.entry(k).or_default().push(v);
-                map
-            });
     let path = req.uri().path().to_string();
-    let req = req
-        .with_request_context(RequestContext::ApiGatewayV2(ctx))
-        .with_query_string_parameters(query);
+    let req = apigw::as_api_gateway(req);
     // One leading slash only: `//v1/jobs` has an empty first segment and is
     // no route, as on API Gateway.
     let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(&path).split('/').collect();
@@ -126,8 +114,7 @@ pub async fn dispatch(app: &App, req: lambda_http::Request) -> lambda_http::Resp
         (Method::POST, ["v1", "images", "generate"]) => generate::handle(app, req).await,
         (Method::GET, ["v1", "jobs"]) => list_jobs::handle(app, req).await,
         (method @ (Method::GET | Method::DELETE), ["v1", "jobs", id]) if !id.is_empty() => {
-            let id = percent_decode(id);
-            let req = req.with_path_parameters(HashMap::from([("jobId".to_string(), id)]));
+            let req = apigw::with_job_id(req, id);
             if method == Method::GET {
                 get_job::handle(app, req).await
             } else {
@@ -176,13 +163,6 @@ fn static_file(name: &str, content_type: &'static str) -> hyper::Response<Full<B
         }
         Err(_) => to_hyper(ApiResponse::error(&ApiError::NotFound).into_response()),
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
 }
 
 fn to_hyper(resp: lambda_http::Response<Body>) -> hyper::Response<Full<Bytes>> {

@@ -23,7 +23,7 @@ use bench::meter::{Call, Meter, Service};
 use bench::{machine, write_section};
 use devstack::moto::{Moto, free_port};
 use devstack::provision::{DEV_API_KEY, DEV_TENANT_ID, seed_tenant, test_job};
-use devstack::stack::{local_s3, worker_config};
+use devstack::resources::{local_s3, worker_config};
 use devstack::{Stack, StackOptions};
 use shared::domain::{Job, JobStatus, TenantLimits};
 use shared::queue::JobMessage;

@@ -248,7 +248,7 @@ async fn load_test(moto: &Moto, dev_server: &PathBuf) -> Result<Vec<LoadRun>, Bo
         moto.pid().ok_or("moto exited")?,
     );
     // The bench tenant, in the dev server's table.
-    let sdk = devstack::stack::sdk_for(&moto.endpoint).await;
+    let sdk = devstack::resources::sdk_for(&moto.endpoint).await;
     let store = Store::new(
         aws_sdk_dynamodb::Client::new(&sdk),
         StackOptions::named("imagesaas").table,

@@ -22,7 +22,7 @@ fn unique(name: &str) -> String {
 
 #[tokio::test]
 async fn a_secret_given_by_arn_is_read_from_secrets_manager() {
-    let sdk = devstack::stack::sdk_for(&moto_endpoint()).await;
+    let sdk = devstack::resources::sdk_for(&moto_endpoint()).await;
     let arn = devstack::provision::put_secret(
         &aws_sdk_secretsmanager::Client::new(&sdk),
         &unique("cursor-secret"),
@@ -47,7 +47,7 @@ async fn a_secret_given_by_arn_is_read_from_secrets_manager() {
 
 #[tokio::test]
 async fn a_new_version_of_the_secret_is_what_the_next_cold_start_reads() {
-    let sdk = devstack::stack::sdk_for(&moto_endpoint()).await;
+    let sdk = devstack::resources::sdk_for(&moto_endpoint()).await;
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     let name = unique("gemini-api-key");
     let arn = devstack::provision::put_secret(&secrets, &name, "first-key")
@@ -68,7 +68,7 @@ async fn a_new_version_of_the_secret_is_what_the_next_cold_start_reads() {
 #[tokio::test]
 async fn the_plain_variable_is_used_without_any_aws_call_when_no_arn_is_set() {
     // Nothing listens on port 1: any call would fail.
-    let unreachable = devstack::stack::sdk_for("http://127.0.0.1:1").await;
+    let unreachable = devstack::resources::sdk_for("http://127.0.0.1:1").await;
     let secret = Secret::from_vars(
         "CURSOR_SECRET",
         vars(&[("CURSOR_SECRET", "from-the-environment".into())]),
@@ -83,7 +83,7 @@ async fn the_plain_variable_is_used_without_any_aws_call_when_no_arn_is_set() {
 
 #[tokio::test]
 async fn a_secret_that_cannot_be_read_fails_the_cold_start_and_says_which() {
-    let sdk = devstack::stack::sdk_for(&moto_endpoint()).await;
+    let sdk = devstack::resources::sdk_for(&moto_endpoint()).await;
     let missing_arn =
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:no-such-secret-AbCdEf".to_string();
     let secret = Secret::from_vars(

@@ -237,7 +237,7 @@ async fn a_slow_provider_times_out_and_is_retried() {
     let w = std::sync::Arc::new(
         worker::Worker::new(
             &t.stack.sdk,
-            devstack::stack::local_s3(&t.stack.sdk),
+            devstack::resources::local_s3(&t.stack.sdk),
             config,
         )
         .unwrap(),

@@ -97,13 +97,17 @@ pub async fn chaos_stack(endpoint: &str, gemini: &FakeGemini) -> TestStack {
 /// A worker on the stack's resources and settings with this Gemini
 /// timeout. The stacks' own allows 30 s, far beyond a 4 s lease.
 pub fn worker_with_gemini_timeout(stack: &Stack, timeout: Duration) -> Worker {
-    let mut config = devstack::stack::worker_config(&stack.options, &stack.queue_url);
+    let mut config = devstack::resources::worker_config(&stack.options, &stack.queue_url);
     if let Some(gemini) = config.gemini.as_mut() {
         gemini.connect_timeout = Duration::from_secs(1);
         gemini.request_timeout = timeout;
     }
-    Worker::new(&stack.sdk, devstack::stack::local_s3(&stack.sdk), config)
-        .expect("building the chaos worker")
+    Worker::new(
+        &stack.sdk,
+        devstack::resources::local_s3(&stack.sdk),
+        config,
+    )
+    .expect("building the chaos worker")
 }
 
 async fn set_visibility(stack: &Stack) {

@@ -67,7 +67,7 @@ pub async fn check(t: &TestStack, snapshot: &Snapshot, sample: usize) -> Results
 }
 
 async fn bucket_keys(t: &TestStack) -> Vec<String> {
-    let s3 = devstack::stack::local_s3(&t.stack.sdk);
+    let s3 = devstack::resources::local_s3(&t.stack.sdk);
     let mut keys = Vec::new();
     let mut token = None;
     loop {
