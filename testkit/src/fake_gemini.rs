@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
 use crate::loopback::{self, Loopback};
@@ -179,12 +178,7 @@ async fn answer(
         .get("x-goog-api-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = loopback::body_of(req).await;
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let reply = {
         let mut st = state.lock().unwrap_or_else(|p| p.into_inner());

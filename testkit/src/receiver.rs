@@ -5,8 +5,6 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http_body_util::BodyExt;
-
 use crate::loopback::{self, Loopback};
 
 pub struct Receiver {
@@ -31,12 +29,7 @@ impl Receiver {
             let (reqs, scr) = (reqs.clone(), scr.clone());
             async move {
                 let headers = req.headers().clone();
-                let body = req
-                    .into_body()
-                    .collect()
-                    .await
-                    .map(|b| b.to_bytes())
-                    .unwrap_or_default();
+                let body = loopback::body_of(req).await;
                 reqs.lock().unwrap().push(Received {
                     headers,
                     body: String::from_utf8_lossy(&body).into_owned(),

@@ -18,7 +18,7 @@ use bench::{machine, median_p90_ms, write_section};
 use devstack::moto::{Moto, free_port};
 use devstack::provision::{DEV_API_KEY, DEV_TENANT_ID, seed_sample_jobs, seed_tenant};
 use devstack::{Stack, StackOptions};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Bytes;
 use shared::domain::TenantLimits;
 use testkit::Loopback;
@@ -247,12 +247,7 @@ async fn runtime_api(
         );
         async move {
             let path = req.uri().path().to_string();
-            let body = req
-                .into_body()
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
+            let body = testkit::loopback::body_of(req).await;
             let mut resp = hyper::Response::new(Full::new(Bytes::new()));
             if path.ends_with("/invocation/next") {
                 let _ = seen.send(Seen::Next);
