@@ -12,10 +12,10 @@ MOTO_VERSION := 5.2.1
 # Installs the AWS emulator unless the pinned version is already there.
 python-deps:
 	@$(PYTHON) -c "import moto, flask, flask_cors, sys; sys.exit(moto.__version__ != '$(MOTO_VERSION)')" 2>/dev/null \
-		|| $(PYTHON) -m pip install --quiet --disable-pip-version-check -r local/requirements.txt
+		|| $(PYTHON) -m pip install --quiet --disable-pip-version-check -r devstack/requirements.txt
 
 dev: python-deps
-	cargo run --quiet -p local --bin dev-server
+	cargo run --quiet -p devstack --bin dev-server
 
 test: python-deps
 	cargo test --workspace
@@ -26,42 +26,42 @@ bench: bench-coldstart bench-worker bench-cost bench-load bench-sizes
 
 # Every release binary of the benchmarks in one cargo run, so that their
 # thin-LTO links (most of the build) overlap on all cores. One run is also
-# one feature resolution: `local` depends on every function, so the
-# functions are built with the features local adds to shared dependencies
-# (hyper's server, serde_json's alloc); building them alone as well would
-# compile the AWS SDK a second time, for binaries a few KB apart.
+# one feature resolution: `devstack` and `bench` depend on every function,
+# so the functions are built with the features those add to shared
+# dependencies (hyper's server, serde_json's alloc); building them alone as
+# well would compile the AWS SDK a second time, for binaries a few KB apart.
 BENCH_BINARIES := dev-server bench-coldstart bench-worker bench-cost bench-load
 bench-build:
-	cargo build --release --quiet $(addprefix -p ,$(FUNCTIONS)) -p local $(addprefix --bin ,$(FUNCTIONS) $(BENCH_BINARIES))
+	cargo build --release --quiet $(addprefix -p ,$(FUNCTIONS)) -p devstack -p bench $(addprefix --bin ,$(FUNCTIONS) $(BENCH_BINARIES))
 
 bench-worker: python-deps bench-build
-	cargo run --release --quiet -p local --bin bench-worker
+	cargo run --release --quiet -p bench --bin bench-worker
 
 bench-coldstart: python-deps bench-build
-	cargo run --release --quiet -p local --bin bench-coldstart
+	cargo run --release --quiet -p bench --bin bench-coldstart
 
 bench-cost: python-deps bench-build
-	cargo run --release --quiet -p local --bin bench-cost
+	cargo run --release --quiet -p bench --bin bench-cost
 
 # wrk from Debian, installed if missing (needs root); the benchmark runs the
 # dev-server release binary.
 bench-load: python-deps bench-build
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
-	cargo run --release --quiet -p local --bin bench-load
+	cargo run --release --quiet -p bench --bin bench-load
 
 # The host release binaries, and the arm64 artifacts of `make build-lambda`
 # if present (not built here: about 8 minutes cold).
 bench-sizes: bench-build
-	$(PYTHON) local/lambda_sizes.py --write-benchmarks $(FUNCTIONS)
+	$(PYTHON) bench/lambda_sizes.py --write-benchmarks $(FUNCTIONS)
 
 # ---- Lambda artifacts (arm64) and the SAM template, without Docker.
 VENV := .venv-lambda
 FUNCTIONS := health generate list-jobs get-job cancel-job worker webhooks sweeper
 LAMBDA_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 
-$(VENV)/.installed: local/requirements-lambda.txt
+$(VENV)/.installed: system-tests/lambda/requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r local/requirements-lambda.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r system-tests/lambda/requirements.txt
 	touch $@
 
 lambda-tools: $(VENV)/.installed
@@ -77,23 +77,24 @@ lint-template: lambda-tools
 build-lambda: lambda-tools
 	$(LAMBDA_ENV) cargo lambda build --release --arm64 $(addprefix --bin ,$(FUNCTIONS))
 	$(LAMBDA_ENV) sam build --beta-features
-	@$(PYTHON) local/lambda_sizes.py $(FUNCTIONS)
+	@$(PYTHON) bench/lambda_sizes.py $(FUNCTIONS)
 
 # The real Lambda runtime loop: `cargo lambda watch` serves the functions,
 # `cargo lambda invoke` replays events/ against moto.
 lambda-smoke: lambda-tools python-deps
-	MOTO_PYTHON="$$(command -v $(PYTHON))" $(LAMBDA_ENV) bash local/lambda-smoke.sh
+	MOTO_PYTHON="$$(command -v $(PYTHON))" $(LAMBDA_ENV) bash system-tests/lambda/lambda-smoke.sh
 
 # `sam local invoke` on every sample event and `sam local start-api` with the
 # quick-start curls, in Docker: Debian's docker.io and debootstrap (installed
 # if missing; needs root) for a private bridge-less dockerd and the stand-in
-# Lambda base image (see local/sam-local-test.sh). The functions run as the
-# x86_64 debug binaries `make test` has mostly built already (a few seconds
-# of linking); see docs/deploying.md, "sam local", for why not arm64.
+# Lambda base image (see system-tests/lambda/sam-local-test.sh). The
+# functions run as the x86_64 debug binaries `make test` has mostly built
+# already (a few seconds of linking); see docs/deploying.md, "sam local",
+# for why not arm64.
 sam-local-test: $(VENV)/.installed python-deps
 	@test -x /usr/bin/dockerd -a -x /usr/bin/docker -a -x /usr/sbin/debootstrap || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap; }
-	cargo build --quiet -p local --bin dev-server $(addprefix -p ,$(FUNCTIONS)) $(addprefix --bin ,$(FUNCTIONS))
-	MOTO_PYTHON="$$(command -v $(PYTHON))" $(LAMBDA_ENV) bash local/sam-local-test.sh
+	cargo build --quiet -p devstack --bin dev-server $(addprefix -p ,$(FUNCTIONS)) $(addprefix --bin ,$(FUNCTIONS))
+	MOTO_PYTHON="$$(command -v $(PYTHON))" $(LAMBDA_ENV) bash system-tests/lambda/sam-local-test.sh
 
 # ---- docs/api.html in a real browser, and the API fuzzed from docs/openapi.yaml.
 DOCS_VENV := .venv-docs
@@ -102,13 +103,13 @@ DOCS_VENV := .venv-docs
 # playwright-core from npm: never a downloaded browser.
 test-browser: python-deps
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
-	cd local/browser && npm ci --no-audit --no-fund --loglevel=error
-	cargo build --quiet -p local --bin dev-server
-	cd local/browser && node --test
+	cd system-tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	cargo build --quiet -p devstack --bin dev-server
+	cd system-tests/browser && node --test
 
-$(DOCS_VENV)/.installed: local/requirements-docs.txt
+$(DOCS_VENV)/.installed: system-tests/openapi/requirements.txt
 	$(PYTHON) -m venv $(DOCS_VENV)
-	$(DOCS_VENV)/bin/pip install --quiet --disable-pip-version-check -r local/requirements-docs.txt
+	$(DOCS_VENV)/bin/pip install --quiet --disable-pip-version-check -r system-tests/openapi/requirements.txt
 	touch $@
 
 # docs/API.md and docs/openapi.yaml say the same: every operation, error
@@ -122,8 +123,8 @@ lint-docs: $(DOCS_VENV)/.installed
 # local stack with all checks, bounded in examples and time.
 test-openapi: $(DOCS_VENV)/.installed python-deps
 	$(DOCS_VENV)/bin/openapi-spec-validator docs/openapi.yaml
-	cargo build --quiet -p local --bin dev-server -p imagesaas-admin
-	MOTO_PYTHON="$$(command -v $(PYTHON))" PATH="$(CURDIR)/$(DOCS_VENV)/bin:$$PATH" bash local/schemathesis.sh
+	cargo build --quiet -p devstack --bin dev-server -p imagesaas-admin
+	MOTO_PYTHON="$$(command -v $(PYTHON))" PATH="$(CURDIR)/$(DOCS_VENV)/bin:$$PATH" bash system-tests/openapi/schemathesis.sh
 
 fmt:
 	cargo fmt --all

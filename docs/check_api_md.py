@@ -255,14 +255,14 @@ def tables(body):
 
 # Written on its own branch of issue 16; drop it from here once merged.
 PENDING = {ROOT / "ARCHITECTURE.md"}
-# Files in the repository the docs name in backticks (`local/tests/api/`):
+# Files in the repository the docs name in backticks (`system-tests/tests/api/`):
 # they must exist, so a move that forgets the docs fails here.
 REPO_PATH = re.compile(
     r"(?<![\w/.-])(?:admin|bench|devstack|docs|events|functions|fuzz|local|runtime|shared|system-tests|testkit|\.ci)"
     r"/[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*/?"
 )
 # Made by builds and runs, not in a clean clone.
-GENERATED = ("fuzz/target", "fuzz/artifacts", "local/browser/node_modules")
+GENERATED = ("fuzz/target", "fuzz/artifacts", "system-tests/browser/node_modules")
 
 
 def check_links():

@@ -48,8 +48,7 @@ async fn audit_all(env: &Env, args: &[&str]) -> (Run, Value) {
 
 /// Adds `delta` to the test mode's counter behind the service's back.
 async fn skew_counter(env: &Env, tenant_id: &str, delta: i64) {
-    env.stack
-        .app
+    env.app
         .store
         .client()
         .update_item()
@@ -67,8 +66,8 @@ async fn skew_counter(env: &Env, tenant_id: &str, delta: i64) {
 }
 
 async fn plant(env: &Env, tenant_id: &str, status: JobStatus, age_minutes: u64) -> String {
-    local::provision::plant_lost_job(
-        &env.stack.app.store,
+    devstack::provision::plant_lost_job(
+        &env.app.store,
         tenant_id,
         status,
         Duration::from_secs(age_minutes * 60),
@@ -175,11 +174,7 @@ async fn stuck_jobs_are_listed_and_a_lost_job_runs_after_fix() {
     let no_queue = env.admin(&["tenant", "audit", &tenant_id, "--fix"]).await;
     no_queue.fails_with("--queue-url");
 
-    let (run, report) = audit(
-        &env,
-        &[&tenant_id, "--fix", "--queue-url", &env.stack.queue_url],
-    )
-    .await;
+    let (run, report) = audit(&env, &[&tenant_id, "--fix", "--queue-url", env.queue_url()]).await;
     assert_eq!(run.code, Some(0), "{run:?}");
     assert!(
         report["stuck"]
@@ -191,7 +186,7 @@ async fn stuck_jobs_are_listed_and_a_lost_job_runs_after_fix() {
     );
 
     // The worker now runs both to the end and frees their slots.
-    let worker = env.stack.spawn_worker();
+    let worker = env.spawn_worker();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let (_, report) = audit(&env, &[&tenant_id]).await;
@@ -207,7 +202,6 @@ async fn stuck_jobs_are_listed_and_a_lost_job_runs_after_fix() {
     worker.abort();
     for id in [&lost, &crashed] {
         let job = env
-            .stack
             .app
             .store
             .get_job(test_scope(&tenant_id), id)

@@ -59,7 +59,6 @@ async fn live_keys_are_live_and_revocation_leaves_other_keys_working() {
     assert_eq!(status, 202, "{body}");
     let job_id = body["jobId"].as_str().expect("jobId");
     let job = env
-        .stack
         .app
         .store
         .get_job(Scope::new(tenant_id, KeyMode::Live), job_id)
@@ -116,7 +115,7 @@ async fn key_list_never_shows_a_full_key_and_the_table_never_holds_one() {
     }
 
     // The items written for a key hold its hash and preview, never the key.
-    let ddb = env.stack.app.store.client();
+    let ddb = env.app.store.client();
     for (key_id, key) in [(&id1, &key1), (&id2, &key2)] {
         let hash = ApiKeyHash::of(key);
         let items = [

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::support::{Env, away_from_minute_boundary};
+use testkit::away_from_minute_boundary;
+
+use crate::support::Env;
 
 #[tokio::test]
 async fn a_lowered_rpm_applies_to_the_next_submit() {

@@ -1,7 +1,7 @@
 //! The local stack's seeding writes through the same store calls as the
 //! CLI: the dev tenant and key are listed, and re-seeding duplicates nothing.
 
-use local::provision::{DEV_API_KEY, DEV_TENANT_ID, seed_tenant};
+use devstack::provision::{DEV_API_KEY, DEV_TENANT_ID, seed_tenant};
 use shared::domain::{ApiKeyHash, KeyMode, Tenant, TenantLimits};
 use shared::store::KeyRecord;
 
@@ -10,7 +10,7 @@ use crate::support::Env;
 #[tokio::test]
 async fn the_dev_tenant_is_listed_once_however_often_it_is_seeded() {
     let env = Env::start().await;
-    let store = &env.stack.app.store;
+    let store = &env.app.store;
     for _ in 0..3 {
         seed_tenant(
             store,
@@ -56,7 +56,7 @@ async fn the_dev_tenant_is_listed_once_however_often_it_is_seeded() {
 #[tokio::test]
 async fn a_tenant_and_key_seeded_by_older_code_get_listed() {
     let env = Env::start().await;
-    let store = &env.stack.app.store;
+    let store = &env.app.store;
     // What `seed_tenant` wrote before the directory and key ids existed.
     let tenant = Tenant {
         id: DEV_TENANT_ID.to_string(),

@@ -1,17 +1,20 @@
 //! The harness: one moto server per test binary (killed with the process),
-//! per test a fresh stack (own table, queues, bucket), the CLI run as a real
-//! process against it, and the API's real handlers called in-process.
+//! per test fresh resources (own table, queues, bucket), the CLI run as a
+//! real process against them, and the handlers the checks need (submit,
+//! cancel, the worker) called in-process. No dev stack: the other
+//! functions are not built for these tests.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use devstack::{Resources, StackOptions, apigw};
 use lambda_http::Body;
-use local::{Stack, StackOptions};
 use serde_json::Value;
-use shared::ids;
+use shared::{App, ids};
 
-/// The test process's moto server (see `local::moto::process_wide_endpoint`).
+/// The test process's moto server (see `devstack::moto::process_wide_endpoint`).
 pub fn moto_endpoint() -> String {
-    local::moto::process_wide_endpoint()
+    devstack::moto::process_wide_endpoint()
 }
 
 /// One run of the CLI.
@@ -53,25 +56,46 @@ impl Run {
 }
 
 pub struct Env {
-    pub stack: Stack,
+    pub resources: Resources,
+    pub app: Arc<App>,
     endpoint: String,
 }
 
 impl Env {
-    /// A fresh stack with the API's key cache off, so a revocation or a
+    /// Fresh resources with the API's key cache off, so a revocation or a
     /// limit change shows on the very next request.
     pub async fn start() -> Env {
         let endpoint = moto_endpoint();
         let mut options = StackOptions::named(&format!("a{}", &ids::new_id()[1..13]));
         options.auth_cache_ttl = Duration::ZERO;
-        let stack = Stack::provision(&endpoint, options)
+        let resources = Resources::create(&endpoint, options)
             .await
             .expect("provisioning on moto");
-        Env { stack, endpoint }
+        let app = Arc::new(App::new(&resources.sdk, resources.config()));
+        Env {
+            resources,
+            app,
+            endpoint,
+        }
     }
 
     pub fn table(&self) -> &str {
-        &self.stack.options.table
+        &self.resources.options.table
+    }
+
+    pub fn queue_url(&self) -> &str {
+        &self.resources.queue_url
+    }
+
+    /// Runs the worker on the jobs queue, as the SQS event source would,
+    /// until the handle is aborted.
+    pub fn spawn_worker(&self) -> tokio::task::JoinHandle<()> {
+        let worker = self.resources.worker().expect("the worker starts");
+        tokio::spawn(devstack::drain::drain_queue(
+            aws_sdk_sqs::Client::new(&self.resources.sdk),
+            self.resources.queue_url.clone(),
+            Arc::new(worker),
+        ))
     }
 
     /// Runs `imagesaas-admin args…` against this stack's table, with only
@@ -128,8 +152,9 @@ impl Env {
         )
     }
 
-    /// A request to the real handler its Lambda runs; returns the status,
-    /// the response headers and the JSON body.
+    /// A request to the real handler its Lambda runs (submit or cancel, the
+    /// two these tests need); returns the status, the response headers and
+    /// the JSON body.
     pub async fn call(
         &self,
         method: &str,
@@ -147,7 +172,16 @@ impl Env {
         let req = req
             .body(body.map_or(Body::Empty, |b| Body::Text(b.to_string())))
             .expect("a request");
-        let resp = local::server::dispatch(&self.stack.app, req).await;
+        let req = apigw::as_api_gateway(req);
+        let resp = match (method, path.strip_prefix("/v1/jobs/")) {
+            ("DELETE", Some(id)) => {
+                cancel_job::handle(&self.app, apigw::with_job_id(req, id)).await
+            }
+            ("POST", None) if path == "/v1/images/generate" => {
+                generate::handle(&self.app, req).await
+            }
+            _ => panic!("no handler here for {method} {path}"),
+        };
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = match resp.into_body() {
@@ -168,18 +202,5 @@ impl Env {
             Some(r#"{"prompt":"A cat","mode":"draft"}"#),
         )
         .await
-    }
-}
-
-/// Waits, if needed, so that the next few seconds stay within one clock
-/// minute: rate windows are per minute.
-pub async fn away_from_minute_boundary(needed: Duration) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970");
-    let into_minute = Duration::from_millis((now.as_millis() % 60_000) as u64);
-    if into_minute + needed > Duration::from_secs(59) {
-        tokio::time::sleep(Duration::from_secs(60) - into_minute + Duration::from_millis(200))
-            .await;
     }
 }

@@ -145,8 +145,7 @@ async fn webhook_secrets_are_made_kept_rotated_and_removed() {
     assert!(first.starts_with("whsec_"), "{first}");
     assert_eq!(created["webhookUrl"], "https://hooks.example.com/imagesaas");
     let stored = || async {
-        env.stack
-            .app
+        env.app
             .store
             .get_tenant(&id)
             .await

@@ -1,0 +1,367 @@
+//! The system tests (`tests/api`, `tests/chaos`, the hostile corpus in
+//! `tests/hostile/`, and the out-of-process checks in `browser/`,
+//! `openapi/` and `lambda/`) and, here, the harness the Rust suites share:
+//! one moto server per test binary (started on a free port, killed with
+//! the process), and per test a fresh dev stack with its own table, queues
+//! and bucket, served on its own free port. The doubles it works with
+//! (fake Gemini, file server, webhook receiver) are in `testkit`.
+
+use std::time::Duration;
+
+use devstack::provision::seed_tenant;
+use devstack::{Stack, StackOptions};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use shared::domain::{KeyMode, Scope, TenantLimits};
+use shared::ids;
+
+pub const DEV_KEY: &str = "img_test_dev_123456789";
+
+/// The scope a key's requests see: its tenant, in the key's mode.
+pub fn scope<'a>(tenant_id: &'a str, key: &str) -> Scope<'a> {
+    Scope::new(
+        tenant_id,
+        KeyMode::of_key(key).expect("a well-formed test or live key"),
+    )
+}
+
+/// The test process's moto server (see `devstack::moto::process_wide_endpoint`).
+pub fn moto_endpoint() -> String {
+    devstack::moto::process_wide_endpoint()
+}
+
+pub struct TestStack {
+    pub stack: Stack,
+    pub base: String,
+    pub http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+    tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        self.server.abort();
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the contract's error shape: exactly `error` and `message`.
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "status of {}", self.body);
+        let obj = self.body.as_object().expect("an error body is an object");
+        assert_eq!(
+            obj.len(),
+            2,
+            "error body has exactly two keys: {}",
+            self.body
+        );
+        assert_eq!(obj["error"], code, "{}", self.body);
+        assert!(
+            obj["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "message is a non-empty string: {}",
+            self.body
+        );
+    }
+
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or_default()
+    }
+}
+
+impl TestStack {
+    /// A stack with the auth cache off, so every request sees the table.
+    pub async fn start() -> TestStack {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut StackOptions)) -> TestStack {
+        if std::env::var_os("TEST_LOG").is_some() {
+            shared::telemetry::init();
+        }
+        let mut options = StackOptions::named(&format!("t{}", &ids::new_id()[1..13]));
+        options.auth_cache_ttl = Duration::ZERO;
+        adjust(&mut options);
+        let stack = Stack::provision(&moto_endpoint(), options)
+            .await
+            .expect("provisioning on moto");
+        Self::serve(stack).await
+    }
+
+    /// Runs the worker on this stack's queue until the stack is dropped.
+    pub fn start_worker(&self) {
+        let task = self.stack.spawn_worker();
+        self.tasks.lock().unwrap().push(task);
+    }
+
+    /// Feeds the table's stream to the webhooks handler until dropped.
+    pub fn start_webhooks(&self) {
+        let task = self.stack.spawn_webhooks();
+        self.tasks.lock().unwrap().push(task);
+    }
+
+    pub async fn serve(stack: Stack) -> TestStack {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let base = format!("http://{}", listener.local_addr().expect("bound"));
+        let server = tokio::spawn(devstack::server::serve(listener, stack.app.clone()));
+        TestStack {
+            stack,
+            base,
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("client"),
+            server,
+            tasks: Default::default(),
+        }
+    }
+
+    /// Another server on the same resources, whose handlers see a changed
+    /// configuration (a missing queue, a missing table, …).
+    pub async fn variant(&self, change: impl FnOnce(&mut shared::Config)) -> TestStack {
+        let mut config = self.stack.app.config.clone();
+        change(&mut config);
+        let stack = Stack {
+            sdk: self.stack.sdk.clone(),
+            options: self.stack.options.clone(),
+            queue_url: self.stack.queue_url.clone(),
+            app: std::sync::Arc::new(shared::App::new(&self.stack.sdk, config)),
+            worker: self.stack.worker.clone(),
+            notifier: self.stack.notifier.clone(),
+            webhook_failures_url: self.stack.webhook_failures_url.clone(),
+        };
+        Self::serve(stack).await
+    }
+
+    /// A new tenant with these limits and a fresh test key; returns the key.
+    pub async fn tenant(&self, rpm: u32, max_concurrency: u32) -> (String, String) {
+        self.tenant_with_prefix("img_test_", rpm, max_concurrency)
+            .await
+    }
+
+    /// A tenant whose key is a live key (its jobs call Gemini).
+    pub async fn live_tenant(&self, rpm: u32, max_concurrency: u32) -> (String, String) {
+        self.tenant_with_prefix("img_live_", rpm, max_concurrency)
+            .await
+    }
+
+    async fn tenant_with_prefix(
+        &self,
+        prefix: &str,
+        rpm: u32,
+        max_concurrency: u32,
+    ) -> (String, String) {
+        let tenant_id = ids::new_id();
+        let key = format!("{prefix}{}", ids::new_id());
+        seed_tenant(
+            &self.stack.app.store,
+            &tenant_id,
+            "test tenant",
+            &key,
+            TenantLimits {
+                rpm,
+                max_concurrency,
+            },
+        )
+        .await
+        .expect("seeding a tenant");
+        (tenant_id, key)
+    }
+
+    /// Another key of an existing tenant, of the mode `prefix` names
+    /// (`img_test_` or `img_live_`), stored the way the admin CLI stores it.
+    pub async fn add_key(&self, tenant_id: &str, prefix: &str) -> String {
+        let raw = format!("{prefix}{}", ids::new_id());
+        let key =
+            shared::store::NewApiKey::for_raw_key(tenant_id, &raw).expect("a well-formed key");
+        let outcome = self.stack.app.store.create_api_key(&key).await.unwrap();
+        assert_eq!(outcome, shared::store::KeyCreateOutcome::Created);
+        raw
+    }
+
+    /// The active-job counter of a scope, as stored.
+    pub async fn active_jobs(&self, scope: Scope<'_>) -> i64 {
+        let counter = self.stack.app.store.active_jobs(scope).await.unwrap();
+        counter.expect("the tenant exists")
+    }
+
+    /// Revokes a key the way an operator does (`imagesaas-admin key revoke`).
+    pub async fn revoke(&self, raw_key: &str) {
+        let store = &self.stack.app.store;
+        let hash = shared::domain::ApiKeyHash::of(raw_key);
+        let id = store.key_id_of(&hash).await.unwrap().expect("a listed key");
+        store.revoke_api_key(&id).await.unwrap();
+    }
+
+    /// The dev tenant of `make dev`, with its default limits.
+    pub async fn dev_tenant(&self) -> String {
+        seed_tenant(
+            &self.stack.app.store,
+            devstack::provision::DEV_TENANT_ID,
+            "Dev tenant",
+            DEV_KEY,
+            TenantLimits::default(),
+        )
+        .await
+        .expect("seeding the dev tenant");
+        DEV_KEY.to_string()
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(key) = key {
+            req = req.header("authorization", format!("Bearer {key}"));
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        if let Some(body) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let resp = req.send().await.expect("the local server answers");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("a body");
+        let body =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON body, got {text:?}"));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn submit(&self, key: &str, body: &str) -> Reply {
+        self.send(
+            Method::POST,
+            "/v1/images/generate",
+            Some(key),
+            Some(body),
+            &[],
+        )
+        .await
+    }
+
+    pub async fn submit_with_key(&self, key: &str, body: &str, idempotency_key: &str) -> Reply {
+        self.send(
+            Method::POST,
+            "/v1/images/generate",
+            Some(key),
+            Some(body),
+            &[("idempotency-key", idempotency_key)],
+        )
+        .await
+    }
+
+    /// Submits all bodies at once (concurrently), in order of the replies.
+    pub async fn submit_all(
+        &self,
+        key: &str,
+        bodies: impl IntoIterator<Item = String>,
+    ) -> Vec<Reply> {
+        futures_util::future::join_all(
+            bodies
+                .into_iter()
+                .map(|body| async move { self.submit(key, &body).await }),
+        )
+        .await
+    }
+
+    pub async fn get(&self, key: &str, path: &str) -> Reply {
+        self.send(Method::GET, path, Some(key), None, &[]).await
+    }
+
+    pub async fn cancel(&self, key: &str, job_id: &str) -> Reply {
+        self.send(
+            Method::DELETE,
+            &format!("/v1/jobs/{job_id}"),
+            Some(key),
+            None,
+            &[],
+        )
+        .await
+    }
+
+    /// Every page of a listing, following `nextCursor`.
+    pub async fn list_all(&self, key: &str, query: &str) -> Vec<Vec<Value>> {
+        let mut pages = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/v1/jobs?{query}");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let reply = self.get(key, &path).await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            pages.push(reply.body["items"].as_array().expect("items").clone());
+            let has_more = reply.body["hasMore"].as_bool().expect("hasMore");
+            match reply.body["nextCursor"].as_str() {
+                Some(next) => {
+                    assert!(has_more, "nextCursor without hasMore");
+                    cursor = Some(next.to_string());
+                }
+                None => {
+                    assert!(!has_more, "hasMore without nextCursor");
+                    return pages;
+                }
+            }
+            assert!(pages.len() < 1000, "listing does not end");
+        }
+    }
+}
+
+/// Polls a job until `done` holds for its status, returning every status
+/// seen on the way (deduplicated) and the final body. Panics after a
+/// generous 180 s (on a busy machine a job may wait behind others).
+pub async fn wait_for_job(
+    t: &TestStack,
+    key: &str,
+    job_id: &str,
+    done: impl Fn(&str) -> bool,
+) -> (Vec<String>, Value) {
+    let mut seen: Vec<String> = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    loop {
+        let r = t.get(key, &format!("/v1/jobs/{job_id}")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let status = r.body["status"].as_str().unwrap_or_default().to_string();
+        if seen.last() != Some(&status) {
+            seen.push(status.clone());
+        }
+        if done(&status) {
+            return (seen, r.body);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "job {job_id} stuck; statuses seen: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn is_terminal(status: &str) -> bool {
+    matches!(status, "SUCCEEDED" | "FAILED" | "CANCELED")
+}

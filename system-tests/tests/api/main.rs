@@ -1,0 +1,18 @@
+//! Integration tests: the real handlers, served by the dev stack's HTTP
+//! server, against a real moto server. No AWS call is faked. The harness
+//! is this crate's library (`system_tests::TestStack`).
+
+mod auth;
+mod events;
+mod failures;
+mod hostile;
+mod idempotency;
+mod limits;
+mod listing;
+mod modes;
+mod routes;
+mod secrets;
+mod sweeper;
+mod template;
+mod webhooks;
+mod worker;
