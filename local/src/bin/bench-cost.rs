@@ -28,7 +28,7 @@ use local::stack::{local_s3, worker_config};
 use local::{Stack, StackOptions};
 use shared::domain::{Job, JobStatus, TenantLimits};
 use shared::queue::JobMessage;
-use shared::store::items::job_to_item;
+use shared::store::job_to_item;
 use shared::{App, ids};
 use webhooks::Notifier;
 use worker::{Worker, WorkerConfig};

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use shared::domain::{Job, JobStatus, KeyMode, Scope};
-use shared::store::items::job_from_item;
+use shared::store::job_from_item;
 use shared::store::{Item, schema};
 
 use crate::known::Tenant;
@@ -484,7 +484,8 @@ fn check_job_ids_unique(snapshot: &Snapshot, report: &mut Report) {
 /// something.
 mod tests {
     use shared::domain::{AspectRatio, Mode, TenantLimits};
-    use shared::store::items::{job_to_item, n, s};
+    use shared::store::items::{n, s};
+    use shared::store::job_to_item;
 
     use super::*;
 

@@ -343,7 +343,10 @@ impl Store {
                 // pointer exists: the key was revoked already.
                 Some(c) if c.condition_failed(1) => {
                     let listed = self
-                        .get(schema::tenant_pk(&tenant_id), schema::key_listing_sk(key_id))
+                        .get(
+                            schema::tenant_pk(&tenant_id),
+                            schema::key_listing_sk(key_id),
+                        )
                         .await?;
                     match listed {
                         Some(item) if item.bool("revoked")? => {
@@ -407,5 +410,25 @@ mod tests {
         assert_eq!(new.hash, ApiKeyHash::of(raw));
         assert!(!format!("{new:?}").contains("QrStUv"));
         assert!(NewApiKey::for_raw_key("t1", "img_test_short").is_none());
+    }
+
+    #[test]
+    fn a_key_with_an_unknown_mode_is_corrupt_not_an_aws_error() {
+        use std::collections::HashMap;
+        let item = Item(HashMap::from([
+            (schema::PK.to_string(), s(schema::key_pk("abc"))),
+            (schema::SK.to_string(), s(schema::META)),
+            ("tenantId".to_string(), s("t1")),
+            ("mode".to_string(), s("staging")),
+        ]));
+        match key_record_from_item(&item) {
+            Err(StoreError::Corrupt {
+                item, attribute, ..
+            }) => {
+                assert_eq!(item, "KEY#abc/META");
+                assert_eq!(attribute, "mode");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{Delete, Put};
 
 use crate::domain::Scope;
 use crate::store::items::{n, s};
-use crate::store::{build_err, Store, StoreError, key, schema};
+use crate::store::{Store, StoreError, build_err, key, schema};
 
 /// How long an idempotency key is remembered.
 pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 60 * 60;

@@ -64,8 +64,7 @@ impl Item {
     }
 
     pub fn str(&self, name: &str) -> Result<&str, ItemError> {
-        self.opt_str(name)?
-            .ok_or_else(|| self.err(name, "missing"))
+        self.opt_str(name)?.ok_or_else(|| self.err(name, "missing"))
     }
 
     pub fn opt_num<T: FromStr>(&self, name: &str) -> Result<Option<T>, ItemError> {
@@ -80,8 +79,7 @@ impl Item {
     }
 
     pub fn num<T: FromStr>(&self, name: &str) -> Result<T, ItemError> {
-        self.opt_num(name)?
-            .ok_or_else(|| self.err(name, "missing"))
+        self.opt_num(name)?.ok_or_else(|| self.err(name, "missing"))
     }
 
     pub fn bool(&self, name: &str) -> Result<bool, ItemError> {

@@ -28,7 +28,7 @@ use crate::store::items::{n, s};
 use crate::store::refusals::{
     self, applied_unless_condition_failed, applied_unless_first_condition_failed,
 };
-use crate::store::{build_err, Item, ItemError, Store, StoreError, key, schema};
+use crate::store::{Item, ItemError, Store, StoreError, build_err, key, schema};
 use crate::time::{self, Timestamp};
 
 #[derive(Debug)]
@@ -70,7 +70,12 @@ fn from_statuses(transition: Transition) -> Condition {
     let values: Vec<(String, AttributeValue)> = transition
         .from()
         .iter()
-        .map(|st| (format!(":from_{}", st.as_str().to_lowercase()), s(st.as_str())))
+        .map(|st| {
+            (
+                format!(":from_{}", st.as_str().to_lowercase()),
+                s(st.as_str()),
+            )
+        })
         .collect();
     let placeholders: Vec<&str> = values.iter().map(|(p, _)| p.as_str()).collect();
     let expression = match placeholders.as_slice() {
@@ -141,7 +146,11 @@ conditional!(UpdateItemFluentBuilder, UpdateBuilder, DeleteBuilder);
 const MOVE: &str = "SET #status = :to, #gsi2pk = :status_pk, updatedAt = :now";
 
 /// The values of `MOVE`, for the job of `scope` moving to `to`.
-fn move_values(scope: Scope<'_>, to: JobStatus, now: Timestamp) -> [(&'static str, AttributeValue); 3] {
+fn move_values(
+    scope: Scope<'_>,
+    to: JobStatus,
+    now: Timestamp,
+) -> [(&'static str, AttributeValue); 3] {
     [
         (":to", s(to.as_str())),
         (":status_pk", s(schema::status_pk(scope, to))),
@@ -465,4 +474,133 @@ pub fn job_from_item(item: &Item) -> Result<Job, ItemError> {
         created_at: item.time("createdAt")?,
         updated_at: item.time("updatedAt")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> Job {
+        let now = time::parse_iso("2026-01-26T09:36:16.288Z").unwrap();
+        Job {
+            id: "cmkuz35wf00034rk15ycgzvce".into(),
+            tenant_id: "t1".into(),
+            status: JobStatus::Failed,
+            prompt: "A cat".into(),
+            mode: Mode::Draft,
+            input_image_url: Some("https://example.com/a.png".into()),
+            aspect_ratio: AspectRatio::parse("16:9").unwrap(),
+            key_mode: KeyMode::Test,
+            result_urls: vec!["https://cdn/x/0.png".into()],
+            error: Some(JobError::new(FailureCode::ContentBlocked, "blocked")),
+            attempts: 2,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn job_item_round_trips() {
+        let job = job();
+        let item = Item(job_to_item(&job));
+        assert_eq!(job_from_item(&item).unwrap(), job);
+        assert_eq!(item.str("errorCode").unwrap(), "CONTENT_BLOCKED");
+        assert_eq!(
+            item.str(schema::BY_TENANT_STATUS_PK).unwrap(),
+            "TENANT#t1#test#STATUS#FAILED"
+        );
+        assert_eq!(
+            item.str(schema::BY_TENANT_SK).unwrap(),
+            "2026-01-26T09:36:16.288Z#cmkuz35wf00034rk15ycgzvce"
+        );
+    }
+
+    #[test]
+    fn a_corrupt_job_item_names_its_item_and_attribute() {
+        let mut item = job_to_item(&job());
+        item.insert("status".into(), s("DONE"));
+        let e = StoreError::from(job_from_item(&Item(item.clone())).unwrap_err());
+        let StoreError::Corrupt {
+            item: name,
+            attribute,
+            ..
+        } = &e
+        else {
+            panic!("corrupt, not an AWS error: {e:?}");
+        };
+        assert_eq!(name, "TENANT#t1#test/JOB#cmkuz35wf00034rk15ycgzvce");
+        assert_eq!(attribute, "status");
+        // An HTTP handler answers it like any internal error: a 500.
+        assert_eq!(crate::ApiError::from(e).status(), 500);
+
+        item.remove("prompt");
+        item.insert("status".into(), s("QUEUED"));
+        let e = StoreError::from(job_from_item(&Item(item.clone())).unwrap_err());
+        assert!(
+            matches!(&e, StoreError::Corrupt { attribute, problem, .. } if attribute == "prompt" && *problem == "missing"),
+            "{e:?}"
+        );
+        item.insert("prompt".into(), n(7));
+        item.insert("errorCode".into(), s("OOPS"));
+        let e = StoreError::from(job_from_item(&Item(item)).unwrap_err());
+        assert!(matches!(&e, StoreError::Corrupt { .. }), "{e:?}");
+    }
+
+    /// The statuses a condition admits: the values of its `:from_*`
+    /// placeholders.
+    fn admitted(c: &Condition) -> Vec<JobStatus> {
+        c.values
+            .iter()
+            .filter(|(name, _)| name.starts_with(":from_"))
+            .map(|(name, value)| {
+                assert!(c.expression.contains(name.as_str()), "{c:?}");
+                match value {
+                    AttributeValue::S(st) => JobStatus::parse(st).unwrap(),
+                    other => panic!("{other:?}"),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_write_condition_admits_exactly_the_tables_from_statuses() {
+        for t in Transition::ALL {
+            let c = condition(t);
+            assert_eq!(admitted(&c), t.from(), "{t:?}: {c:?}");
+            assert!(c.expression.starts_with("#status"), "{t:?}: {c:?}");
+        }
+        // The writes that wrap a transition's condition add no status.
+        let claim: Vec<_> = [Transition::Claim, Transition::Reclaim]
+            .iter()
+            .flat_map(|t| t.from().iter().copied())
+            .collect();
+        assert_eq!(admitted(&claim_condition()), claim);
+        assert_eq!(
+            admitted(&cancel_condition()),
+            Transition::Cancel.from().to_vec()
+        );
+    }
+
+    #[test]
+    fn the_worker_and_reclaim_conditions_keep_their_guards() {
+        assert_eq!(
+            claim_condition().expression,
+            "attribute_exists(PK) AND (#status IN (:from_queued, :from_retrying) OR \
+             (#status = :from_running AND leaseUntil < :now_ms))"
+        );
+        for t in [Transition::Retry, Transition::Succeed, Transition::Fail] {
+            assert_eq!(
+                condition(t).expression,
+                "#status = :from_running AND attempts = :attempt"
+            );
+        }
+        assert_eq!(
+            cancel_condition().expression,
+            "attribute_exists(PK) AND #status IN (:from_queued, :from_retrying)"
+        );
+        assert_eq!(
+            condition(Transition::TakeBack).expression,
+            "#status = :from_queued"
+        );
+    }
 }

@@ -47,9 +47,7 @@ pub use items::{Item, ItemError};
 pub use job_reads::{JobCounts, JobPage, OpenJob};
 pub use jobs::{CancelOutcome, ClaimOutcome, Finish, job_from_item, job_to_item};
 pub use submit::{NewJob, SubmitOutcome};
-pub use tenants::{
-    CreateOutcome, TenantSummary, TenantUpdate, UpdateOutcome, WebhookChange,
-};
+pub use tenants::{CreateOutcome, TenantSummary, TenantUpdate, UpdateOutcome, WebhookChange};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -27,7 +27,12 @@ impl Page for QueryOutput {
         self.last_evaluated_key.take().filter(|k| !k.is_empty())
     }
     fn take_items(&mut self) -> Vec<Item> {
-        self.items.take().unwrap_or_default().into_iter().map(Item).collect()
+        self.items
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .map(Item)
+            .collect()
     }
 }
 
@@ -36,7 +41,12 @@ impl Page for ScanOutput {
         self.last_evaluated_key.take().filter(|k| !k.is_empty())
     }
     fn take_items(&mut self) -> Vec<Item> {
-        self.items.take().unwrap_or_default().into_iter().map(Item).collect()
+        self.items
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .map(Item)
+            .collect()
     }
 }
 
@@ -83,13 +93,16 @@ pub(crate) async fn each_query_page(
     query: QueryFluentBuilder,
     each: impl FnMut(QueryOutput) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    each_page(
+    // Boxed: the nested futures of the pager would otherwise be laid out
+    // inside every caller's, past the compiler's depth limit in the
+    // sweeper's `main`.
+    Box::pin(each_page(
         |start| {
             let page = query.clone().set_exclusive_start_key(start);
             async move { page.send().await.map_err(|e| StoreError::aws("Query", e)) }
         },
         each,
-    )
+    ))
     .await
 }
 

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::Update;
 
 use crate::domain::Scope;
 use crate::store::items::n;
-use crate::store::{build_err, Store, StoreError, key, schema};
+use crate::store::{Store, StoreError, build_err, key, schema};
 
 fn window_key(
     scope: Scope<'_>,

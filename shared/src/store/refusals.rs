@@ -149,7 +149,9 @@ mod tests {
         CancellationReason::builder().code(code).build()
     }
 
-    fn transaction_error(reasons: Vec<CancellationReason>) -> SdkError<TransactWriteItemsError, ()> {
+    fn transaction_error(
+        reasons: Vec<CancellationReason>,
+    ) -> SdkError<TransactWriteItemsError, ()> {
         SdkError::service_error(
             TransactWriteItemsError::TransactionCanceledException(
                 TransactionCanceledException::builder()
@@ -231,7 +233,8 @@ mod tests {
         );
         assert!(condition_failed(&failed));
         assert!(!applied_unless_condition_failed::<(), _, ()>("PutItem", Err(failed)).unwrap());
-        let other = SdkError::<PutItemError, ()>::service_error(PutItemError::unhandled("boom"), ());
+        let other =
+            SdkError::<PutItemError, ()>::service_error(PutItemError::unhandled("boom"), ());
         assert!(!condition_failed(&other));
     }
 }
