@@ -335,7 +335,13 @@ pub async fn set_status(
         .update_expression("SET #s = :s, GSI2PK = :pk")
         .expression_attribute_names("#s", "status")
         .expression_attribute_values(":s", S(status.to_string()))
-        .expression_attribute_values(":pk", S(shared::store::schema::status_pk(scope, status)))
+        .expression_attribute_values(
+            ":pk",
+            S(shared::store::schema::status_pk(
+                scope,
+                shared::domain::JobStatus::parse(status).expect("a status"),
+            )),
+        )
         .send()
         .await
         .expect("update");
