@@ -6,13 +6,14 @@
 //! only, together: a key is created, adopted or revoked in one
 //! transaction, so a failed command never leaves half a key behind.
 
+use aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 
 use crate::domain::{ApiKeyHash, KeyMode};
 use crate::ids;
 use crate::store::items::s;
 use crate::store::refusals;
-use crate::store::{Item, Store, StoreError, key, schema};
+use crate::store::{Item, Store, StoreError, build_err, key, schema, tx_put, tx_update};
 use crate::time::{self, Timestamp};
 
 pub const KEY_ID_PREFIX: &str = "key_";
@@ -146,7 +147,6 @@ impl Store {
     /// listing entry under the tenant and its id pointer, in one
     /// transaction that also checks the tenant exists.
     pub async fn create_api_key(&self, new: &NewApiKey) -> Result<KeyCreateOutcome, StoreError> {
-        let build_err = |e| StoreError::aws("TransactWriteItems", e);
         let created = time::iso_millis(&time::now());
         let tenant_exists = ConditionCheck::builder()
             .table_name(&self.table)
@@ -170,8 +170,7 @@ impl Store {
             .condition_expression("attribute_not_exists(PK)")
             .build()
             .map_err(build_err)?;
-        let (listing, pointer) = self.key_index_puts(new, &created)?;
-        let result = self
+        let tx = self
             .client
             .transact_write_items()
             .transact_items(
@@ -179,11 +178,8 @@ impl Store {
                     .condition_check(tenant_exists)
                     .build(),
             )
-            .transact_items(TransactWriteItem::builder().put(auth).build())
-            .transact_items(TransactWriteItem::builder().put(listing).build())
-            .transact_items(TransactWriteItem::builder().put(pointer).build())
-            .send()
-            .await;
+            .transact_items(tx_put(auth));
+        let result = self.with_key_index(tx, new, &created)?.send().await;
         match result {
             Ok(_) => Ok(KeyCreateOutcome::Created),
             Err(e) => match refusals::canceled(&e) {
@@ -199,7 +195,6 @@ impl Store {
     /// one transaction. `Ok(false)` if the key is unknown, belongs to
     /// another tenant or already has an id: nothing changes then.
     pub async fn adopt_unlisted_key(&self, new: &NewApiKey) -> Result<bool, StoreError> {
-        let build_err = |e| StoreError::aws("TransactWriteItems", e);
         let created = time::iso_millis(&time::now());
         let auth = Update::builder()
             .table_name(&self.table)
@@ -215,15 +210,11 @@ impl Store {
             .expression_attribute_values(":tid", s(&new.tenant_id))
             .build()
             .map_err(build_err)?;
-        let (listing, pointer) = self.key_index_puts(new, &created)?;
-        let result = self
+        let tx = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(auth).build())
-            .transact_items(TransactWriteItem::builder().put(listing).build())
-            .transact_items(TransactWriteItem::builder().put(pointer).build())
-            .send()
-            .await;
+            .transact_items(tx_update(auth));
+        let result = self.with_key_index(tx, new, &created)?.send().await;
         match result {
             Ok(_) => Ok(true),
             Err(e) => match refusals::canceled(&e) {
@@ -233,9 +224,21 @@ impl Store {
         }
     }
 
+    /// `tx` with the key's listing entry and id pointer added.
+    fn with_key_index(
+        &self,
+        tx: TransactWriteItemsFluentBuilder,
+        new: &NewApiKey,
+        created: &str,
+    ) -> Result<TransactWriteItemsFluentBuilder, StoreError> {
+        let (listing, pointer) = self.key_index_puts(new, created)?;
+        Ok(tx
+            .transact_items(tx_put(listing))
+            .transact_items(tx_put(pointer)))
+    }
+
     /// The listing entry and the id pointer of a key.
     fn key_index_puts(&self, new: &NewApiKey, created: &str) -> Result<(Put, Put), StoreError> {
-        let build_err = |e| StoreError::aws("TransactWriteItems", e);
         let listing = Put::builder()
             .table_name(&self.table)
             .item(schema::PK, s(schema::tenant_pk(&new.tenant_id)))
@@ -307,7 +310,6 @@ impl Store {
         };
         let tenant_id = pointer.str("tenantId")?.to_string();
         let hash = pointer.str("keyHash")?;
-        let build_err = |e| StoreError::aws("TransactWriteItems", e);
         let now = s(time::iso_millis(&time::now()));
         let auth = Update::builder()
             .table_name(&self.table)
@@ -332,8 +334,8 @@ impl Store {
         let result = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(auth).build())
-            .transact_items(TransactWriteItem::builder().update(listing).build())
+            .transact_items(tx_update(auth))
+            .transact_items(tx_update(listing))
             .send()
             .await;
         match result {

@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::Select;
 
 use crate::domain::{Job, JobStatus, Scope};
@@ -166,14 +167,8 @@ impl Store {
         let mut open = Vec::new();
         for status in [JobStatus::Queued, JobStatus::Retrying, JobStatus::Running] {
             let query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(schema::BY_TENANT_STATUS)
-                .key_condition_expression("#pk = :pk AND #sk < :before")
-                .expression_attribute_names("#pk", schema::BY_TENANT_STATUS_PK)
+                .status_query(scope, status, "#pk = :pk AND #sk < :before")
                 .expression_attribute_names("#sk", schema::BY_TENANT_STATUS_SK)
-                .expression_attribute_values(":pk", s(schema::status_pk(scope, status)))
                 .expression_attribute_values(":before", s(time::iso_millis(&created_before)));
             for item in &pages::query_items(query).await? {
                 open.push(open_job_from_item(item)?);
@@ -189,13 +184,7 @@ impl Store {
         let mut counts = Vec::with_capacity(JobStatus::ALL.len());
         for status in JobStatus::ALL {
             let query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(schema::BY_TENANT_STATUS)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", schema::BY_TENANT_STATUS_PK)
-                .expression_attribute_values(":pk", s(schema::status_pk(scope, status)))
+                .status_query(scope, status, "#pk = :pk")
                 .select(Select::Count);
             let mut total: u64 = 0;
             pages::each_query_page(query, |page| {
@@ -206,6 +195,25 @@ impl Store {
             counts.push((status, total));
         }
         Ok(counts)
+    }
+}
+
+impl Store {
+    /// A query of the scope's jobs in `status` on `ByTenantStatus`
+    /// (`#pk = :pk` bound; `condition` may narrow the sort key).
+    fn status_query(
+        &self,
+        scope: Scope<'_>,
+        status: JobStatus,
+        condition: &str,
+    ) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(schema::BY_TENANT_STATUS)
+            .key_condition_expression(condition)
+            .expression_attribute_names("#pk", schema::BY_TENANT_STATUS_PK)
+            .expression_attribute_values(":pk", s(schema::status_pk(scope, status)))
     }
 }
 

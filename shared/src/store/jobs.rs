@@ -28,7 +28,7 @@ use crate::store::items::{n, s};
 use crate::store::refusals::{
     self, applied_unless_condition_failed, applied_unless_first_condition_failed,
 };
-use crate::store::{Item, ItemError, Store, StoreError, build_err, key, schema};
+use crate::store::{Item, ItemError, Store, StoreError, build_err, key, schema, tx_update};
 use crate::time::{self, Timestamp};
 
 #[derive(Debug)]
@@ -339,7 +339,7 @@ impl Store {
                 job.attempts,
                 &status.as_str()[..1]
             ))
-            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(tx_update(update))
             .transact_items(
                 TransactWriteItem::builder()
                     .update(release_slot(&self.table, job.scope())?)
@@ -373,8 +373,8 @@ impl Store {
             .client
             .transact_write_items()
             .client_request_token(crate::ids::new_id())
-            .transact_items(TransactWriteItem::builder().update(cancel).build())
-            .transact_items(TransactWriteItem::builder().update(release).build())
+            .transact_items(tx_update(cancel))
+            .transact_items(tx_update(release))
             .send()
             .await;
         match result {

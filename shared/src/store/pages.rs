@@ -22,33 +22,19 @@ pub trait Page {
     fn take_items(&mut self) -> Vec<Item>;
 }
 
-impl Page for QueryOutput {
-    fn take_next_start(&mut self) -> Option<StartKey> {
-        self.last_evaluated_key.take().filter(|k| !k.is_empty())
-    }
-    fn take_items(&mut self) -> Vec<Item> {
-        self.items
-            .take()
-            .unwrap_or_default()
-            .into_iter()
-            .map(Item)
-            .collect()
-    }
+macro_rules! page {
+    ($($output:ty),*) => {$(
+        impl Page for $output {
+            fn take_next_start(&mut self) -> Option<StartKey> {
+                self.last_evaluated_key.take().filter(|k| !k.is_empty())
+            }
+            fn take_items(&mut self) -> Vec<Item> {
+                self.items.take().unwrap_or_default().into_iter().map(Item).collect()
+            }
+        }
+    )*};
 }
-
-impl Page for ScanOutput {
-    fn take_next_start(&mut self) -> Option<StartKey> {
-        self.last_evaluated_key.take().filter(|k| !k.is_empty())
-    }
-    fn take_items(&mut self) -> Vec<Item> {
-        self.items
-            .take()
-            .unwrap_or_default()
-            .into_iter()
-            .map(Item)
-            .collect()
-    }
-}
+page!(QueryOutput, ScanOutput);
 
 /// Sends `page(start)` from the first page to the last, handing each page
 /// to `each`. `page` is the request with `set_exclusive_start_key(start)`.

@@ -8,13 +8,13 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, Update};
 
 use crate::domain::{KeyMode, Tenant};
 use crate::store::counters::{self, limits_from_item};
 use crate::store::items::{n, s};
 use crate::store::refusals::{self, applied_unless_first_condition_failed};
-use crate::store::{Item, Store, StoreError, key, schema, tx_put};
+use crate::store::{Item, Store, StoreError, key, schema, tx_put, tx_update};
 use crate::time::{self, Timestamp};
 
 /// An entry of the tenant directory.
@@ -276,7 +276,7 @@ impl Store {
         let mut tx = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(meta).build());
+            .transact_items(tx_update(meta));
         for mode in KeyMode::ALL {
             if let Some(limits) = counters::set_limits(
                 &self.table,
@@ -285,7 +285,7 @@ impl Store {
                 update.rpm,
                 update.max_concurrency,
             )? {
-                tx = tx.transact_items(TransactWriteItem::builder().update(limits).build());
+                tx = tx.transact_items(tx_update(limits));
             }
         }
         if !applied_unless_first_condition_failed(tx.send().await)? {
