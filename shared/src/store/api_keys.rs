@@ -281,22 +281,12 @@ impl Store {
     /// A tenant's keys in key id order: one query on the tenant's
     /// partition, paged.
     pub async fn list_api_keys(&self, tenant_id: &str) -> Result<Vec<ApiKeySummary>, StoreError> {
-        let items = self
-            .query_all(schema::tenant_pk(tenant_id), schema::key_listing_sk(""))
-            .await?;
-        items
-            .iter()
-            .map(|item| {
-                Ok(ApiKeySummary {
-                    key_id: item.str("keyId")?.to_string(),
-                    tenant_id: item.str("tenantId")?.to_string(),
-                    preview: item.str("preview")?.to_string(),
-                    mode: item.parsed("mode", KeyMode::parse)?,
-                    created_at: item.time("createdAt")?,
-                    revoked: item.bool("revoked")?,
-                })
-            })
-            .collect()
+        self.query_all(
+            schema::tenant_pk(tenant_id),
+            schema::key_listing_sk(""),
+            api_key_summary,
+        )
+        .await
     }
 
     /// Revokes a key by its id: the auth item (what the API checks) and the
@@ -365,6 +355,18 @@ impl Store {
             },
         }
     }
+}
+
+/// A key's listing entry as listings show it.
+fn api_key_summary(item: &Item) -> Result<ApiKeySummary, StoreError> {
+    Ok(ApiKeySummary {
+        key_id: item.str("keyId")?.to_string(),
+        tenant_id: item.str("tenantId")?.to_string(),
+        preview: item.str("preview")?.to_string(),
+        mode: item.parsed("mode", KeyMode::parse)?,
+        created_at: item.time("createdAt")?,
+        revoked: item.bool("revoked")?,
+    })
 }
 
 /// The auth item as the API reads it.

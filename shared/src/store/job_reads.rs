@@ -142,17 +142,17 @@ impl Store {
     /// Reads the scope's whole partition (a filter would save no capacity:
     /// DynamoDB bills what it reads): an operator's tool, not a request path.
     pub async fn open_jobs(&self, scope: Scope<'_>) -> Result<Vec<OpenJob>, StoreError> {
-        let items = self
-            .query_all(schema::scope_pk(scope), schema::job_sk(""))
+        let jobs = self
+            .query_all(
+                schema::scope_pk(scope),
+                schema::job_sk(""),
+                open_job_from_item,
+            )
             .await?;
-        let mut open = Vec::new();
-        for item in &items {
-            let job = open_job_from_item(item)?;
-            if !job.status.is_terminal() {
-                open.push(job);
-            }
-        }
-        Ok(open)
+        Ok(jobs
+            .into_iter()
+            .filter(|j| !j.status.is_terminal())
+            .collect())
     }
 
     /// The scope's open jobs created before `created_before`: one query of

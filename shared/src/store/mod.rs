@@ -147,9 +147,14 @@ impl Store {
     }
 
     /// Every item of partition `pk` whose sort key starts with `prefix`,
-    /// following pages; strongly consistent, so a command sees the writes
-    /// of the one before it.
-    async fn query_all(&self, pk: String, prefix: String) -> Result<Vec<Item>, StoreError> {
+    /// following pages, as `decode` reads it; strongly consistent, so a
+    /// command sees the writes of the one before it.
+    async fn query_all<T>(
+        &self,
+        pk: String,
+        prefix: String,
+        decode: impl Fn(&Item) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
         let query = self
             .client
             .query()
@@ -160,7 +165,11 @@ impl Store {
             .expression_attribute_values(":pk", AttributeValue::S(pk))
             .expression_attribute_values(":prefix", AttributeValue::S(prefix))
             .consistent_read(true);
-        pages::query_items(query).await
+        pages::query_items(query)
+            .await?
+            .iter()
+            .map(decode)
+            .collect()
     }
 }
 

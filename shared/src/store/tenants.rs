@@ -129,22 +129,12 @@ impl Store {
 
     /// Every tenant in the directory, in tenant id order (one query, paged).
     pub async fn list_tenants(&self) -> Result<Vec<TenantSummary>, StoreError> {
-        let items = self
-            .query_all(
-                schema::TENANTS_PK.to_string(),
-                schema::directory_sk(""), // every directory SK starts with it
-            )
-            .await?;
-        items
-            .iter()
-            .map(|item| {
-                Ok(TenantSummary {
-                    id: item.str("tenantId")?.to_string(),
-                    name: item.opt_str("name")?.unwrap_or_default().to_string(),
-                    created_at: item.time("createdAt")?,
-                })
-            })
-            .collect()
+        self.query_all(
+            schema::TENANTS_PK.to_string(),
+            schema::directory_sk(""), // every directory SK starts with it
+            tenant_summary,
+        )
+        .await
     }
 
     pub async fn get_tenant(&self, tenant_id: &str) -> Result<Option<Tenant>, StoreError> {
@@ -326,6 +316,15 @@ fn meta_item(tenant: &Tenant, created_at: &str) -> HashMap<String, AttributeValu
         meta.insert("webhookSecret".into(), s(secret));
     }
     meta
+}
+
+/// A directory entry as `tenant list` shows it.
+fn tenant_summary(item: &Item) -> Result<TenantSummary, StoreError> {
+    Ok(TenantSummary {
+        id: item.str("tenantId")?.to_string(),
+        name: item.opt_str("name")?.unwrap_or_default().to_string(),
+        created_at: item.time("createdAt")?,
+    })
 }
 
 /// A tenant's entry in the directory.
