@@ -90,6 +90,15 @@ pub fn canceled<R>(e: &SdkError<TransactWriteItemsError, R>) -> Option<Canceled>
     }
 }
 
+/// Whether the transaction was refused because another with the same
+/// client token was still running: a conflict, to retry like one.
+pub fn in_progress<R>(e: &SdkError<TransactWriteItemsError, R>) -> bool {
+    matches!(
+        e.as_service_error(),
+        Some(TransactWriteItemsError::TransactionInProgressException(_))
+    )
+}
+
 /// Whether a single-item write (`PutItem`, `UpdateItem`, `DeleteItem`)
 /// failed its condition.
 pub fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {

@@ -4,7 +4,6 @@
 //! write is built by that item's module; this one only composes them and
 //! reads the cancellation.
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use crate::domain::{Job, TenantLimits};
@@ -84,13 +83,7 @@ impl Store {
             Ok(_) => Ok(SubmitOutcome::Created),
             Err(e) => match refusals::canceled(&e) {
                 Some(canceled) => classify(&canceled, new.limits),
-                None if matches!(
-                    e.as_service_error(),
-                    Some(TransactWriteItemsError::TransactionInProgressException(_))
-                ) =>
-                {
-                    Ok(SubmitOutcome::Conflict)
-                }
+                None if refusals::in_progress(&e) => Ok(SubmitOutcome::Conflict),
                 None => Err(StoreError::aws_write("TransactWriteItems", e)),
             },
         }
