@@ -40,7 +40,7 @@ async fn create(ctx: &Ctx, args: &TenantCreate) -> Result<Output, AdminError> {
     // `AlreadyExists` is success too: the id is fresh and random, so an
     // existing item is this very tenant, written by an attempt the SDK
     // retried after a timeout.
-    let _: CreateOutcome = ctx.store.create_listed_tenant(&tenant).await?;
+    let _: CreateOutcome = ctx.store.create_tenant(&tenant).await?;
     let mut out = tenant_json(&tenant);
     if let Some(secret) = &tenant.webhook_secret {
         out.insert("webhookSecret".into(), json!(secret));

@@ -198,7 +198,7 @@ pub async fn seed_tenant(
         webhook_url: None,
         webhook_secret: None,
     };
-    if store.create_listed_tenant(&tenant).await? == CreateOutcome::AlreadyExists {
+    if store.create_tenant(&tenant).await? == CreateOutcome::AlreadyExists {
         store.ensure_tenant_listed(&tenant).await?;
     }
     match store.create_api_key(&key).await? {
@@ -308,7 +308,7 @@ pub async fn plant_lost_job(
         at,
     );
     job.attempts = u32::from(status == JobStatus::Running);
-    let mut item = shared::store::items::job_to_item(&job);
+    let mut item = shared::store::job_to_item(&job);
     if status == JobStatus::Running {
         item.insert(
             "leaseUntil".into(),

@@ -109,6 +109,25 @@ impl Resources {
             worker_config(&self.options, &self.queue_url),
         )?)
     }
+
+    /// The sweeper on these resources, as its Lambda would build it.
+    pub fn sweeper(&self, stale_after: Duration) -> sweeper::Sweeper {
+        sweeper_on(&self.sdk, &self.options.table, &self.queue_url, stale_after)
+    }
+}
+
+/// The sweeper on a table and a jobs queue.
+pub fn sweeper_on(
+    sdk: &SdkConfig,
+    table: &str,
+    queue_url: &str,
+    stale_after: Duration,
+) -> sweeper::Sweeper {
+    sweeper::Sweeper::new(
+        shared::store::Store::new(aws_sdk_dynamodb::Client::new(sdk), table.to_string()),
+        shared::queue::JobQueue::new(aws_sdk_sqs::Client::new(sdk), queue_url.to_string()),
+        stale_after,
+    )
 }
 
 /// S3 on the emulator is addressed by path (`/bucket/key`), so presigned

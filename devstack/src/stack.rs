@@ -64,17 +64,7 @@ impl Stack {
 
     /// The sweeper on this stack's table and queue.
     pub fn sweeper(&self, stale_after: Duration) -> sweeper::Sweeper {
-        sweeper::Sweeper::new(
-            Store::new(
-                aws_sdk_dynamodb::Client::new(&self.sdk),
-                self.options.table.clone(),
-            ),
-            shared::queue::JobQueue::new(
-                aws_sdk_sqs::Client::new(&self.sdk),
-                self.queue_url.clone(),
-            ),
-            stale_after,
-        )
+        crate::resources::sweeper_on(&self.sdk, &self.options.table, &self.queue_url, stale_after)
     }
 
     /// Sweeps every `every`, as the template's schedule does.

@@ -21,7 +21,7 @@ use serde_dynamo::AttributeValue as StreamValue;
 use serde_json::{Value, json};
 use shared::domain::Job;
 use shared::netguard::UrlPolicy;
-use shared::store::{Store, items};
+use shared::store::{Store, job_to_item};
 use shared::webhooks::Deliverer;
 use webhooks::Notifier;
 
@@ -139,8 +139,8 @@ pub fn stream_event(records: &[(&str, &Job, &Job)]) -> Value {
                 "eventName": event_name,
                 "awsRegion": "us-east-1",
                 "dynamodb": {
-                    "OldImage": image_json(&items::job_to_item(old)),
-                    "NewImage": image_json(&items::job_to_item(new)),
+                    "OldImage": image_json(&job_to_item(old)),
+                    "NewImage": image_json(&job_to_item(new)),
                     "SequenceNumber": (i + 1).to_string(),
                     "SizeBytes": 1,
                     "StreamViewType": "NEW_AND_OLD_IMAGES",

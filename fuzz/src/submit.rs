@@ -8,7 +8,7 @@ use shared::ApiError;
 use shared::domain::submit::{MAX_BODY_BYTES, MAX_PROMPT_CHARS};
 use shared::domain::{AspectRatio, Job, KeyMode, SubmitRequest};
 use shared::netguard::{UrlPolicy, check_url};
-use shared::store::{Item, items};
+use shared::store::{Item, job_from_item, job_to_item};
 use shared::{ids, time};
 
 use crate::contract::assert_client_error;
@@ -128,7 +128,7 @@ fn assert_stored_unchanged(request: &SubmitRequest) {
         KeyMode::Test,
         at,
     );
-    let read_back = items::job_from_item(&Item(items::job_to_item(&job)))
+    let read_back = job_from_item(&Item(job_to_item(&job)))
         .unwrap_or_else(|e| panic!("the job item of an accepted request does not read back: {e}"));
     assert_eq!(read_back, job);
 }

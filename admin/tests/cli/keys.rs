@@ -120,8 +120,8 @@ async fn key_list_never_shows_a_full_key_and_the_table_never_holds_one() {
         let hash = ApiKeyHash::of(key);
         let items = [
             (schema::key_pk(hash.as_str()), schema::META.to_string()),
-            (schema::tenant_pk(tenant_id), format!("APIKEY#{key_id}")),
-            (format!("KEYID#{key_id}"), schema::META.to_string()),
+            (schema::tenant_pk(tenant_id), schema::key_listing_sk(key_id)),
+            (schema::key_pointer_pk(key_id), schema::META.to_string()),
         ];
         for (pk, sk) in items {
             let item = ddb

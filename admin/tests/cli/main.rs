@@ -8,4 +8,5 @@ mod invalid;
 mod keys;
 mod limits;
 mod seed;
+mod sweeper;
 mod tenants;

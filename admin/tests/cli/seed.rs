@@ -1,9 +1,10 @@
 //! The local stack's seeding writes through the same store calls as the
 //! CLI: the dev tenant and key are listed, and re-seeding duplicates nothing.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use devstack::provision::{DEV_API_KEY, DEV_TENANT_ID, seed_tenant};
-use shared::domain::{ApiKeyHash, KeyMode, Tenant, TenantLimits};
-use shared::store::KeyRecord;
+use shared::domain::{Tenant, TenantLimits};
+use shared::store::{CreateOutcome, KeyCreateOutcome, NewApiKey, Store, schema};
 
 use crate::support::Env;
 
@@ -65,18 +66,7 @@ async fn a_tenant_and_key_seeded_by_older_code_get_listed() {
         webhook_url: None,
         webhook_secret: None,
     };
-    assert!(store.create_tenant(&tenant).await.expect("a tenant"));
-    let record = KeyRecord {
-        tenant_id: DEV_TENANT_ID.to_string(),
-        mode: KeyMode::Test,
-        revoked: false,
-    };
-    assert!(
-        store
-            .create_key(&ApiKeyHash::of(DEV_API_KEY), &record)
-            .await
-            .expect("a key")
-    );
+    seed_as_older_code(store, &tenant).await;
     assert_eq!(
         env.admin(&["tenant", "list", "--json"]).await.json(),
         serde_json::json!([])
@@ -103,4 +93,55 @@ async fn a_tenant_and_key_seeded_by_older_code_get_listed() {
     let key_id = keys[0]["keyId"].as_str().expect("keyId");
     env.admin(&["key", "revoke", key_id]).await.ok();
     assert_eq!(env.submit(DEV_API_KEY).await.0, 401);
+}
+
+/// What `seed_tenant` wrote before the directory and key ids existed: the
+/// tenant with its counters, and the key's auth item without a key id.
+/// Written by today's store (the one writer of each item), then stripped
+/// of what older code did not write.
+async fn seed_as_older_code(store: &Store, tenant: &Tenant) {
+    assert_eq!(
+        store.create_tenant(tenant).await.expect("a tenant"),
+        CreateOutcome::Created
+    );
+    let key = NewApiKey::for_raw_key(&tenant.id, DEV_API_KEY).expect("a well-formed key");
+    assert_eq!(
+        store.create_api_key(&key).await.expect("a key"),
+        KeyCreateOutcome::Created
+    );
+    let s = |v: String| AttributeValue::S(v);
+    for (pk, sk) in [
+        (
+            schema::TENANTS_PK.to_string(),
+            schema::directory_sk(&tenant.id),
+        ),
+        (
+            schema::tenant_pk(&tenant.id),
+            schema::key_listing_sk(&key.key_id),
+        ),
+        (
+            schema::key_pointer_pk(&key.key_id),
+            schema::META.to_string(),
+        ),
+    ] {
+        store
+            .client()
+            .delete_item()
+            .table_name(store.table())
+            .key(schema::PK, s(pk))
+            .key(schema::SK, s(sk))
+            .send()
+            .await
+            .expect("deleting what older code did not write");
+    }
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key(schema::PK, s(schema::key_pk(key.hash.as_str())))
+        .key(schema::SK, s(schema::META.to_string()))
+        .update_expression("REMOVE keyId")
+        .send()
+        .await
+        .expect("an auth item without a key id");
 }

@@ -27,7 +27,7 @@ use devstack::resources::{local_s3, worker_config};
 use devstack::{Stack, StackOptions};
 use shared::domain::{Job, JobStatus, TenantLimits};
 use shared::queue::JobMessage;
-use shared::store::items::job_to_item;
+use shared::store::job_to_item;
 use shared::{App, ids};
 use testkit::fake_gemini::{FakeGemini, Reply};
 use webhooks::Notifier;

@@ -215,7 +215,7 @@ fn index_write_units(index: &[String], before: Option<&Item>, after: Option<&Ite
 mod tests {
     use super::*;
     use shared::domain::JobStatus;
-    use shared::store::items::job_to_item;
+    use shared::store::job_to_item;
     use shared::store::schema;
 
     fn s(v: &str) -> AttributeValue {

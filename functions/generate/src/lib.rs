@@ -31,33 +31,44 @@ async fn generate(app: &App, req: &Request) -> ApiResponse {
         Err(e) => return ApiResponse::error(&e),
     };
     let now = time::now();
-    let mut window_used = None;
-    let result = submit(app, req, &mut caller, now, &mut window_used).await;
+    let (result, window_used) = match submit(app, req, &mut caller, now).await {
+        Ok(accepted) => (Ok(accepted.response), accepted.window_used),
+        Err(e) => (Err(e), None),
+    };
     let mut resp = ApiResponse::from(result);
     add_rate_limit_headers(app, &caller, now, window_used, &mut resp).await;
     resp
 }
 
-/// `window_used` receives the rate window's count when an accepted submit
-/// read it alongside its queue send, so the headers need no second read.
+/// A 202, with the rate window's count when it was read alongside the
+/// job's queueing or replay, so the headers need no second read.
+struct Accepted {
+    response: ApiResponse,
+    window_used: Option<u32>,
+}
+
+/// What the submit transaction's retries came to.
+enum Admission {
+    Created,
+    /// A concurrent first request with the same key made the job.
+    Replayed(Accepted),
+}
+
 async fn submit(
     app: &App,
     req: &Request,
     caller: &mut Caller,
     now: Timestamp,
-    window_used: &mut Option<u32>,
-) -> Result<ApiResponse, ApiError> {
+) -> Result<Accepted, ApiError> {
     let idempotency_key = idempotency_key(req)?;
     require_json_body(req)?;
     let request = SubmitRequest::from_body(req.body().as_ref(), app.config.url_policy)?;
     let fingerprint = request.fingerprint();
-
     if let Some(key) = idempotency_key
-        && let Some(replay) = replay(app, caller, key, &fingerprint, now, window_used).await?
+        && let Some(replayed) = replay(app, caller, key, &fingerprint, now).await?
     {
-        return Ok(replay);
+        return Ok(replayed);
     }
-
     let job = Job::queued(
         ids::new_id(),
         caller.tenant_id.clone(),
@@ -65,35 +76,34 @@ async fn submit(
         caller.key_mode,
         now,
     );
-    let minute = minute_of(now);
     let mut new = NewJob {
         job: &job,
         idempotency: idempotency_key.map(|k| (k, fingerprint.as_str())),
         limits: caller.limits,
-        minute,
+        minute: minute_of(now),
     };
+    match admit(app, caller, &mut new, now).await? {
+        Admission::Created => queue(app, &new).await,
+        Admission::Replayed(replayed) => Ok(replayed),
+    }
+}
 
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let outcome = match app.store.create_job(&new).await {
-            Ok(outcome) => outcome,
-            // No definite answer (a timeout): the transaction may have
-            // landed.
-            Err(e @ StoreError::OutcomeUnknown { .. }) => {
-                return Err(taken_back(e.into(), app.store.undo_create_job(&new).await));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        match outcome {
-            SubmitOutcome::Created => break,
+/// Runs the submit transaction until it decides: created, replayed, or
+/// refused. Stale limits are refreshed and tried again, conflicts backed
+/// off, both at most `MAX_ATTEMPTS` times in all.
+async fn admit(
+    app: &App,
+    caller: &mut Caller,
+    new: &mut NewJob<'_>,
+    now: Timestamp,
+) -> Result<Admission, ApiError> {
+    for attempt in 1..=MAX_ATTEMPTS {
+        match create(app, new).await? {
+            SubmitOutcome::Created => return Ok(Admission::Created),
             SubmitOutcome::IdempotencyKeyTaken => {
-                // A concurrent first request with this key won the race.
-                let key = idempotency_key.unwrap_or_default();
-                if let Some(replay) =
-                    replay(app, caller, key, &fingerprint, now, window_used).await?
-                {
-                    return Ok(replay);
+                let (key, fingerprint) = new.idempotency.unwrap_or_default();
+                if let Some(replayed) = replay(app, caller, key, fingerprint, now).await? {
+                    return Ok(Admission::Replayed(replayed));
                 }
             }
             SubmitOutcome::LimitsChanged(limits) => {
@@ -122,26 +132,39 @@ async fn submit(
             SubmitOutcome::TenantGone => return Err(ApiError::InvalidApiKey("Invalid API key")),
             SubmitOutcome::Conflict => tokio::time::sleep(backoff(attempt)).await,
         }
-        if attempt >= MAX_ATTEMPTS {
-            return Err(ApiError::RateLimited {
-                message: "Too many simultaneous submits for this tenant; retry shortly".into(),
-                retry_after_secs: 1,
-            });
-        }
     }
-    http::record_job_id(&job.id);
+    Err(ApiError::RateLimited {
+        message: "Too many simultaneous submits for this tenant; retry shortly".into(),
+        retry_after_secs: 1,
+    })
+}
 
-    let message = JobMessage::of(&job);
+/// One submit transaction. Without a definite answer (a timeout) it may
+/// have landed: it is taken back, and the client told what that means.
+async fn create(app: &App, new: &NewJob<'_>) -> Result<SubmitOutcome, ApiError> {
+    match app.store.create_job(new).await {
+        Err(e @ StoreError::OutcomeUnknown { .. }) => {
+            Err(taken_back(e.into(), app.store.undo_create_job(new).await))
+        }
+        outcome => Ok(outcome?),
+    }
+}
+
+/// Sends the created job's message; the 202.
+async fn queue(app: &App, new: &NewJob<'_>) -> Result<Accepted, ApiError> {
+    let job = new.job;
+    http::record_job_id(&job.id);
+    let message = JobMessage::of(job);
     // The headers need the window as this submit left it, and the
     // transaction returns no values: read it while the message is sent.
     let (sent, used) = tokio::join!(
         app.queue.send(&message),
-        app.store.rate_window_count(job.scope(), minute)
+        app.store.rate_window_count(job.scope(), new.minute)
     );
     if let Err(send_error) = sent {
         // Never leave a job QUEUED that no message will ever run: take the
         // whole submit back and let the client retry.
-        match app.store.undo_create_job(&new).await {
+        match app.store.undo_create_job(new).await {
             // The job already left QUEUED (canceled, or run after the
             // sweeper queued it): it exists, so it was accepted.
             Ok(false) => {
@@ -150,12 +173,14 @@ async fn submit(
             undone => return Err(taken_back(send_error.into(), undone)),
         }
     }
-    *window_used = used.ok();
     tracing::info!(mode = job.mode.as_str(), "job queued");
-    Ok(ApiResponse::json(
-        StatusCode::ACCEPTED,
-        &serde_json::json!({ "jobId": job.id, "status": job.status }),
-    ))
+    Ok(Accepted {
+        response: ApiResponse::json(
+            StatusCode::ACCEPTED,
+            &serde_json::json!({ "jobId": job.id, "status": job.status }),
+        ),
+        window_used: used.ok(),
+    })
 }
 
 const NOT_CREATED: &str =
@@ -192,16 +217,15 @@ fn taken_back(cause: shared::error::Internal, undone: Result<bool, StoreError>) 
 
 /// The answer to a repeated key: the original job if the body is the same,
 /// 422 if not; `None` if the key is unused (or its record expired). The
-/// job and the rate window (for the headers, into `window_used`) are read
-/// side by side: a replay costs two round trips, not three.
+/// job and the rate window (for the headers) are read side by side: a
+/// replay costs two round trips, not three.
 async fn replay(
     app: &App,
     caller: &Caller,
     key: &str,
     fingerprint: &str,
     now: Timestamp,
-    window_used: &mut Option<u32>,
-) -> Result<Option<ApiResponse>, ApiError> {
+) -> Result<Option<Accepted>, ApiError> {
     let Some(record) = app.store.get_idempotency(caller.scope(), key).await? else {
         return Ok(None);
     };
@@ -218,13 +242,15 @@ async fn replay(
     );
     let job =
         job?.ok_or_else(|| ApiError::internal("idempotency record points at a missing job"))?;
-    *window_used = used.ok();
-    let mut resp = ApiResponse::json(
+    let mut response = ApiResponse::json(
         StatusCode::ACCEPTED,
         &serde_json::json!({ "jobId": job.id, "status": job.status }),
     );
-    resp.set_header("idempotent-replayed", "true");
-    Ok(Some(resp))
+    response.set_header("idempotent-replayed", "true");
+    Ok(Some(Accepted {
+        response,
+        window_used: used.ok(),
+    }))
 }
 
 /// `Idempotency-Key`: 1–255 printable ASCII characters.

@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_runtime::LambdaEvent;
 use shared::domain::Job;
 use shared::netguard::UrlPolicy;
-use shared::store::{Item, Store, items};
+use shared::store::{Item, Store, job_from_item};
 use shared::webhooks::{Deliverer, Delivery, WebhookEvent, terminal_transition};
 use tracing::Instrument;
 
@@ -116,7 +116,7 @@ fn transition(record: &EventRecord) -> Option<(Job, Job)> {
     }
     let job = |image: &serde_dynamo::Item| {
         let item = Item(image.iter().map(|(k, v)| (k.clone(), convert(v))).collect());
-        (item.opt_str("type").ok()? == Some("JOB")).then(|| items::job_from_item(&item).ok())?
+        (item.opt_str("type").ok()? == Some("JOB")).then(|| job_from_item(&item).ok())?
     };
     let (old, new) = (
         job(&record.change.old_image)?,

@@ -9,7 +9,7 @@ mod stream;
 mod support;
 
 use proptest::prelude::*;
-use shared::domain::{AspectRatio, Job, JobError, JobStatus, KeyMode, Mode};
+use shared::domain::{AspectRatio, FailureCode, Job, JobError, JobStatus, KeyMode, Mode};
 use shared::{ids, time};
 
 use stream::{check, check_change};
@@ -27,7 +27,7 @@ fn job() -> impl Strategy<Value = Job> {
         prop::option::of(text),
         prop::sample::select(&AspectRatio::ALLOWED[..]),
         prop::collection::vec(text, 0..2),
-        prop::option::of((text, text)),
+        prop::option::of((prop::sample::select(&FailureCode::ALL[..]), text)),
         0..5u32,
     )
         .prop_map(

@@ -8,21 +8,22 @@
 //! so one slow or failing job never re-runs its batch-mates.
 
 use std::convert::Infallible;
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
-use shared::domain::{Job, JobError, KeyMode};
+use shared::domain::{FailureCode, Job, JobError, KeyMode};
 use shared::images::gemini::{GeminiClient, GeminiConfig, Models};
 use shared::images::input::InputFetcher;
-use shared::images::{HttpClientError, Outcome, Prompt, offline};
+use shared::images::{HttpClientError, Image, Outcome, Prompt, offline};
 use shared::netguard::UrlPolicy;
 use shared::queue::JobMessage;
-use shared::results::{ResultStore, result_key};
+use shared::results::{ResultStore, ResultsError, result_key};
 use shared::secrets::Secret;
-use shared::store::{ClaimOutcome, Finish, Store};
-use shared::time;
+use shared::store::{ClaimOutcome, Finish, Store, StoreError};
+use shared::time::{self, Timestamp};
 use tracing::Instrument;
 
 /// SQS refuses a visibility timeout above 12 hours; backoffs stay far below.
@@ -215,24 +216,52 @@ impl Worker {
         .await
     }
 
-    async fn run(
+    /// One job message: claim the job, run it, record what came of it.
+    async fn run(&self, msg: &JobMessage) -> Result<Disposition, BoxError> {
+        let job = match self.claim(msg, time::now()).await? {
+            ControlFlow::Continue(job) => job,
+            ControlFlow::Break(disposition) => return Ok(disposition),
+        };
+        tracing::info!(attempt = job.attempts, "job claimed");
+        if job.attempts > self.config.max_attempts {
+            // Only reached when runs crashed or timed out: transient provider
+            // errors stop at the budget in `after_transient`.
+            let timeout = JobError::new(
+                FailureCode::Timeout,
+                "The job did not finish within its attempts",
+            );
+            self.finish(&job, Finish::Failed(timeout)).await?;
+            return Ok(Disposition::Done);
+        }
+        match self.attempt(&job).await? {
+            Next::Finish(finish) => {
+                self.finish(&job, finish).await?;
+                Ok(Disposition::Done)
+            }
+            Next::Retry { reason, delay } => Ok(self.retry(&job, &reason, delay).await?),
+        }
+    }
+
+    /// The job, if this message may run it; otherwise what to do with the
+    /// message.
+    async fn claim(
         &self,
         msg: &JobMessage,
-    ) -> Result<Disposition, Box<dyn std::error::Error + Send + Sync>> {
-        let now = time::now();
-        let job = match self
+        now: Timestamp,
+    ) -> Result<ControlFlow<Disposition, Box<Job>>, StoreError> {
+        let claimed = self
             .store
             .claim_job(msg.scope(), &msg.job_id, now, self.config.lease)
-            .await?
-        {
-            ClaimOutcome::Claimed(job) => job,
+            .await?;
+        Ok(match claimed {
+            ClaimOutcome::Claimed(job) => ControlFlow::Continue(job),
             ClaimOutcome::Gone => {
                 tracing::info!("job does not exist; message dropped");
-                return Ok(Disposition::Done);
+                ControlFlow::Break(Disposition::Done)
             }
             ClaimOutcome::Finished(status) => {
                 tracing::info!(%status, "job already finished; duplicate message dropped");
-                return Ok(Disposition::Done);
+                ControlFlow::Break(Disposition::Done)
             }
             ClaimOutcome::Busy { lease_until } => {
                 // Another invocation is running it. Keep the message until its
@@ -243,69 +272,78 @@ impl Worker {
                     wait_secs = wait.as_secs(),
                     "job is being run elsewhere; message deferred"
                 );
-                return Ok(Disposition::Again(Some(wait)));
+                ControlFlow::Break(Disposition::Again(Some(wait)))
             }
-        };
-        tracing::info!(attempt = job.attempts, "job claimed");
-        if job.attempts > self.config.max_attempts {
-            // Only reached when runs crashed or timed out: transient provider
-            // errors stop at the budget below.
-            self.finish(
-                &job,
-                Finish::Failed(error(
-                    "TIMEOUT",
-                    "The job did not finish within its attempts",
-                )),
-            )
-            .await?;
-            return Ok(Disposition::Done);
-        }
+        })
+    }
 
-        let outcome = self.generate(&job).await;
-        let finish = match outcome {
-            Err(input_error) => {
-                Finish::Failed(error("INPUT_IMAGE_INVALID", &input_error.to_string()))
-            }
+    /// One attempt at the job's images, and what follows from it: the
+    /// images stored and the job succeeded, a failure code, or a retry.
+    async fn attempt(&self, job: &Job) -> Result<Next, ResultsError> {
+        let failed = |code, reason: &str| Next::Finish(Finish::Failed(JobError::new(code, reason)));
+        Ok(match self.generate(job).await {
+            Err(input_error) => failed(FailureCode::InputImageInvalid, &input_error.to_string()),
             Ok(Outcome::Images(images)) => {
-                let mut urls = Vec::with_capacity(images.len());
-                for (index, image) in images.into_iter().enumerate() {
-                    let key = result_key(&job.tenant_id, &job.id, index, &image);
-                    urls.push(self.results.put(&key, image).await?);
-                }
-                Finish::Succeeded(urls)
+                Next::Finish(Finish::Succeeded(self.store_images(job, images).await?))
             }
-            Ok(Outcome::Blocked(reason)) => Finish::Failed(error("CONTENT_BLOCKED", &reason)),
-            Ok(Outcome::NoImage(reason)) => Finish::Failed(error("GENERATION_FAILED", &reason)),
-            Ok(Outcome::Rejected(reason)) => Finish::Failed(error("GENERATION_FAILED", &reason)),
+            Ok(Outcome::Blocked(reason)) => failed(FailureCode::ContentBlocked, &reason),
+            Ok(Outcome::NoImage(reason) | Outcome::Rejected(reason)) => {
+                failed(FailureCode::GenerationFailed, &reason)
+            }
             Ok(Outcome::Transient {
                 reason,
                 retry_after,
-            }) => {
-                if job.attempts >= self.config.max_attempts {
-                    Finish::Failed(error(
-                        "PROVIDER_UNAVAILABLE",
-                        &format!("{reason}; gave up after {} attempts", job.attempts),
-                    ))
-                } else {
-                    let backoff =
-                        self.config.retry_base_delay * 2u32.saturating_pow(job.attempts - 1);
-                    let delay = retry_after
-                        .map_or(backoff, |r| r.max(backoff))
-                        .min(MAX_BACKOFF);
-                    if self.store.retry_job(&job, time::now()).await? {
-                        tracing::info!(%reason, delay_secs = delay.as_secs(), "transient failure; job will retry");
-                        return Ok(Disposition::Again(Some(delay)));
-                    }
-                    tracing::warn!("lost the job's lease before marking it RETRYING");
-                    return Ok(Disposition::Done);
-                }
-            }
-        };
-        self.finish(&job, finish).await?;
+            }) => self.after_transient(job, reason, retry_after),
+        })
+    }
+
+    /// The result URLs of the images, in order.
+    async fn store_images(
+        &self,
+        job: &Job,
+        images: Vec<Image>,
+    ) -> Result<Vec<String>, ResultsError> {
+        let mut urls = Vec::with_capacity(images.len());
+        for (index, image) in images.into_iter().enumerate() {
+            let key = result_key(&job.tenant_id, &job.id, index, &image);
+            urls.push(self.results.put(&key, image).await?);
+        }
+        Ok(urls)
+    }
+
+    /// A transient provider failure: another attempt after the backoff (or
+    /// the provider's own `retryDelay` if longer), unless this was the last.
+    fn after_transient(&self, job: &Job, reason: String, retry_after: Option<Duration>) -> Next {
+        if job.attempts >= self.config.max_attempts {
+            let message = format!("{reason}; gave up after {} attempts", job.attempts);
+            return Next::Finish(Finish::Failed(JobError::new(
+                FailureCode::ProviderUnavailable,
+                message,
+            )));
+        }
+        let backoff = self.config.retry_base_delay * 2u32.saturating_pow(job.attempts - 1);
+        let delay = retry_after
+            .map_or(backoff, |r| r.max(backoff))
+            .min(MAX_BACKOFF);
+        Next::Retry { reason, delay }
+    }
+
+    /// RUNNING → RETRYING, and the message back after `delay`.
+    async fn retry(
+        &self,
+        job: &Job,
+        reason: &str,
+        delay: Duration,
+    ) -> Result<Disposition, StoreError> {
+        if self.store.retry_job(job, time::now()).await? {
+            tracing::info!(%reason, delay_secs = delay.as_secs(), "transient failure; job will retry");
+            return Ok(Disposition::Again(Some(delay)));
+        }
+        tracing::warn!("lost the job's lease before marking it RETRYING");
         Ok(Disposition::Done)
     }
 
-    async fn finish(&self, job: &Job, finish: Finish) -> Result<(), shared::store::StoreError> {
+    async fn finish(&self, job: &Job, finish: Finish) -> Result<(), StoreError> {
         let label = match &finish {
             Finish::Succeeded(urls) => format!("SUCCEEDED with {} image(s)", urls.len()),
             Finish::Failed(e) => format!("FAILED {}", e.code),
@@ -376,12 +414,19 @@ enum Disposition {
     Again(Option<Duration>),
 }
 
-fn error(code: &str, message: &str) -> JobError {
-    JobError {
-        code: code.to_string(),
-        message: message.to_string(),
-    }
+/// What an attempt leads to.
+#[derive(Debug)]
+enum Next {
+    Finish(Finish),
+    /// A transient failure with attempts left: RETRYING, and the message
+    /// back after `delay`.
+    Retry {
+        reason: String,
+        delay: Duration,
+    },
 }
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The Lambda entry point.
 pub async fn handle(

@@ -54,23 +54,120 @@ impl JobStatus {
     /// Only work that has not started (or is waiting to be retried) can be
     /// canceled; a running generation is already billed by the provider.
     pub fn is_cancelable(self) -> bool {
-        matches!(self, JobStatus::Queued | JobStatus::Retrying)
+        Transition::Cancel.from().contains(&self)
     }
 
-    /// The state machine of the contract.
+    /// The state machine of the contract: whether some transition leads
+    /// from this status to `next`.
     pub fn can_move_to(self, next: JobStatus) -> bool {
+        Transition::ALL
+            .into_iter()
+            .any(|t| t.to() == Some(next) && t.from().contains(&self))
+    }
+}
+
+/// Every move of a job, with the statuses it may start from: the one
+/// table of the lifecycle. `can_move_to` answers from it, and the store
+/// builds the condition of each of its writes from it (`store::jobs`), so
+/// the rules and the writes cannot disagree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transition {
+    /// A worker takes a waiting job.
+    Claim,
+    /// A worker takes over a job whose run crashed (its lease ended; the
+    /// store's condition adds the lease check).
+    Reclaim,
+    /// A transient failure: the job waits for its next attempt.
+    Retry,
+    Succeed,
+    Fail,
+    /// The client cancels work that has not started.
+    Cancel,
+    /// A submit that could not queue its job deletes it again: the job
+    /// never existed for the client.
+    TakeBack,
+}
+
+impl Transition {
+    pub const ALL: [Transition; 7] = [
+        Transition::Claim,
+        Transition::Reclaim,
+        Transition::Retry,
+        Transition::Succeed,
+        Transition::Fail,
+        Transition::Cancel,
+        Transition::TakeBack,
+    ];
+
+    /// The statuses the move may start from.
+    pub fn from(self) -> &'static [JobStatus] {
         use JobStatus::*;
-        matches!(
-            (self, next),
-            (Queued, Running)
-                | (Retrying, Running)
-                | (Running, Succeeded)
-                | (Running, Failed)
-                | (Running, Retrying)
-                | (Running, Running) // reclaim of an expired lease
-                | (Queued, Canceled)
-                | (Retrying, Canceled)
-        )
+        match self {
+            Transition::Claim => &[Queued, Retrying],
+            Transition::Reclaim => &[Running],
+            Transition::Retry | Transition::Succeed | Transition::Fail => &[Running],
+            Transition::Cancel => &[Queued, Retrying],
+            Transition::TakeBack => &[Queued],
+        }
+    }
+
+    /// The status it leads to; `None` for `TakeBack`, which deletes the job.
+    pub fn to(self) -> Option<JobStatus> {
+        match self {
+            Transition::Claim | Transition::Reclaim => Some(JobStatus::Running),
+            Transition::Retry => Some(JobStatus::Retrying),
+            Transition::Succeed => Some(JobStatus::Succeeded),
+            Transition::Fail => Some(JobStatus::Failed),
+            Transition::Cancel => Some(JobStatus::Canceled),
+            Transition::TakeBack => None,
+        }
+    }
+}
+
+/// The contract's failure codes on a job (`error.code` / `errorCode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FailureCode {
+    /// The model refused: safety or policy.
+    ContentBlocked,
+    /// `inputImageUrl` could not be fetched or decoded, was too large, not
+    /// an image, or at a forbidden address.
+    InputImageInvalid,
+    /// The model returned no image or an unusable answer.
+    GenerationFailed,
+    /// Transient provider errors persisted past the retry budget.
+    ProviderUnavailable,
+    /// The job's runs crashed or timed out until its attempts ran out.
+    Timeout,
+}
+
+impl FailureCode {
+    pub const ALL: [FailureCode; 5] = [
+        FailureCode::ContentBlocked,
+        FailureCode::InputImageInvalid,
+        FailureCode::GenerationFailed,
+        FailureCode::ProviderUnavailable,
+        FailureCode::Timeout,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureCode::ContentBlocked => "CONTENT_BLOCKED",
+            FailureCode::InputImageInvalid => "INPUT_IMAGE_INVALID",
+            FailureCode::GenerationFailed => "GENERATION_FAILED",
+            FailureCode::ProviderUnavailable => "PROVIDER_UNAVAILABLE",
+            FailureCode::Timeout => "TIMEOUT",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FailureCode> {
+        FailureCode::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for FailureCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -135,8 +232,17 @@ impl Serialize for AspectRatio {
 /// Why a job failed, as `error` on the job.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct JobError {
-    pub code: String,
+    pub code: FailureCode,
     pub message: String,
+}
+
+impl JobError {
+    pub fn new(code: FailureCode, message: impl Into<String>) -> JobError {
+        JobError {
+            code,
+            message: message.into(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -224,6 +330,56 @@ mod tests {
             assert!(s.can_move_to(JobStatus::Canceled));
         }
         assert!(!JobStatus::Running.can_move_to(JobStatus::Canceled));
+    }
+
+    #[test]
+    fn the_transition_table_is_the_contracts_state_machine() {
+        use JobStatus::*;
+        let contract = [
+            (Queued, Running),
+            (Retrying, Running),
+            (Running, Succeeded),
+            (Running, Failed),
+            (Running, Retrying),
+            (Running, Running), // reclaim of an expired lease
+            (Queued, Canceled),
+            (Retrying, Canceled),
+        ];
+        for from in JobStatus::ALL {
+            for to in JobStatus::ALL {
+                assert_eq!(
+                    from.can_move_to(to),
+                    contract.contains(&(from, to)),
+                    "{from} -> {to}"
+                );
+            }
+        }
+        // Only a job nobody has seen run can be taken back.
+        assert_eq!(Transition::TakeBack.from(), &[Queued]);
+        assert_eq!(Transition::TakeBack.to(), None);
+    }
+
+    #[test]
+    fn failure_codes_are_spelled_as_the_contract_spells_them() {
+        let spelled: Vec<_> = FailureCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(
+            spelled,
+            [
+                "CONTENT_BLOCKED",
+                "INPUT_IMAGE_INVALID",
+                "GENERATION_FAILED",
+                "PROVIDER_UNAVAILABLE",
+                "TIMEOUT"
+            ]
+        );
+        for code in FailureCode::ALL {
+            assert_eq!(FailureCode::parse(code.as_str()), Some(code));
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::json!(code.as_str())
+            );
+        }
+        assert_eq!(FailureCode::parse("timeout"), None);
     }
 
     #[test]

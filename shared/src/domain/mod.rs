@@ -9,7 +9,7 @@ pub mod submit;
 pub mod tenant;
 
 pub use api_key::{ApiKeyHash, KeyMode};
-pub use job::{AspectRatio, Job, JobError, JobStatus, Mode};
+pub use job::{AspectRatio, FailureCode, Job, JobError, JobStatus, Mode, Transition};
 pub use scope::Scope;
 pub use submit::{SubmitRequest, ValidationError};
 pub use tenant::{Tenant, TenantLimits};

@@ -13,11 +13,8 @@ use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, Update};
 
 use crate::domain::{KeyMode, Scope, TenantLimits};
 use crate::store::items::{n, s};
-use crate::store::{Item, Store, StoreError, applied_unless_condition_failed, key, schema};
-
-fn build_err<E: std::error::Error + 'static>(e: E) -> StoreError {
-    StoreError::aws("TransactWriteItems", e)
-}
+use crate::store::refusals::applied_unless_condition_failed;
+use crate::store::{Item, Store, StoreError, build_err, key, schema};
 
 /// A new tenant's counters for one mode: no active jobs, the tenant's
 /// limits. Conditional, like the tenant's own item, so a re-seed never

@@ -1,20 +1,53 @@
-//! Reading, listing and canceling jobs.
+//! The job item, `TENANT#<tid>#<mode>`/`JOB#<jobId>`: its format and every
+//! write of it. A job is created by the submit transaction, moved by the
+//! worker (claim, or an expired lease reclaimed, then retry, succeed or
+//! fail), canceled by its client, or taken back by a submit that could not
+//! queue it. Each write's condition is built from the domain's transition
+//! table (`Transition::from`), so the store moves a job exactly where the
+//! lifecycle allows. The worker's moves are also conditional on the claim
+//! they follow (status RUNNING and the same attempt number), so a worker
+//! that lost its lease can never overwrite the outcome of the one that
+//! reclaimed the job. Moves into a terminal status release the scope's
+//! concurrency slot in the same transaction.
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+use std::collections::HashMap;
+use std::time::Duration;
 
-use crate::domain::{Job, JobStatus, Scope};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::builders::{DeleteBuilder, UpdateBuilder};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
+};
+
+use crate::domain::{
+    AspectRatio, FailureCode, Job, JobError, JobStatus, KeyMode, Mode, Scope, Transition,
+};
 use crate::store::counters::release_slot;
-use crate::store::items::{job_from_item, s};
-use crate::store::{Item, Store, StoreError, key, schema};
+use crate::store::items::{n, s};
+use crate::store::refusals::{
+    self, applied_unless_condition_failed, applied_unless_first_condition_failed,
+};
+use crate::store::{Item, ItemError, Store, StoreError, build_err, key, schema, tx_update};
 use crate::time::{self, Timestamp};
 
-/// One page of a listing: `next` is the position after the last item when
-/// more items exist.
 #[derive(Debug)]
-pub struct JobPage {
-    pub jobs: Vec<Job>,
-    pub next: Option<String>,
+pub enum ClaimOutcome {
+    /// The job is ours to run; `attempts` counts this attempt.
+    Claimed(Box<Job>),
+    /// No such job (e.g. a submit that was taken back).
+    Gone,
+    /// Terminal or canceled: nothing to do, ever.
+    Finished(JobStatus),
+    /// Another invocation holds a live lease until this time.
+    Busy { lease_until: Timestamp },
+}
+
+/// How a run ended, for `finish_job`.
+#[derive(Debug)]
+pub enum Finish {
+    Succeeded(Vec<String>),
+    Failed(JobError),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -24,77 +57,297 @@ pub enum CancelOutcome {
     NotCancelable(JobStatus),
 }
 
-impl Store {
-    /// A job of this scope only: another tenant's or mode's job has another
-    /// key and is never read.
-    pub async fn get_job(&self, scope: Scope<'_>, job_id: &str) -> Result<Option<Job>, StoreError> {
-        let item = self
-            .get(schema::scope_pk(scope), schema::job_sk(job_id))
-            .await?;
-        Ok(item.map(|i| job_from_item(&i)).transpose()?)
-    }
+/// A write's condition and the values of its placeholders (`#status`
+/// names the status attribute).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Condition {
+    pub expression: String,
+    pub values: Vec<(String, AttributeValue)>,
+}
 
-    /// Newest first, from one index query: `limit + 1` items are read so
-    /// that `next` is set exactly when another item exists. The cost is
-    /// bounded by `limit`, whatever the tenant's total.
-    pub async fn list_jobs(
+/// `#status` is one of the statuses `transition` starts from.
+fn from_statuses(transition: Transition) -> Condition {
+    let values: Vec<(String, AttributeValue)> = transition
+        .from()
+        .iter()
+        .map(|st| {
+            (
+                format!(":from_{}", st.as_str().to_lowercase()),
+                s(st.as_str()),
+            )
+        })
+        .collect();
+    let placeholders: Vec<&str> = values.iter().map(|(p, _)| p.as_str()).collect();
+    let expression = match placeholders.as_slice() {
+        [one] => format!("#status = {one}"),
+        many => format!("#status IN ({})", many.join(", ")),
+    };
+    Condition { expression, values }
+}
+
+/// The condition under which the store makes `transition`: its
+/// from-statuses, and what else the move requires. The caller supplies
+/// `:now_ms` (reclaim) and `:attempt` (the worker's moves).
+pub(crate) fn condition(transition: Transition) -> Condition {
+    let mut c = from_statuses(transition);
+    match transition {
+        Transition::Claim | Transition::Cancel | Transition::TakeBack => {}
+        Transition::Reclaim => c.expression.push_str(" AND leaseUntil < :now_ms"),
+        Transition::Retry | Transition::Succeed | Transition::Fail => {
+            c.expression.push_str(" AND attempts = :attempt")
+        }
+    }
+    c
+}
+
+/// The claim write makes either `Claim` or `Reclaim`, whichever applies.
+fn claim_condition() -> Condition {
+    let (claim, reclaim) = (condition(Transition::Claim), condition(Transition::Reclaim));
+    Condition {
+        expression: format!(
+            "attribute_exists(PK) AND ({} OR ({}))",
+            claim.expression, reclaim.expression
+        ),
+        values: claim.values.into_iter().chain(reclaim.values).collect(),
+    }
+}
+
+fn cancel_condition() -> Condition {
+    let cancel = condition(Transition::Cancel);
+    Condition {
+        expression: format!("attribute_exists(PK) AND {}", cancel.expression),
+        values: cancel.values,
+    }
+}
+
+/// The request builders a job's condition is set on.
+trait Conditional: Sized {
+    fn when(self, condition: Condition) -> Self;
+}
+
+macro_rules! conditional {
+    ($($builder:ty),*) => {$(
+        impl Conditional for $builder {
+            fn when(self, condition: Condition) -> Self {
+                let start = self
+                    .condition_expression(condition.expression)
+                    .expression_attribute_names("#status", "status");
+                condition
+                    .values
+                    .into_iter()
+                    .fold(start, |b, (name, value)| b.expression_attribute_values(name, value))
+            }
+        }
+    )*};
+}
+conditional!(UpdateItemFluentBuilder, UpdateBuilder, DeleteBuilder);
+
+/// The attributes every move sets: the status, its index key and the time.
+const MOVE: &str = "SET #status = :to, #gsi2pk = :status_pk, updatedAt = :now";
+
+/// The values of `MOVE`, for the job of `scope` moving to `to`.
+fn move_values(
+    scope: Scope<'_>,
+    to: JobStatus,
+    now: Timestamp,
+) -> [(&'static str, AttributeValue); 3] {
+    [
+        (":to", s(to.as_str())),
+        (":status_pk", s(schema::status_pk(scope, to))),
+        (":now", s(time::iso_millis(&now))),
+    ]
+}
+
+macro_rules! moving {
+    ($builder:expr, $scope:expr, $to:expr, $now:expr) => {
+        move_values($scope, $to, $now).into_iter().fold(
+            $builder.expression_attribute_names("#gsi2pk", schema::BY_TENANT_STATUS_PK),
+            |b, (name, value)| b.expression_attribute_values(name, value),
+        )
+    };
+}
+
+/// The new job of a submit, if no job with its id exists.
+pub(crate) fn put_new(table: &str, job: &Job) -> Result<Put, StoreError> {
+    Put::builder()
+        .table_name(table)
+        .set_item(Some(job_to_item(job)))
+        .condition_expression("attribute_not_exists(PK)")
+        .build()
+        .map_err(build_err)
+}
+
+/// The job of a submit deleted again, if it is still QUEUED.
+pub(crate) fn take_back(table: &str, job: &Job) -> Result<Delete, StoreError> {
+    Delete::builder()
+        .table_name(table)
+        .set_key(Some(job_key(job.scope(), &job.id)))
+        .when(condition(Transition::TakeBack))
+        .build()
+        .map_err(build_err)
+}
+
+fn job_key(scope: Scope<'_>, job_id: &str) -> HashMap<String, AttributeValue> {
+    key(schema::scope_pk(scope), schema::job_sk(job_id))
+}
+
+impl Store {
+    pub async fn claim_job(
         &self,
         scope: Scope<'_>,
-        status: Option<JobStatus>,
-        limit: usize,
-        after: Option<&str>,
-    ) -> Result<JobPage, StoreError> {
-        let (index, pk_attr, sk_attr, pk) = match status {
-            None => (
-                schema::BY_TENANT,
-                schema::BY_TENANT_PK,
-                schema::BY_TENANT_SK,
-                schema::scope_pk(scope),
-            ),
-            Some(st) => (
-                schema::BY_TENANT_STATUS,
-                schema::BY_TENANT_STATUS_PK,
-                schema::BY_TENANT_STATUS_SK,
-                schema::status_pk(scope, st),
-            ),
-        };
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", pk_attr)
-            .expression_attribute_values(":pk", s(&pk))
-            .scan_index_forward(false)
-            .limit(limit as i32 + 1);
-        if let Some(position) = after {
-            // The position is `createdAt#jobId`: enough to rebuild the full
-            // start key (table keys plus index keys).
-            let job_id = position.rsplit('#').next().unwrap_or_default();
-            let mut start = key(schema::scope_pk(scope), schema::job_sk(job_id));
-            start.insert(pk_attr.to_string(), s(&pk));
-            start.insert(sk_attr.to_string(), s(position));
-            query = query.set_exclusive_start_key(Some(start));
-        }
-        let out = query
-            .send()
+        job_id: &str,
+        now: Timestamp,
+        lease: Duration,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let claim_token = crate::ids::new_id();
+        self.claim_job_as(scope, job_id, now, lease, &claim_token)
             .await
-            .map_err(|e| StoreError::aws("Query", e))?;
-        let mut jobs = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|i| job_from_item(&Item(i)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = if jobs.len() > limit {
-            jobs.truncate(limit);
-            jobs.last()
-                .map(|j| schema::created_sk(&time::iso_millis(&j.created_at), &j.id))
-        } else {
-            None
+    }
+
+    /// `claim_job` with the token that marks the claim as this request's:
+    /// if the write lands but its answer is lost (a timeout) and the SDK
+    /// sends it again, the retry fails its condition and the read below
+    /// recognises the claim as ours instead of deferring the job to the end
+    /// of its lease as if another worker held it.
+    pub async fn claim_job_as(
+        &self,
+        scope: Scope<'_>,
+        job_id: &str,
+        now: Timestamp,
+        lease: Duration,
+        claim_token: &str,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let now_ms = now.timestamp_millis();
+        let claim = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(job_key(scope, job_id)))
+            .update_expression(format!(
+                "{MOVE}, startedAt = :now, leaseUntil = :lease_until, \
+                 claimToken = :claim_token, attempts = if_not_exists(attempts, :zero) + :one"
+            ))
+            .when(claim_condition())
+            .expression_attribute_values(":now_ms", n(now_ms))
+            .expression_attribute_values(":lease_until", n(now_ms + lease.as_millis() as i64))
+            .expression_attribute_values(":claim_token", s(claim_token))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew);
+        let result = moving!(claim, scope, JobStatus::Running, now).send().await;
+        match result {
+            Ok(out) => {
+                let item = Item(out.attributes.unwrap_or_default());
+                Ok(ClaimOutcome::Claimed(Box::new(job_from_item(&item)?)))
+            }
+            Err(e) if refusals::condition_failed(&e) => {
+                self.claim_refused(scope, job_id, now, claim_token).await
+            }
+            Err(e) => Err(StoreError::aws("UpdateItem", e)),
+        }
+    }
+
+    /// Why a claim's condition failed: a read tells.
+    async fn claim_refused(
+        &self,
+        scope: Scope<'_>,
+        job_id: &str,
+        now: Timestamp,
+        claim_token: &str,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let Some(item) = self
+            .get(schema::scope_pk(scope), schema::job_sk(job_id))
+            .await?
+        else {
+            return Ok(ClaimOutcome::Gone);
         };
-        Ok(JobPage { jobs, next })
+        let job = job_from_item(&item)?;
+        Ok(match job.status {
+            JobStatus::Running if item.opt_str("claimToken")? == Some(claim_token) => {
+                ClaimOutcome::Claimed(Box::new(job))
+            }
+            JobStatus::Running => {
+                let lease_ms: i64 = item.opt_num("leaseUntil")?.unwrap_or(0);
+                ClaimOutcome::Busy {
+                    lease_until: chrono::DateTime::from_timestamp_millis(lease_ms).unwrap_or(now),
+                }
+            }
+            // Became claimable between our write and our read: let the
+            // caller try again shortly.
+            JobStatus::Queued | JobStatus::Retrying => ClaimOutcome::Busy { lease_until: now },
+            status => ClaimOutcome::Finished(status),
+        })
+    }
+
+    /// RUNNING → RETRYING, if this attempt still owns the job.
+    pub async fn retry_job(&self, job: &Job, now: Timestamp) -> Result<bool, StoreError> {
+        let retry = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(job_key(job.scope(), &job.id)))
+            .update_expression(format!("{MOVE} REMOVE leaseUntil"))
+            .when(condition(Transition::Retry))
+            .expression_attribute_values(":attempt", n(job.attempts));
+        let result = moving!(retry, job.scope(), JobStatus::Retrying, now)
+            .send()
+            .await;
+        applied_unless_condition_failed("UpdateItem", result)
+    }
+
+    /// RUNNING → SUCCEEDED or FAILED and the concurrency slot back, in one
+    /// transaction, if this attempt still owns the job. `false`: it did not
+    /// (the lease expired and another attempt took over).
+    pub async fn finish_job(
+        &self,
+        job: &Job,
+        finish: Finish,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let (transition, status) = match &finish {
+            Finish::Succeeded(_) => (Transition::Succeed, JobStatus::Succeeded),
+            Finish::Failed(_) => (Transition::Fail, JobStatus::Failed),
+        };
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(job_key(job.scope(), &job.id)))
+            .when(condition(transition))
+            .expression_attribute_values(":attempt", n(job.attempts));
+        let update = match finish {
+            Finish::Succeeded(urls) => update
+                .update_expression(format!("{MOVE}, resultUrls = :urls REMOVE leaseUntil"))
+                .expression_attribute_values(
+                    ":urls",
+                    AttributeValue::L(urls.into_iter().map(s).collect()),
+                ),
+            Finish::Failed(error) => update
+                .update_expression(format!(
+                    "{MOVE}, errorCode = :code, errorMessage = :message REMOVE leaseUntil"
+                ))
+                .expression_attribute_values(":code", s(error.code.as_str()))
+                .expression_attribute_values(":message", s(error.message)),
+        };
+        let update = moving!(update, job.scope(), status, now)
+            .build()
+            .map_err(build_err)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .client_request_token(format!(
+                "{}-{}-{}",
+                job.id,
+                job.attempts,
+                &status.as_str()[..1]
+            ))
+            .transact_items(tx_update(update))
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(release_slot(&self.table, job.scope())?)
+                    .build(),
+            )
+            .send()
+            .await;
+        applied_unless_first_condition_failed(result)
     }
 
     /// QUEUED|RETRYING → CANCELED and the tenant's concurrency slot back, in
@@ -106,62 +359,248 @@ impl Store {
         job_id: &str,
         now: Timestamp,
     ) -> Result<CancelOutcome, StoreError> {
-        let now_iso = time::iso_millis(&now);
         let cancel = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(schema::scope_pk(scope), schema::job_sk(job_id))))
-            .update_expression("SET #status = :canceled, #gsi2pk = :status_pk, updatedAt = :now")
-            .condition_expression("attribute_exists(PK) AND #status IN (:queued, :retrying)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#gsi2pk", schema::BY_TENANT_STATUS_PK)
-            .expression_attribute_values(":canceled", s(JobStatus::Canceled.as_str()))
-            .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
-            .expression_attribute_values(":retrying", s(JobStatus::Retrying.as_str()))
-            .expression_attribute_values(
-                ":status_pk",
-                s(schema::status_pk(scope, JobStatus::Canceled)),
-            )
-            .expression_attribute_values(":now", s(&now_iso))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .set_key(Some(job_key(scope, job_id)))
+            .update_expression(MOVE)
+            .when(cancel_condition())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let cancel = moving!(cancel, scope, JobStatus::Canceled, now)
             .build()
-            .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
+            .map_err(build_err)?;
         let release = release_slot(&self.table, scope)?;
         let result = self
             .client
             .transact_write_items()
             .client_request_token(crate::ids::new_id())
-            .transact_items(TransactWriteItem::builder().update(cancel).build())
-            .transact_items(TransactWriteItem::builder().update(release).build())
+            .transact_items(tx_update(cancel))
+            .transact_items(tx_update(release))
             .send()
             .await;
         match result {
             Ok(_) => Ok(CancelOutcome::Canceled),
-            Err(e) => {
-                if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
-                    e.as_service_error()
-                {
-                    let reasons = c.cancellation_reasons();
-                    if reasons.first().and_then(|r| r.code()) == Some("ConditionalCheckFailed") {
-                        return Ok(match reasons[0].item() {
-                            None => CancelOutcome::NotFound,
-                            Some(old) => {
-                                let job = job_from_item(&Item(old.clone()))?;
-                                // Already canceled at our own timestamp: an
-                                // SDK retry of this very call, which the
-                                // first attempt had committed.
-                                if job.status == JobStatus::Canceled
-                                    && time::iso_millis(&job.updated_at) == now_iso
-                                {
-                                    CancelOutcome::Canceled
-                                } else {
-                                    CancelOutcome::NotCancelable(job.status)
-                                }
-                            }
-                        });
+            Err(e) => match refusals::canceled(&e) {
+                Some(c) if c.condition_failed(0) => match c.old_item(0) {
+                    None => Ok(CancelOutcome::NotFound),
+                    Some(old) => {
+                        let job = job_from_item(old)?;
+                        // Already canceled at our own timestamp: an SDK
+                        // retry of this very call, which the first attempt
+                        // had committed.
+                        if job.status == JobStatus::Canceled
+                            && time::iso_millis(&job.updated_at) == time::iso_millis(&now)
+                        {
+                            Ok(CancelOutcome::Canceled)
+                        } else {
+                            Ok(CancelOutcome::NotCancelable(job.status))
+                        }
                     }
-                }
-                Err(StoreError::aws("TransactWriteItems", e))
-            }
+                },
+                _ => Err(StoreError::aws("TransactWriteItems", e)),
+            },
         }
+    }
+}
+
+/// The full item of a job, including both index keys.
+pub fn job_to_item(job: &Job) -> HashMap<String, AttributeValue> {
+    let created = time::iso_millis(&job.created_at);
+    let scope_pk = schema::scope_pk(job.scope());
+    let mut item = HashMap::from([
+        (schema::PK.into(), s(&scope_pk)),
+        (schema::SK.into(), s(schema::job_sk(&job.id))),
+        ("type".into(), s("JOB")),
+        ("jobId".into(), s(&job.id)),
+        ("tenantId".into(), s(&job.tenant_id)),
+        ("status".into(), s(job.status.as_str())),
+        ("prompt".into(), s(&job.prompt)),
+        ("mode".into(), s(job.mode.as_str())),
+        ("aspectRatio".into(), s(job.aspect_ratio.as_str())),
+        ("keyMode".into(), s(job.key_mode.as_str())),
+        (
+            "resultUrls".into(),
+            AttributeValue::L(job.result_urls.iter().map(s).collect()),
+        ),
+        ("attempts".into(), n(job.attempts)),
+        ("createdAt".into(), s(&created)),
+        ("updatedAt".into(), s(time::iso_millis(&job.updated_at))),
+        (schema::BY_TENANT_PK.into(), s(&scope_pk)),
+        (
+            schema::BY_TENANT_SK.into(),
+            s(schema::created_sk(&created, &job.id)),
+        ),
+        (
+            schema::BY_TENANT_STATUS_PK.into(),
+            s(schema::status_pk(job.scope(), job.status)),
+        ),
+        (
+            schema::BY_TENANT_STATUS_SK.into(),
+            s(schema::created_sk(&created, &job.id)),
+        ),
+    ]);
+    if let Some(url) = &job.input_image_url {
+        item.insert("inputImageUrl".into(), s(url));
+    }
+    if let Some(err) = &job.error {
+        item.insert("errorCode".into(), s(err.code.as_str()));
+        item.insert("errorMessage".into(), s(&err.message));
+    }
+    item
+}
+
+pub fn job_from_item(item: &Item) -> Result<Job, ItemError> {
+    let error = match item.opt_str("errorCode")? {
+        None => None,
+        Some(_) => Some(JobError {
+            code: item.parsed("errorCode", FailureCode::parse)?,
+            message: item
+                .opt_str("errorMessage")?
+                .unwrap_or_default()
+                .to_string(),
+        }),
+    };
+    Ok(Job {
+        id: item.str("jobId")?.to_string(),
+        tenant_id: item.str("tenantId")?.to_string(),
+        status: item.parsed("status", JobStatus::parse)?,
+        prompt: item.str("prompt")?.to_string(),
+        mode: item.parsed("mode", Mode::parse)?,
+        input_image_url: item.opt_str("inputImageUrl")?.map(str::to_string),
+        aspect_ratio: item.parsed("aspectRatio", AspectRatio::parse)?,
+        key_mode: item.parsed("keyMode", KeyMode::parse)?,
+        result_urls: item.str_list("resultUrls")?,
+        error,
+        attempts: item.opt_num("attempts")?.unwrap_or(0),
+        created_at: item.time("createdAt")?,
+        updated_at: item.time("updatedAt")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> Job {
+        let now = time::parse_iso("2026-01-26T09:36:16.288Z").unwrap();
+        Job {
+            id: "cmkuz35wf00034rk15ycgzvce".into(),
+            tenant_id: "t1".into(),
+            status: JobStatus::Failed,
+            prompt: "A cat".into(),
+            mode: Mode::Draft,
+            input_image_url: Some("https://example.com/a.png".into()),
+            aspect_ratio: AspectRatio::parse("16:9").unwrap(),
+            key_mode: KeyMode::Test,
+            result_urls: vec!["https://cdn/x/0.png".into()],
+            error: Some(JobError::new(FailureCode::ContentBlocked, "blocked")),
+            attempts: 2,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn job_item_round_trips() {
+        let job = job();
+        let item = Item(job_to_item(&job));
+        assert_eq!(job_from_item(&item).unwrap(), job);
+        assert_eq!(item.str("errorCode").unwrap(), "CONTENT_BLOCKED");
+        assert_eq!(
+            item.str(schema::BY_TENANT_STATUS_PK).unwrap(),
+            "TENANT#t1#test#STATUS#FAILED"
+        );
+        assert_eq!(
+            item.str(schema::BY_TENANT_SK).unwrap(),
+            "2026-01-26T09:36:16.288Z#cmkuz35wf00034rk15ycgzvce"
+        );
+    }
+
+    #[test]
+    fn a_corrupt_job_item_names_its_item_and_attribute() {
+        let mut item = job_to_item(&job());
+        item.insert("status".into(), s("DONE"));
+        let e = StoreError::from(job_from_item(&Item(item.clone())).unwrap_err());
+        let StoreError::Corrupt {
+            item: name,
+            attribute,
+            ..
+        } = &e
+        else {
+            panic!("corrupt, not an AWS error: {e:?}");
+        };
+        assert_eq!(name, "TENANT#t1#test/JOB#cmkuz35wf00034rk15ycgzvce");
+        assert_eq!(attribute, "status");
+        // An HTTP handler answers it like any internal error: a 500.
+        assert_eq!(crate::ApiError::from(e).status(), 500);
+
+        item.remove("prompt");
+        item.insert("status".into(), s("QUEUED"));
+        let e = StoreError::from(job_from_item(&Item(item.clone())).unwrap_err());
+        assert!(
+            matches!(&e, StoreError::Corrupt { attribute, problem, .. } if attribute == "prompt" && *problem == "missing"),
+            "{e:?}"
+        );
+        item.insert("prompt".into(), n(7));
+        item.insert("errorCode".into(), s("OOPS"));
+        let e = StoreError::from(job_from_item(&Item(item)).unwrap_err());
+        assert!(matches!(&e, StoreError::Corrupt { .. }), "{e:?}");
+    }
+
+    /// The statuses a condition admits: the values of its `:from_*`
+    /// placeholders.
+    fn admitted(c: &Condition) -> Vec<JobStatus> {
+        c.values
+            .iter()
+            .filter(|(name, _)| name.starts_with(":from_"))
+            .map(|(name, value)| {
+                assert!(c.expression.contains(name.as_str()), "{c:?}");
+                match value {
+                    AttributeValue::S(st) => JobStatus::parse(st).unwrap(),
+                    other => panic!("{other:?}"),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_write_condition_admits_exactly_the_tables_from_statuses() {
+        for t in Transition::ALL {
+            let c = condition(t);
+            assert_eq!(admitted(&c), t.from(), "{t:?}: {c:?}");
+            assert!(c.expression.starts_with("#status"), "{t:?}: {c:?}");
+        }
+        // The writes that wrap a transition's condition add no status.
+        let claim: Vec<_> = [Transition::Claim, Transition::Reclaim]
+            .iter()
+            .flat_map(|t| t.from().iter().copied())
+            .collect();
+        assert_eq!(admitted(&claim_condition()), claim);
+        assert_eq!(
+            admitted(&cancel_condition()),
+            Transition::Cancel.from().to_vec()
+        );
+    }
+
+    #[test]
+    fn the_worker_and_reclaim_conditions_keep_their_guards() {
+        assert_eq!(
+            claim_condition().expression,
+            "attribute_exists(PK) AND (#status IN (:from_queued, :from_retrying) OR \
+             (#status = :from_running AND leaseUntil < :now_ms))"
+        );
+        for t in [Transition::Retry, Transition::Succeed, Transition::Fail] {
+            assert_eq!(
+                condition(t).expression,
+                "#status = :from_running AND attempts = :attempt"
+            );
+        }
+        assert_eq!(
+            cancel_condition().expression,
+            "attribute_exists(PK) AND #status IN (:from_queued, :from_retrying)"
+        );
+        assert_eq!(
+            condition(Transition::TakeBack).expression,
+            "#status = :from_queued"
+        );
     }
 }

@@ -1,34 +1,53 @@
-//! DynamoDB access, behind one `Store`. Single table: tenants, API keys,
-//! jobs, idempotency records and rate windows (see `items`); two sparse
-//! indexes for listing. Every state change is a conditional write or a
-//! transaction, so concurrent requests can never half-apply.
+//! DynamoDB access, behind one `Store`. Single table, one module per kind
+//! of item, and each item written by its module only:
+//!
+//! | module | item | PK | SK |
+//! |---|---|---|---|
+//! | `tenants` | tenant | `TENANT#<tid>` | `META` |
+//! | `tenants` | directory entry | `TENANTS` | `TENANT#<tid>` |
+//! | `api_keys` | key auth item | `KEY#<sha256>` | `META` |
+//! | `api_keys` | key listing entry | `TENANT#<tid>` | `APIKEY#<keyId>` |
+//! | `api_keys` | key id pointer | `KEYID#<keyId>` | `META` |
+//! | `counters` | scope counters | `TENANT#<tid>#<mode>` | `COUNTERS` |
+//! | `jobs` | job | `TENANT#<tid>#<mode>` | `JOB#<jobId>` |
+//! | `idempotency` | idempotency record (TTL) | `TENANT#<tid>#<mode>` | `IDEM#<key>` |
+//! | `rate_windows` | rate window (TTL) | `TENANT#<tid>#<mode>` | `RPM#<minute>` |
+//!
+//! `schema` holds every key format; `submit` composes the submit
+//! transaction out of the item modules' writes and writes no item of its
+//! own; `job_reads` reads jobs (one, a page, the open ones, counts);
+//! `refusals` reads every condition failure and cancellation; `pages`
+//! follows every multi-page read. Two sparse indexes serve the listings.
+//! Every state change is a conditional write or a transaction, so
+//! concurrent requests can never half-apply.
 
-mod admin;
-mod audit;
+mod api_keys;
 mod counters;
+mod idempotency;
 pub mod items;
+mod job_reads;
 mod jobs;
-mod keys;
-mod lifecycle;
+pub mod pages;
+mod rate_windows;
+mod refusals;
 pub mod schema;
 mod submit;
+mod tenants;
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
-pub use admin::{
-    ApiKeySummary, CreateOutcome, JobCounts, KeyCreateOutcome, NewApiKey, RevokeOutcome,
-    TenantSummary, TenantUpdate, UpdateOutcome, WebhookChange, is_key_id, key_preview, new_key_id,
+pub use api_keys::{
+    ApiKeySummary, KeyCreateOutcome, KeyRecord, NewApiKey, RevokeOutcome, is_key_id, key_preview,
+    new_key_id,
 };
-pub use audit::OpenJob;
+pub use idempotency::{IDEMPOTENCY_TTL_SECS, IdempotencyRecord};
 pub use items::{Item, ItemError};
-pub use jobs::{CancelOutcome, JobPage};
-pub use keys::KeyRecord;
-pub use lifecycle::{ClaimOutcome, Finish};
-pub use submit::{IdempotencyRecord, NewJob, SubmitOutcome};
+pub use job_reads::{JobCounts, JobPage, OpenJob};
+pub use jobs::{CancelOutcome, ClaimOutcome, Finish, job_from_item, job_to_item};
+pub use submit::{NewJob, SubmitOutcome};
+pub use tenants::{CreateOutcome, TenantSummary, TenantUpdate, UpdateOutcome, WebhookChange};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -39,13 +58,30 @@ pub enum StoreError {
     /// 5xx): its write may or may not have been applied.
     #[error("DynamoDB {op} outcome unknown: {message}")]
     OutcomeUnknown { op: &'static str, message: String },
-    /// An item in the table does not have the shape this code writes.
-    #[error("malformed item: {0}")]
-    Corrupt(#[from] ItemError),
+    /// An item in the table does not have the shape this code writes (an
+    /// attribute missing, of the wrong type, or not a known value): our
+    /// data, not DynamoDB, is at fault. The API answers it with a 500 like
+    /// any internal error.
+    #[error("corrupt item {item}: attribute `{attribute}` {problem}")]
+    Corrupt {
+        item: String,
+        attribute: String,
+        problem: &'static str,
+    },
+}
+
+impl From<ItemError> for StoreError {
+    fn from(e: ItemError) -> Self {
+        StoreError::Corrupt {
+            item: e.item,
+            attribute: e.attribute,
+            problem: e.problem,
+        }
+    }
 }
 
 impl StoreError {
-    fn aws<E: std::error::Error + 'static>(op: &'static str, e: E) -> StoreError {
+    pub(crate) fn aws<E: std::error::Error + 'static>(op: &'static str, e: E) -> StoreError {
         StoreError::Aws {
             op,
             message: aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
@@ -54,7 +90,7 @@ impl StoreError {
 
     /// Like `aws`, but a failure that leaves the write's fate open is
     /// `OutcomeUnknown`, for callers that must then find out or undo.
-    fn aws_write<E: std::error::Error + 'static>(
+    pub(crate) fn aws_write<E: std::error::Error + 'static>(
         op: &'static str,
         e: aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
     ) -> StoreError {
@@ -109,51 +145,46 @@ impl Store {
             .map_err(|e| StoreError::aws("GetItem", e))?;
         Ok(out.item.map(Item::from))
     }
-}
 
-/// The outcome of a transaction whose first item carries the condition that
-/// decides it: `Ok(true)` applied, `Ok(false)` canceled because that
-/// condition failed, `Err` for anything else.
-pub(crate) fn applied_unless_first_condition_failed<T, R>(
-    result: Result<T, aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>>,
-) -> Result<bool, StoreError>
-where
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) => match e.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(c))
-                if c.cancellation_reasons().first().and_then(|r| r.code())
-                    == Some("ConditionalCheckFailed") =>
-            {
-                Ok(false)
-            }
-            _ => Err(StoreError::aws("TransactWriteItems", e)),
-        },
+    /// Every item of partition `pk` whose sort key starts with `prefix`,
+    /// following pages, as `decode` reads it; strongly consistent, so a
+    /// command sees the writes of the one before it.
+    async fn query_all<T>(
+        &self,
+        pk: String,
+        prefix: String,
+        decode: impl Fn(&Item) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", schema::PK)
+            .expression_attribute_names("#sk", schema::SK)
+            .expression_attribute_values(":pk", AttributeValue::S(pk))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix))
+            .consistent_read(true);
+        pages::query_items(query)
+            .await?
+            .iter()
+            .map(decode)
+            .collect()
     }
 }
 
-/// The outcome of a single-item conditional write: `Ok(true)` applied,
-/// `Ok(false)` its condition failed, `Err` for anything else.
-pub(crate) fn applied_unless_condition_failed<T, E, R>(
-    op: &'static str,
-    result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
-) -> Result<bool, StoreError>
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    match result {
-        Ok(_) => Ok(true),
-        Err(e)
-            if e.as_service_error().and_then(ProvideErrorMetadata::code)
-                == Some("ConditionalCheckFailedException") =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(StoreError::aws(op, e)),
-    }
+/// A request that could not be built (a required field unset): a bug,
+/// reported like a failed call.
+pub(crate) fn build_err<E: std::error::Error + 'static>(e: E) -> StoreError {
+    StoreError::aws("TransactWriteItems", e)
+}
+
+pub(crate) fn tx_put(put: aws_sdk_dynamodb::types::Put) -> TransactWriteItem {
+    TransactWriteItem::builder().put(put).build()
+}
+
+pub(crate) fn tx_update(update: aws_sdk_dynamodb::types::Update) -> TransactWriteItem {
+    TransactWriteItem::builder().update(update).build()
 }
 
 pub(crate) fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {

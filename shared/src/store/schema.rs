@@ -22,32 +22,56 @@ pub const BY_TENANT_STATUS_SK: &str = "GSI2SK";
 /// windows after it.
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
 
+/// Every item key is built here and nowhere else; a reader that must
+/// recognise a key (the chaos checker, the hostile partition test) uses
+/// the same functions and prefixes.
+///
 /// The tenant's own items: its configuration (`META`) and its API key
 /// listing. Nothing of a mode lives here.
 pub fn tenant_pk(tenant_id: &str) -> String {
-    format!("TENANT#{tenant_id}")
+    format!("{TENANT_PREFIX}{tenant_id}")
 }
+pub const TENANT_PREFIX: &str = "TENANT#";
 /// The partition of one (tenant, mode): its jobs, idempotency records, rate
 /// windows and counters. Test and live never share a partition, so no key
 /// of one mode can name an item of the other.
 pub fn scope_pk(scope: Scope<'_>) -> String {
-    format!("TENANT#{}#{}", scope.tenant_id, scope.mode.as_str())
+    format!("{TENANT_PREFIX}{}#{}", scope.tenant_id, scope.mode.as_str())
 }
 pub const META: &str = "META";
 /// The scope's active-job counter, with the copy of the tenant's limits the
 /// submit transaction checks it against.
 pub const COUNTERS: &str = "COUNTERS";
+/// The partition of the tenant directory: `tenant list` and the sweeper's
+/// enumeration are one query on it.
+pub const TENANTS_PK: &str = "TENANTS";
+/// A tenant's entry in the directory.
+pub fn directory_sk(tenant_id: &str) -> String {
+    tenant_pk(tenant_id)
+}
+/// A key's auth item, by the SHA-256 of the key: what the API reads.
 pub fn key_pk(key_hash: &str) -> String {
     format!("KEY#{key_hash}")
 }
+/// A key's listing entry, in its tenant's partition.
+pub fn key_listing_sk(key_id: &str) -> String {
+    format!("APIKEY#{key_id}")
+}
+/// A key id's pointer to its tenant and hash (for `key revoke`).
+pub fn key_pointer_pk(key_id: &str) -> String {
+    format!("KEYID#{key_id}")
+}
+pub const JOB_PREFIX: &str = "JOB#";
 pub fn job_sk(job_id: &str) -> String {
-    format!("JOB#{job_id}")
+    format!("{JOB_PREFIX}{job_id}")
 }
+pub const IDEMPOTENCY_PREFIX: &str = "IDEM#";
 pub fn idempotency_sk(key: &str) -> String {
-    format!("IDEM#{key}")
+    format!("{IDEMPOTENCY_PREFIX}{key}")
 }
+pub const RATE_WINDOW_PREFIX: &str = "RPM#";
 pub fn rate_window_sk(minute: i64) -> String {
-    format!("RPM#{minute}")
+    format!("{RATE_WINDOW_PREFIX}{minute}")
 }
 pub fn status_pk(scope: Scope<'_>, status: crate::domain::JobStatus) -> String {
     format!("{}#STATUS#{status}", scope_pk(scope))

@@ -1,17 +1,15 @@
-//! Submitting a job: one transaction that admits it (rate window, tenant
-//! concurrency), reserves the idempotency key and writes the job, or does
-//! nothing at all; and its compensation if the job cannot be queued.
+//! The submit transaction: it admits a job (rate window, scope
+//! concurrency), reserves its idempotency key and writes it, or does
+//! nothing at all; and its undo, if the job cannot be queued. Each item's
+//! write is built by that item's module; this one only composes them and
+//! reads the cancellation.
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{CancellationReason, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 
-use crate::domain::{Job, Scope, TenantLimits};
+use crate::domain::{Job, TenantLimits};
 use crate::store::counters::{limits_from_item, release_slot, take_slot};
-use crate::store::items::{job_to_item, n, s};
-use crate::store::{Item, Store, StoreError, applied_unless_first_condition_failed, key, schema};
-
-/// How long an idempotency key is remembered.
-pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 60 * 60;
+use crate::store::refusals::{self, Canceled, applied_unless_first_condition_failed};
+use crate::store::{Store, StoreError, idempotency, jobs, rate_windows, tx_put, tx_update};
 
 pub struct NewJob<'a> {
     pub job: &'a Job,
@@ -39,119 +37,56 @@ pub enum SubmitOutcome {
     Conflict,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IdempotencyRecord {
-    pub job_id: String,
-    pub fingerprint: String,
-    pub expires_at: i64,
-}
+/// The items of the submit transaction, in order: `classify` reads the
+/// cancellation reasons by these positions.
+const WINDOW: usize = 0;
+const COUNTERS: usize = 1;
+const JOB: usize = 2;
+const IDEMPOTENCY: usize = 3;
 
 impl Store {
     pub async fn create_job(&self, new: &NewJob<'_>) -> Result<SubmitOutcome, StoreError> {
         let job = new.job;
-        let scope_pk = schema::scope_pk(job.scope());
-        let now_secs = job.created_at.timestamp();
-        let build_err = |e| StoreError::aws("TransactWriteItems", e);
-
-        // 0: the rate window of this minute, counted up if below the limit.
-        let window = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                scope_pk.clone(),
-                schema::rate_window_sk(new.minute),
-            )))
-            .update_expression("ADD #count :one SET expiresAt = :expires")
-            .condition_expression("attribute_not_exists(#count) OR #count < :rpm")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":rpm", n(new.limits.rpm))
-            .expression_attribute_values(":expires", n((new.minute + 2) * 60))
-            .build()
-            .map_err(build_err)?;
-        // 1: the scope's active jobs, compared with the tenant's limit as
-        // stored now; `rpm = :rpm` proves the rate limit used above is
-        // current (see `counters`).
-        let tenant = take_slot(&self.table, job.scope(), new.limits)?;
-        // 2: the job itself.
-        let put_job = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(job_to_item(job)))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .map_err(build_err)?;
-
+        let scope = job.scope();
         // The token makes an SDK retry of a committed transaction a no-op
         // on DynamoDB (for 10 minutes); see also `classify`.
         let mut tx = self
             .client
             .transact_write_items()
             .client_request_token(&job.id)
-            .transact_items(TransactWriteItem::builder().update(window).build())
-            .transact_items(TransactWriteItem::builder().update(tenant).build())
-            .transact_items(TransactWriteItem::builder().put(put_job).build());
-        // 3: the idempotency record, unless one exists and has not expired
-        // (TTL deletion lags, so expiry is checked here too).
+            // WINDOW: this minute's, counted up if below the limit.
+            .transact_items(tx_update(rate_windows::count_up(
+                &self.table,
+                scope,
+                new.minute,
+                new.limits.rpm,
+            )?))
+            // COUNTERS: the scope's active jobs, compared with the tenant's
+            // limit as stored now; `rpm = :rpm` proves the rate limit used
+            // above is current (see `counters`).
+            .transact_items(tx_update(take_slot(&self.table, scope, new.limits)?))
+            // JOB: the job itself.
+            .transact_items(tx_put(jobs::put_new(&self.table, job)?));
+        // IDEMPOTENCY: the record, unless one exists and has not expired.
         if let Some((idem_key, fingerprint)) = new.idempotency {
-            let put_idem = Put::builder()
-                .table_name(&self.table)
-                .item(schema::PK, s(&scope_pk))
-                .item(schema::SK, s(schema::idempotency_sk(idem_key)))
-                .item("type", s("IDEMPOTENCY"))
-                .item("jobId", s(&job.id))
-                .item("fingerprint", s(fingerprint))
-                .item(schema::TTL_ATTRIBUTE, n(now_secs + IDEMPOTENCY_TTL_SECS))
-                .condition_expression("attribute_not_exists(PK) OR expiresAt < :now")
-                .expression_attribute_values(":now", n(now_secs))
-                .build()
-                .map_err(build_err)?;
-            tx = tx.transact_items(TransactWriteItem::builder().put(put_idem).build());
+            tx = tx.transact_items(tx_put(idempotency::reserve(
+                &self.table,
+                scope,
+                idem_key,
+                &job.id,
+                fingerprint,
+                job.created_at.timestamp(),
+            )?));
         }
 
         match tx.send().await {
             Ok(_) => Ok(SubmitOutcome::Created),
-            Err(e) => match e.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-                    classify(c.cancellation_reasons(), new.limits)
-                }
-                Some(TransactWriteItemsError::TransactionInProgressException(_)) => {
-                    Ok(SubmitOutcome::Conflict)
-                }
-                _ => Err(StoreError::aws_write("TransactWriteItems", e)),
+            Err(e) => match refusals::canceled(&e) {
+                Some(canceled) => classify(&canceled, new.limits),
+                None if refusals::in_progress(&e) => Ok(SubmitOutcome::Conflict),
+                None => Err(StoreError::aws_write("TransactWriteItems", e)),
             },
         }
-    }
-
-    pub async fn get_idempotency(
-        &self,
-        scope: Scope<'_>,
-        idem_key: &str,
-    ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let Some(item) = self
-            .get(schema::scope_pk(scope), schema::idempotency_sk(idem_key))
-            .await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(IdempotencyRecord {
-            job_id: item.str("jobId")?.to_string(),
-            fingerprint: item.str("fingerprint")?.to_string(),
-            expires_at: item.num(schema::TTL_ATTRIBUTE)?,
-        }))
-    }
-
-    /// How many submits the scope's window for `minute` has accepted.
-    pub async fn rate_window_count(
-        &self,
-        scope: Scope<'_>,
-        minute: i64,
-    ) -> Result<u32, StoreError> {
-        let item = self
-            .get(schema::scope_pk(scope), schema::rate_window_sk(minute))
-            .await?;
-        Ok(match item {
-            Some(i) => i.opt_num("count")?.unwrap_or(0),
-            None => 0,
-        })
     }
 
     /// Undoes a created job that could not be queued: deletes the job (only
@@ -160,51 +95,27 @@ impl Store {
     /// had already left QUEUED (e.g. canceled), in which case nothing changes.
     pub async fn undo_create_job(&self, new: &NewJob<'_>) -> Result<bool, StoreError> {
         let job = new.job;
-        let scope_pk = schema::scope_pk(job.scope());
-        let build_err = |e| StoreError::aws("TransactWriteItems", e);
-        let delete_job = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(scope_pk.clone(), schema::job_sk(&job.id))))
-            .condition_expression("#status = :queued")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":queued", s("QUEUED"))
-            .build()
-            .map_err(build_err)?;
-        let window = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                scope_pk.clone(),
-                schema::rate_window_sk(new.minute),
-            )))
-            .update_expression("ADD #count :minus_one")
-            .condition_expression("#count > :zero")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_values(":minus_one", n(-1))
-            .expression_attribute_values(":zero", n(0))
-            .build()
-            .map_err(build_err)?;
+        let scope = job.scope();
         let mut tx = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete_job).build())
             .transact_items(
                 TransactWriteItem::builder()
-                    .update(release_slot(&self.table, job.scope())?)
+                    .delete(jobs::take_back(&self.table, job)?)
                     .build(),
             )
-            .transact_items(TransactWriteItem::builder().update(window).build());
+            .transact_items(tx_update(release_slot(&self.table, scope)?))
+            .transact_items(tx_update(rate_windows::count_down(
+                &self.table,
+                scope,
+                new.minute,
+            )?));
         if let Some((idem_key, _)) = new.idempotency {
-            let delete_idem = Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(
-                    scope_pk.clone(),
-                    schema::idempotency_sk(idem_key),
-                )))
-                .condition_expression("jobId = :job")
-                .expression_attribute_values(":job", s(&job.id))
-                .build()
-                .map_err(build_err)?;
-            tx = tx.transact_items(TransactWriteItem::builder().delete(delete_idem).build());
+            tx = tx.transact_items(
+                TransactWriteItem::builder()
+                    .delete(idempotency::release(&self.table, scope, idem_key, &job.id)?)
+                    .build(),
+            );
         }
         applied_unless_first_condition_failed(tx.send().await)
     }
@@ -213,50 +124,36 @@ impl Store {
 /// Why the submit transaction was canceled, most specific first: an
 /// idempotency hit wins (a replay is never rate limited), then stale limits
 /// (retry with the right ones), then the limits themselves.
-fn classify(
-    reasons: &[CancellationReason],
-    used: TenantLimits,
-) -> Result<SubmitOutcome, StoreError> {
-    let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
+fn classify(canceled: &Canceled, used: TenantLimits) -> Result<SubmitOutcome, StoreError> {
     // The job id is fresh and random: if the job already exists, it is ours,
     // written by an earlier attempt of this very call that the SDK retried
     // after a timeout. That attempt admitted it.
-    if code(2) == "ConditionalCheckFailed" {
+    if canceled.condition_failed(JOB) {
         return Ok(SubmitOutcome::Created);
     }
-    if (0..reasons.len()).any(|i| code(i) == "TransactionConflict") {
+    if canceled.any_conflict() {
         return Ok(SubmitOutcome::Conflict);
     }
-    if code(3) == "ConditionalCheckFailed" {
+    if canceled.condition_failed(IDEMPOTENCY) {
         return Ok(SubmitOutcome::IdempotencyKeyTaken);
     }
-    if code(1) == "ConditionalCheckFailed" {
-        let Some(tenant) = reasons[1].item() else {
+    if canceled.condition_failed(COUNTERS) {
+        let Some(counters) = canceled.old_item(COUNTERS) else {
             return Ok(SubmitOutcome::TenantGone);
         };
-        let tenant = Item(tenant.clone());
-        let current = limits_from_item(&tenant)?;
+        let current = limits_from_item(counters)?;
         if current.rpm != used.rpm {
             return Ok(SubmitOutcome::LimitsChanged(current));
         }
-        let active: i64 = tenant.opt_num("activeJobs")?.unwrap_or(0);
+        let active: i64 = counters.opt_num("activeJobs")?.unwrap_or(0);
         if active >= i64::from(current.max_concurrency) {
             return Ok(SubmitOutcome::ConcurrencyLimited);
         }
         // The limit changed between our read and the check: try again.
         return Ok(SubmitOutcome::LimitsChanged(current));
     }
-    if code(0) == "ConditionalCheckFailed" {
+    if canceled.condition_failed(WINDOW) {
         return Ok(SubmitOutcome::RateLimited);
     }
-    Err(StoreError::Aws {
-        op: "TransactWriteItems",
-        message: format!(
-            "transaction canceled for an unexpected reason: {:?}",
-            reasons
-                .iter()
-                .map(|r| r.code().unwrap_or("None"))
-                .collect::<Vec<_>>()
-        ),
-    })
+    Err(canceled.unexpected())
 }

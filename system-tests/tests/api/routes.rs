@@ -331,15 +331,15 @@ pub async fn set_status(
         .update_item()
         .table_name(t.stack.app.store.table())
         .key("PK", S(shared::store::schema::scope_pk(scope)))
-        .key("SK", S(format!("JOB#{job_id}")))
+        .key("SK", S(shared::store::schema::job_sk(job_id)))
         .update_expression("SET #s = :s, GSI2PK = :pk")
         .expression_attribute_names("#s", "status")
         .expression_attribute_values(":s", S(status.to_string()))
         .expression_attribute_values(
             ":pk",
-            S(format!(
-                "{}#STATUS#{status}",
-                shared::store::schema::scope_pk(scope)
+            S(shared::store::schema::status_pk(
+                scope,
+                shared::domain::JobStatus::parse(status).expect("a status"),
             )),
         )
         .send()

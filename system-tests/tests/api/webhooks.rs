@@ -415,7 +415,7 @@ fn image_of(job: &shared::domain::Job) -> serde_dynamo::Item {
         }
     }
     let map: std::collections::HashMap<String, serde_dynamo::AttributeValue> =
-        shared::store::items::job_to_item(job)
+        shared::store::job_to_item(job)
             .into_iter()
             .map(|(k, v)| (k, convert(v)))
             .collect();

@@ -148,7 +148,7 @@ mod tests {
             key_mode: KeyMode::Live,
             result_urls: Vec::new(),
             error: code.map(|c| JobError {
-                code: c.into(),
+                code: shared::domain::FailureCode::parse(c).expect("a contract code"),
                 message: "m".into(),
             }),
             attempts,

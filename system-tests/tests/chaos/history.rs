@@ -86,7 +86,7 @@ impl Replay {
             return;
         };
         let (old, new) = (change.old_image, change.new_image);
-        if let Some(job) = sk.strip_prefix("JOB#") {
+        if let Some(job) = sk.strip_prefix(schema::JOB_PREFIX) {
             self.job_changed(tenant, job, old.as_ref(), new.as_ref(), max_concurrency);
         } else if sk == schema::COUNTERS {
             self.counter_changed(tenant, old.as_ref(), new.as_ref());
@@ -200,7 +200,7 @@ fn number(image: &Image, name: &str) -> Option<i64> {
 /// The tenant whose live partition `TENANT#<tid>#live` is: the chaos
 /// tenants submit with live keys, so their jobs and counters live there.
 pub fn live_tenant_of(pk: &str) -> Option<&str> {
-    pk.strip_prefix("TENANT#")
+    pk.strip_prefix(schema::TENANT_PREFIX)
         .and_then(|rest| rest.strip_suffix("#live"))
         .filter(|t| !t.contains('#'))
 }

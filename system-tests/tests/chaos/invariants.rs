@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use shared::domain::{Job, JobStatus, KeyMode, Scope};
-use shared::store::items::job_from_item;
+use shared::store::job_from_item;
 use shared::store::{Item, schema};
 
 use crate::known::Tenant;
@@ -141,7 +141,8 @@ impl Snapshot {
 }
 
 fn is_job_item(item: &Item) -> bool {
-    item.str(schema::SK).is_ok_and(|sk| sk.starts_with("JOB#"))
+    item.str(schema::SK)
+        .is_ok_and(|sk| sk.starts_with(schema::JOB_PREFIX))
 }
 
 /// What the checker found.
@@ -195,18 +196,18 @@ fn check_item(item: &Item, report: &mut Report) {
     let (Ok(pk), Ok(sk)) = (item.str(schema::PK), item.str(schema::SK)) else {
         return report.violation(format!("an item without keys: {:?}", item.0));
     };
-    if let Some(job_id) = sk.strip_prefix("JOB#") {
+    if let Some(job_id) = sk.strip_prefix(schema::JOB_PREFIX) {
         if let Err(problem) = check_job_item(item, pk, job_id) {
             report.violation(format!("job item {pk}/{sk}: {problem}"));
         }
-    } else if sk.starts_with("IDEM#") {
+    } else if sk.starts_with(schema::IDEMPOTENCY_PREFIX) {
         let whole = item.str("jobId").is_ok()
             && item.str("fingerprint").is_ok()
             && item.num::<i64>(schema::TTL_ATTRIBUTE).is_ok();
         if !whole {
             report.violation(format!("half-written idempotency record {pk}/{sk}"));
         }
-    } else if sk.starts_with("RPM#") && item.num::<i64>("count").is_err() {
+    } else if sk.starts_with(schema::RATE_WINDOW_PREFIX) && item.num::<i64>("count").is_err() {
         report.violation(format!("a rate window without a count: {pk}/{sk}"));
     }
 }
@@ -406,7 +407,10 @@ fn check_rate_windows(
         }
     }
     for (sk, item) in tenant_items(snapshot, tenant) {
-        let Some(minute) = sk.strip_prefix("RPM#").and_then(|m| m.parse::<i64>().ok()) else {
+        let Some(minute) = sk
+            .strip_prefix(schema::RATE_WINDOW_PREFIX)
+            .and_then(|m| m.parse::<i64>().ok())
+        else {
             continue;
         };
         let counted = item.num::<u32>("count").unwrap_or(u32::MAX);
@@ -428,7 +432,7 @@ fn check_idempotency(
 ) {
     let mut records: HashMap<&str, &str> = HashMap::new();
     for (sk, item) in tenant_items(snapshot, tenant) {
-        let Some(key) = sk.strip_prefix("IDEM#") else {
+        let Some(key) = sk.strip_prefix(schema::IDEMPOTENCY_PREFIX) else {
             continue;
         };
         let job = item.str("jobId").unwrap_or_default();
@@ -484,7 +488,8 @@ fn check_job_ids_unique(snapshot: &Snapshot, report: &mut Report) {
 /// something.
 mod tests {
     use shared::domain::{AspectRatio, Mode, TenantLimits};
-    use shared::store::items::{job_to_item, n, s};
+    use shared::store::items::{n, s};
+    use shared::store::job_to_item;
 
     use super::*;
 

@@ -27,7 +27,7 @@ pub async fn jobs(t: &TestStack) -> HashMap<String, HashSet<String>> {
             continue;
         };
         let tenant = live_tenant_of(&pk);
-        if let (Some(tenant), Some(job)) = (tenant, sk.strip_prefix("JOB#")) {
+        if let (Some(tenant), Some(job)) = (tenant, sk.strip_prefix(schema::JOB_PREFIX)) {
             removed
                 .entry(tenant.to_string())
                 .or_default()
