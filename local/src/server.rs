@@ -15,7 +15,8 @@ use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::http::{HeaderValue, Method};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
-use shared::{ApiError, ApiResponse, App, ids};
+use runtime::http::ApiResponse;
+use shared::{ApiError, App, ids};
 use tokio::net::TcpListener;
 
 /// API Gateway refuses larger payloads before any Lambda runs.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use shared::netguard::UrlPolicy;
 use shared::{App, Config};
@@ -70,11 +70,10 @@ pub struct Stack {
 /// SDK configuration for an emulator endpoint: fixed test credentials and
 /// region, the service's timeouts.
 pub async fn sdk_for(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    shared::sdk::loader()
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "local-stack"))
-        .timeout_config(shared::app::default_timeouts())
         .load()
         .await
 }
