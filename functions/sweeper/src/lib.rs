@@ -168,3 +168,34 @@ pub async fn handle(
     );
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stale_after_of(value: &str) -> Result<Duration, EnvError> {
+        stale_after(&Env::from_pairs(&[("STALE_AFTER_MINUTES", value)]))
+    }
+
+    #[test]
+    fn jobs_are_stale_after_fifteen_minutes_unless_configured() {
+        assert_eq!(stale_after(&Env::from_pairs(&[])), Ok(DEFAULT_STALE_AFTER));
+        assert_eq!(stale_after_of("30"), Ok(Duration::from_secs(30 * 60)));
+        assert_eq!(
+            stale_after_of("10080"),
+            Ok(Duration::from_secs(10_080 * 60))
+        );
+    }
+
+    #[test]
+    fn a_stale_age_out_of_range_or_not_a_number_stops_the_sweeper() {
+        for bad in ["0", "10081", "-5", "fifteen", "1.5"] {
+            let err = stale_after_of(bad).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "environment variable STALE_AFTER_MINUTES must be a whole number of minutes from 1 to 10080",
+                "{bad}"
+            );
+        }
+    }
+}
