@@ -7,12 +7,12 @@
 //! still failing is reported in `batchItemFailures`, so the stream retries it
 //! (bounded) and then hands it to the on-failure destination.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_runtime::LambdaEvent;
 use shared::domain::Job;
 use shared::env::Env;
@@ -113,7 +113,12 @@ fn transition(record: &EventRecord) -> Option<(Job, Job)> {
     // The stream image in the SDK's type (serde_dynamo's conversion), so the
     // table's own item reader parses it.
     let job = |image: &serde_dynamo::Item| {
-        let item = Item(HashMap::from(image.clone()));
+        let item = Item(
+            image
+                .iter()
+                .map(|(k, v)| (k.clone(), AttributeValue::from(v.clone())))
+                .collect(),
+        );
         (item.opt_str("type").ok()? == Some("JOB")).then(|| items::job_from_item(&item).ok())?
     };
     let (old, new) = (
