@@ -25,6 +25,7 @@
 //! | `MAX_ATTEMPTS`, `RETRY_BASE_DELAY_SECONDS`, `LEASE_SECONDS` | worker |
 //! | `STALE_AFTER_MINUTES` | sweeper (strict: 1 to 10080) |
 //! | `AWS_LAMBDA_LOG_LEVEL`, `AWS_LAMBDA_FUNCTION_NAME`, `LOG_FORMAT` | telemetry (`RUST_LOG` too, through `tracing_subscriber`) |
+//! | `PORT`, `HOST`, `MOTO_PORT`, `AWS_ENDPOINT_URL`, `DEV_WEBHOOK_URL`, `DEV_WEBHOOK_SECRET` | the dev server (`make dev`; with `AUTH_CACHE_TTL_SECONDS`, `GEMINI_API_KEY`, `GEMINI_BASE_URL`) |
 //!
 //! The AWS SDK reads its own (`AWS_REGION`, `AWS_ENDPOINT_URL`, credentials)
 //! in [`crate::sdk::sdk_config`].
