@@ -1,6 +1,7 @@
 # The two commands of the quick start, plus the checks CI runs.
 #   make dev    the whole service on http://localhost:3001 (PORT overrides)
 #   make test   every test, against a moto server the tests start themselves
+#   make ci     everything CI runs (.ci/run is `make ci` from a clean clone)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -129,11 +130,32 @@ test-openapi: $(DOCS_VENV)/.installed python-deps
 fmt:
 	cargo fmt --all
 
+# Format, lints, and the fuzz project's lock file against the workspace's.
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	$(PYTHON) fuzz/check-pins.py
 
-ci: lint test
+# Every check, in order; the one list of CI's steps (.ci/run calls it).
+ci:
+	@echo "== make lint (cargo fmt --check, cargo clippy, fuzz pins)"
+	$(MAKE) lint
+	@echo "== make lint-template (cfn-lint, sam validate --lint)"
+	$(MAKE) lint-template
+	@echo "== make test"
+	$(MAKE) test
+	@echo "== make build-lambda (arm64)"
+	$(MAKE) build-lambda
+	@echo "== make lambda-smoke (cargo lambda watch + invoke)"
+	$(MAKE) lambda-smoke
+	@echo "== make sam-local-test (sam local invoke + start-api in a bridge-less dockerd)"
+	$(MAKE) sam-local-test
+	@echo "== make test-browser (docs/api.html in Chromium)"
+	$(MAKE) test-browser
+	@echo "== make test-openapi (spec validation + schemathesis)"
+	SCHEMATHESIS_MAX_TIME=180 $(MAKE) test-openapi
+	@echo "== make fuzz (cargo-fuzz on stable, 6 targets from the committed corpus)"
+	FUZZ_SECS=15 $(MAKE) fuzz
 
 # ---- Coverage-guided fuzzing: cargo-fuzz (libFuzzer) on the stable
 # toolchain. Without a sanitizer (`-s none`) cargo-fuzz passes only stable

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use shared::domain::{KeyMode, Scope};
+use shared::env::Env;
 use shared::queue::{JobMessage, JobQueue};
 use shared::store::OpenJob;
 use shared::time::{self, Timestamp};
@@ -185,7 +186,7 @@ async fn requeue(
     let url = args
         .queue_url
         .clone()
-        .or_else(|| std::env::var("QUEUE_URL").ok())
+        .or_else(|| Env::process().optional("QUEUE_URL"))
         .filter(|u| !u.is_empty())
         .ok_or(AdminError::NoQueue)?;
     let queue = JobQueue::new(aws_sdk_sqs::Client::new(&ctx.sdk), url);

@@ -79,16 +79,6 @@ pub fn key_id(s: &str) -> Result<&str, AdminError> {
     }
 }
 
-/// `LOCAL_MODE=1` (the local stack) allows `http` and loopback webhook
-/// URLs, exactly as the service itself does there.
-pub fn url_policy_from_env() -> UrlPolicy {
-    if std::env::var("LOCAL_MODE").is_ok_and(|v| v == "1") {
-        UrlPolicy::Local
-    } else {
-        UrlPolicy::Production
-    }
-}
-
 /// A webhook URL the delivery guard would accept, normalised as it will be
 /// stored.
 pub fn webhook_url(raw: &str, policy: UrlPolicy) -> Result<String, AdminError> {

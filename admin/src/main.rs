@@ -14,6 +14,7 @@ mod tenants;
 
 use std::process::ExitCode;
 
+use shared::env::Env;
 use shared::netguard::UrlPolicy;
 use shared::store::Store;
 
@@ -26,7 +27,7 @@ pub struct Ctx {
     pub store: Store,
     /// For the clients only some commands need (the jobs queue).
     pub sdk: aws_config::SdkConfig,
-    /// Which webhook URLs are acceptable (`LOCAL_MODE=1`: the local stack's).
+    /// Which webhook URLs are acceptable (`LOCAL_MODE`: the local stack's).
     pub url_policy: UrlPolicy,
 }
 
@@ -61,22 +62,20 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: &Cli) -> Result<Output, AdminError> {
+    let env = Env::process();
     let table = cli
         .table
         .clone()
-        .or_else(|| std::env::var("TABLE_NAME").ok())
+        .or_else(|| env.optional("TABLE_NAME"))
         .filter(|t| !t.is_empty())
         .ok_or(AdminError::NoTable)?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(shared::app::default_timeouts())
-        .load()
-        .await;
+    let sdk = shared::sdk::sdk_config().await;
     if sdk.region().is_none() {
         return Err(AdminError::NoRegion);
     }
     let ctx = Ctx {
         store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), table),
-        url_policy: input::url_policy_from_env(),
+        url_policy: env.url_policy(),
         sdk,
     };
     match &cli.command {

@@ -8,6 +8,7 @@ use devstack::moto::{Moto, free_port};
 use devstack::provision::{DEV_API_KEY, DEV_TENANT_ID, seed_tenant};
 use devstack::{Stack, StackOptions};
 use shared::domain::TenantLimits;
+use shared::env::Env;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -33,15 +34,13 @@ async fn main() -> Result<(), BoxError> {
         )
         .into());
     }
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3001);
+    let env = Env::process();
+    let port: u16 = env.parsed_or("PORT", 3001);
 
-    let (moto, endpoint) = match std::env::var("AWS_ENDPOINT_URL") {
-        Ok(endpoint) if !endpoint.is_empty() => (None, endpoint),
-        _ => {
-            let moto_port = match std::env::var("MOTO_PORT").ok().and_then(|p| p.parse().ok()) {
+    let (moto, endpoint) = match env.optional("AWS_ENDPOINT_URL") {
+        Some(endpoint) => (None, endpoint),
+        None => {
+            let moto_port = match env.parsed::<u16>("MOTO_PORT", "a port").ok().flatten() {
                 Some(p) => p,
                 None => free_port()?,
             };
@@ -52,18 +51,11 @@ async fn main() -> Result<(), BoxError> {
     };
 
     let mut options = StackOptions::named("imagesaas");
-    options.auth_cache_ttl = Duration::from_secs(
-        std::env::var("AUTH_CACHE_TTL_SECONDS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(5),
-    );
-    let gemini_key = std::env::var("GEMINI_API_KEY")
-        .ok()
-        .filter(|k| !k.is_empty());
-    options.gemini = gemini_key.map(|key| {
-        let base = std::env::var("GEMINI_BASE_URL")
-            .unwrap_or_else(|_| "https://generativelanguage.googleapis.com".to_string());
+    options.auth_cache_ttl = Duration::from_secs(env.parsed_or("AUTH_CACHE_TTL_SECONDS", 5));
+    options.gemini = env.optional("GEMINI_API_KEY").map(|key| {
+        let base = env
+            .optional("GEMINI_BASE_URL")
+            .unwrap_or_else(|| "https://generativelanguage.googleapis.com".to_string());
         (base, key)
     });
     let live = if options.gemini.is_some() {
@@ -91,7 +83,9 @@ async fn main() -> Result<(), BoxError> {
         devstack::provision::LOCAL_CURSOR_SECRET,
     )
     .await?;
-    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".to_string());
+    let host = env
+        .optional("HOST")
+        .unwrap_or_else(|| "127.0.0.1".to_string());
     if seed_samples {
         devstack::provision::seed_sample_jobs(&stack.app.store).await?;
     }
@@ -106,16 +100,12 @@ async fn main() -> Result<(), BoxError> {
         return Ok(());
     }
 
-    let webhook = match std::env::var("DEV_WEBHOOK_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    {
+    let webhook = match env.optional("DEV_WEBHOOK_URL") {
         Some(url) => {
             shared::netguard::check_url(&url, stack.options.webhook_url_policy)
                 .map_err(|e| format!("DEV_WEBHOOK_URL {e}"))?;
-            let secret = std::env::var("DEV_WEBHOOK_SECRET")
-                .ok()
-                .filter(|s| !s.is_empty())
+            let secret = env
+                .optional("DEV_WEBHOOK_SECRET")
                 .unwrap_or_else(shared::webhooks::new_secret);
             stack
                 .app

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use shared::Config;
 use shared::images::gemini::{GeminiConfig, Models};
@@ -56,11 +56,10 @@ impl StackOptions {
 /// SDK configuration for an emulator endpoint: fixed test credentials and
 /// region, the service's timeouts.
 pub async fn sdk_for(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    shared::sdk::loader()
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "local-stack"))
-        .timeout_config(shared::app::default_timeouts())
         .load()
         .await
 }

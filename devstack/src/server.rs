@@ -12,7 +12,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::Body;
 use lambda_http::http::{HeaderValue, Method};
-use shared::{ApiError, ApiResponse, App};
+use runtime::http::ApiResponse;
+use shared::{ApiError, App};
 use tokio::net::TcpListener;
 
 use crate::apigw;

@@ -1,4 +1,4 @@
-//! Outbound URLs through the SSRF guard (properties: `src/netguard.rs`).
+//! Outbound URLs through the SSRF guard (properties: `checks/src/netguard.rs`).
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_checks::netguard::check(data));

@@ -1,4 +1,4 @@
-//! Query strings, `{jobId}` and `Idempotency-Key` (properties: `src/request_params.rs`).
+//! Query strings, `{jobId}` and `Idempotency-Key` (properties: `checks/src/request_params.rs`).
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_checks::request_params::check(data));

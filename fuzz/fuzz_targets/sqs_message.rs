@@ -1,4 +1,4 @@
-//! The worker's SQS events and job messages (properties: `src/sqs.rs`).
+//! The worker's SQS events and job messages (properties: `checks/src/sqs.rs`).
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_checks::sqs::check(data));

@@ -1,4 +1,4 @@
-//! `POST /v1/images/generate` bodies (properties: `src/submit.rs`).
+//! `POST /v1/images/generate` bodies (properties: `checks/src/submit.rs`).
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_checks::submit::check(data));

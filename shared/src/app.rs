@@ -1,13 +1,11 @@
 //! `App`: what a function builds once per cold start (SDK clients, config,
 //! caches) and lends to every invocation.
 
-use std::time::Duration;
-
 use aws_config::SdkConfig;
-use aws_config::timeout::TimeoutConfig;
 
 use crate::auth::Authenticator;
 use crate::cursor::CursorCodec;
+use crate::env::Env;
 use crate::queue::JobQueue;
 use crate::secrets::Secret;
 use crate::store::Store;
@@ -66,26 +64,15 @@ impl App {
         })
     }
 
-    /// The standard AWS configuration chain (honours `AWS_ENDPOINT_URL`),
-    /// with timeouts so a stalled dependency turns into a prompt 500 rather
-    /// than a hung request; then the secrets in `needs`, each read once.
+    /// The configuration, the SDK's (`crate::sdk`: timeouts so a stalled
+    /// dependency turns into a prompt 500 rather than a hung request), then
+    /// the secrets in `needs`, each read once.
     pub async fn from_env(needs: Needs) -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
-        let mut config = Config::from_env()?;
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .timeout_config(default_timeouts())
-            .load()
-            .await;
+        let mut config = Config::from_env(&Env::process())?;
+        let sdk = crate::sdk::sdk_config().await;
         if needs.cursor_secret {
             config.cursor_secret = Some(Secret::from_env("CURSOR_SECRET").required(&sdk).await?);
         }
         Ok(App::new(&sdk, config))
     }
-}
-
-pub fn default_timeouts() -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .operation_attempt_timeout(Duration::from_secs(3))
-        .operation_timeout(Duration::from_secs(8))
-        .build()
 }

@@ -11,11 +11,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use lambda_http::Request;
+use http::HeaderMap;
 
 use crate::domain::{ApiKeyHash, KeyMode, TenantLimits};
 use crate::store::Store;
-use crate::{ApiError, http};
+use crate::{ApiError, request};
 
 const MAX_CACHED_KEYS: usize = 10_000;
 
@@ -55,10 +55,15 @@ impl Authenticator {
         }
     }
 
-    /// The caller of a request, or 401 for a missing, malformed, unknown or
-    /// revoked key. Records the tenant on the request span.
-    pub async fn authenticate(&self, store: &Store, req: &Request) -> Result<Caller, ApiError> {
-        let raw = bearer_key(req)?;
+    /// The caller of a request (by its headers), or 401 for a missing,
+    /// malformed, unknown or revoked key. Records the tenant on the request
+    /// span.
+    pub async fn authenticate(
+        &self,
+        store: &Store,
+        headers: &HeaderMap,
+    ) -> Result<Caller, ApiError> {
+        let raw = bearer_key(headers)?;
         let key_mode = KeyMode::of_key(raw).ok_or(ApiError::InvalidApiKey("Invalid API key"))?;
         let hash = ApiKeyHash::of(raw);
         let verdict = match self.cached(&hash) {
@@ -145,8 +150,8 @@ impl Authenticator {
 }
 
 /// The key from `Authorization: Bearer <key>` (scheme case-insensitive).
-fn bearer_key(req: &Request) -> Result<&str, ApiError> {
-    let value = http::header(req, "authorization")
+fn bearer_key(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = request::header(headers, "authorization")
         .map_err(|_| ApiError::InvalidApiKey("Malformed Authorization header"))?
         .ok_or(ApiError::InvalidApiKey(
             "Missing Authorization header; send `Authorization: Bearer <api key>`",

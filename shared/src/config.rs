@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::env::{Env, EnvError};
 use crate::netguard::UrlPolicy;
 
 #[derive(Clone, Debug)]
@@ -20,38 +21,18 @@ pub struct Config {
     pub auth_cache_ttl: Duration,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("environment variable {0} is required")]
-pub struct MissingEnv(pub &'static str);
-
 impl Config {
-    /// `TABLE_NAME` and `QUEUE_URL` are required; `LOCAL_MODE=1` relaxes
-    /// the outbound URL policy for the local stack; `AUTH_CACHE_TTL_SECONDS`
+    /// `TABLE_NAME` and `QUEUE_URL` are required; `LOCAL_MODE` relaxes the
+    /// outbound URL policy for the local stack; `AUTH_CACHE_TTL_SECONDS`
     /// defaults to 60. Secrets are not read here (one may take a Secrets
     /// Manager call): `App::from_env` adds the ones the function needs.
-    pub fn from_env() -> Result<Config, MissingEnv> {
-        let var = |name: &'static str| {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .ok_or(MissingEnv(name))
-        };
-        let local = matches!(std::env::var("LOCAL_MODE").as_deref(), Ok("1") | Ok("true"));
+    pub fn from_env(env: &Env) -> Result<Config, EnvError> {
         Ok(Config {
-            table_name: var("TABLE_NAME")?,
-            queue_url: var("QUEUE_URL")?,
+            table_name: env.required("TABLE_NAME")?,
+            queue_url: env.required("QUEUE_URL")?,
             cursor_secret: None,
-            url_policy: if local {
-                UrlPolicy::Local
-            } else {
-                UrlPolicy::Production
-            },
-            auth_cache_ttl: Duration::from_secs(
-                std::env::var("AUTH_CACHE_TTL_SECONDS")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(60),
-            ),
+            url_policy: env.url_policy(),
+            auth_cache_ttl: Duration::from_secs(env.parsed_or("AUTH_CACHE_TTL_SECONDS", 60)),
         })
     }
 }

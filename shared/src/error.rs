@@ -1,5 +1,5 @@
 //! `ApiError`: every way a request can fail, each mapped once (in
-//! `http::ApiResponse::error`) to the contract's status and error code.
+//! `runtime::http::ApiResponse::error`) to the contract's status and error code.
 
 use std::error::Error as StdError;
 

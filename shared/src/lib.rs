@@ -1,20 +1,23 @@
 //! Everything the Image SaaS Lambdas share: the domain (pure, no I/O), the
-//! DynamoDB and SQS adapters, and the HTTP glue that turns a handler's
-//! `Result<ApiResponse, ApiError>` into the contract's response.
+//! DynamoDB and SQS adapters, the typed environment and the AWS SDK
+//! configuration, and the pure readers of a request's parts. No Lambda
+//! types: the Lambda glue (and `ApiError` -> response) is the `runtime`
+//! crate.
 
 pub mod app;
 pub mod auth;
-pub mod bootstrap;
 pub mod config;
 pub mod cursor;
 pub mod domain;
+pub mod env;
 pub mod error;
-pub mod http;
 pub mod ids;
 pub mod images;
 pub mod netguard;
 pub mod queue;
+pub mod request;
 pub mod results;
+pub mod sdk;
 pub mod secrets;
 pub mod store;
 pub mod telemetry;
@@ -24,4 +27,3 @@ pub mod webhooks;
 pub use app::{App, Needs};
 pub use config::Config;
 pub use error::ApiError;
-pub use http::ApiResponse;

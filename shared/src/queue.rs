@@ -8,6 +8,11 @@
 //! up, SQS hands out the other tenants' messages first, so their dwell time
 //! does not grow with it. Ordering and throughput stay those of a standard
 //! queue.
+//!
+//! `JobQueue` is the one SQS adapter: the senders' `send` and the
+//! worker's `delay` (its backoff).
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -57,8 +62,27 @@ impl JobMessage {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("sending to the jobs queue failed: {0}")]
-pub struct QueueError(String);
+#[error("{action} failed: {cause}")]
+pub struct QueueError {
+    action: &'static str,
+    cause: String,
+}
+
+const SENDING: &str = "sending to the jobs queue";
+const DELAYING: &str = "delaying a message of the jobs queue";
+
+/// SQS refuses a visibility timeout above 12 hours.
+const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 60 * 60);
+
+fn failed<E>(action: &'static str) -> impl FnOnce(E) -> QueueError
+where
+    E: std::error::Error + 'static,
+{
+    move |e| QueueError {
+        action,
+        cause: aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
+    }
+}
 
 pub struct JobQueue {
     client: aws_sdk_sqs::Client,
@@ -71,7 +95,7 @@ impl JobQueue {
     }
 
     pub async fn send(&self, msg: &JobMessage) -> Result<(), QueueError> {
-        let body = msg.to_body().map_err(|e| QueueError(e.to_string()))?;
+        let body = msg.to_body().map_err(failed(SENDING))?;
         self.client
             .send_message()
             .queue_url(&self.url)
@@ -79,7 +103,22 @@ impl JobQueue {
             .message_group_id(&msg.tenant_id)
             .send()
             .await
-            .map_err(|e| QueueError(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(failed(SENDING))?;
+        Ok(())
+    }
+
+    /// Makes a received message (by its receipt handle) come back after
+    /// `delay`, whole seconds rounded up: the worker's backoff.
+    pub async fn delay(&self, receipt_handle: &str, delay: Duration) -> Result<(), QueueError> {
+        let secs = delay.min(MAX_VISIBILITY).as_secs_f64().ceil() as i32;
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(secs)
+            .send()
+            .await
+            .map_err(failed(DELAYING))?;
         Ok(())
     }
 }

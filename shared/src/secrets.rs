@@ -59,7 +59,8 @@ pub struct Secret {
 impl Secret {
     /// `name` as the process environment gives it.
     pub fn from_env(name: &'static str) -> Secret {
-        Secret::from_vars(name, |var| std::env::var(var).ok())
+        let env = crate::env::Env::process();
+        Secret::from_vars(name, |var| env.optional(var))
     }
 
     /// `name` as `lookup` gives the variables: tests pass their own instead

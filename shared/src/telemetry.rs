@@ -4,19 +4,23 @@
 
 use tracing_subscriber::EnvFilter;
 
+use crate::env::Env;
+
 pub fn init() {
+    let env = Env::process();
     // RUST_LOG wins; else Lambda's advanced logging level; else info.
     let filter = EnvFilter::try_from_default_env()
         .ok()
         .or_else(|| {
-            std::env::var("AWS_LAMBDA_LOG_LEVEL")
-                .ok()
+            env.optional("AWS_LAMBDA_LOG_LEVEL")
                 .and_then(|level| EnvFilter::try_new(level.to_lowercase()).ok())
         })
         .unwrap_or_else(|| EnvFilter::new("info"));
-    let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
-    let json =
-        in_lambda || std::env::var("LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let in_lambda = env.optional("AWS_LAMBDA_FUNCTION_NAME").is_some();
+    let json = in_lambda
+        || env
+            .optional("LOG_FORMAT")
+            .is_some_and(|f| f.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let result = if json {
         builder

@@ -3,16 +3,16 @@
 //! worker has claimed (RUNNING) is already being generated and cannot be
 //! canceled; the worker never starts a CANCELED job.
 
-use lambda_http::{Body, Request, Response};
+use runtime::http::{self, ApiResponse, Body, Request, Response};
 use shared::store::CancelOutcome;
-use shared::{ApiError, ApiResponse, App, http, time};
+use shared::{ApiError, App, time};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::serve("cancel-job", app, req, cancel_job).await
 }
 
 async fn cancel_job(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
-    let caller = app.auth.authenticate(&app.store, req).await?;
+    let caller = app.auth.authenticate(&app.store, req.headers()).await?;
     let job_id = http::job_id_param(req)?;
     match app
         .store

@@ -5,14 +5,13 @@
 
 use std::time::Duration;
 
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use runtime::http::{self, ApiResponse, Body, Request, Response, StatusCode};
 use shared::auth::Caller;
 use shared::domain::{Job, SubmitRequest};
 use shared::queue::JobMessage;
 use shared::store::{NewJob, StoreError, SubmitOutcome};
 use shared::time::{self, Timestamp};
-use shared::{ApiError, ApiResponse, App, http, ids};
+use shared::{ApiError, App, ids};
 
 /// Concurrent submits of one tenant contend on its counters; DynamoDB
 /// cancels the losers with `TransactionConflict`, and we retry this often.
@@ -26,7 +25,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn generate(app: &App, req: &Request) -> ApiResponse {
-    let mut caller = match app.auth.authenticate(&app.store, req).await {
+    let mut caller = match app.auth.authenticate(&app.store, req.headers()).await {
         Ok(caller) => caller,
         Err(e) => return ApiResponse::error(&e),
     };

@@ -1,4 +1,4 @@
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::bootstrap::run_http(shared::Needs::NOTHING, generate::handle).await
+async fn main() -> Result<(), runtime::Error> {
+    runtime::run_http(shared::Needs::NOTHING, generate::handle).await
 }

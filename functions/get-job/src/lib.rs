@@ -2,17 +2,17 @@
 //! job, or the tenant's job of the other key mode, is simply not found: the
 //! key includes tenant and mode, so it is never read.
 
-use lambda_http::{Body, Request, Response};
+use runtime::http::{self, ApiResponse, Body, Request, Response};
 use serde::Serialize;
 use shared::domain::{Job, JobError, JobStatus};
-use shared::{ApiError, ApiResponse, App, http, time};
+use shared::{ApiError, App, time};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::serve("get-job", app, req, get_job).await
 }
 
 async fn get_job(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
-    let caller = app.auth.authenticate(&app.store, req).await?;
+    let caller = app.auth.authenticate(&app.store, req.headers()).await?;
     let job_id = http::job_id_param(req)?;
     let job = app
         .store

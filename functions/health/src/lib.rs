@@ -1,7 +1,7 @@
 //! `GET /health`: no auth, no I/O; answers as long as the function runs.
 
-use lambda_http::{Body, Request, Response};
-use shared::{ApiError, ApiResponse, App, http, time};
+use runtime::http::{self, ApiResponse, Body, Request, Response};
+use shared::{ApiError, App, time};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::serve("health", app, req, health).await

@@ -2,11 +2,10 @@
 //! (never a scan, never a filter after the read), with cursors bound to the
 //! scope (tenant and key mode) and the `status` filter.
 
-use lambda_http::{Body, Request, Response};
+use runtime::http::{self, ApiResponse, Body, Request, Response};
 use serde::Serialize;
 use shared::domain::{AspectRatio, Job, JobStatus, Mode};
-use shared::http::Query;
-use shared::{ApiError, ApiResponse, App, http, time};
+use shared::{ApiError, App, time};
 
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 100;
@@ -16,9 +15,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn list_jobs(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
-    let caller = app.auth.authenticate(&app.store, req).await?;
+    let caller = app.auth.authenticate(&app.store, req.headers()).await?;
     let cursors = app.cursors()?;
-    let query = Query::parse(req, &["status", "limit", "cursor"])?;
+    let query = http::query(req, &["status", "limit", "cursor"])?;
     let status = query
         .get("status")
         .map(|s| {

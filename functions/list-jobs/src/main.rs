@@ -1,5 +1,5 @@
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
+async fn main() -> Result<(), runtime::Error> {
     // The only function given the cursor secret: without it, it does not start.
-    shared::bootstrap::run_http(shared::Needs::CURSOR_SECRET, list_jobs::handle).await
+    runtime::run_http(shared::Needs::CURSOR_SECRET, list_jobs::handle).await
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use shared::domain::{KeyMode, Scope};
+use shared::env::{Env, EnvError};
 use shared::queue::{JobMessage, JobQueue, QueueError};
 use shared::store::{Store, StoreError};
 use shared::time::{self, Timestamp};
@@ -31,10 +32,8 @@ pub struct Sweeper {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
-    #[error("environment variable {0} is required")]
-    MissingEnv(&'static str),
-    #[error("STALE_AFTER_MINUTES must be a whole number of minutes from 1 to 10080")]
-    BadStaleAfter,
+    #[error("{0}")]
+    Env(#[from] EnvError),
     #[error("listing tenants: {0}")]
     Tenants(StoreError),
     /// Some tenants could not be swept; the others were. The next scheduled
@@ -75,25 +74,11 @@ impl Sweeper {
 
     /// `TABLE_NAME`, `QUEUE_URL`; `STALE_AFTER_MINUTES` (default 15).
     pub async fn from_env() -> Result<Sweeper, SweepError> {
-        let var = |name: &'static str| {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .ok_or(SweepError::MissingEnv(name))
-        };
-        let table = var("TABLE_NAME")?;
-        let queue_url = var("QUEUE_URL")?;
-        let stale_after = match std::env::var("STALE_AFTER_MINUTES") {
-            Err(_) => DEFAULT_STALE_AFTER,
-            Ok(v) => match v.parse::<u64>() {
-                Ok(m @ 1..=10_080) => Duration::from_secs(m * 60),
-                _ => return Err(SweepError::BadStaleAfter),
-            },
-        };
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .timeout_config(shared::app::default_timeouts())
-            .load()
-            .await;
+        let env = Env::process();
+        let table = env.required("TABLE_NAME")?;
+        let queue_url = env.required("QUEUE_URL")?;
+        let stale_after = stale_after(&env)?;
+        let sdk = shared::sdk::sdk_config().await;
         Ok(Sweeper::new(
             Store::new(aws_sdk_dynamodb::Client::new(&sdk), table),
             JobQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url),
@@ -156,6 +141,20 @@ impl Sweeper {
     }
 }
 
+/// `STALE_AFTER_MINUTES`, strictly: a sweeper told to requeue jobs after a
+/// nonsensical age does not start.
+fn stale_after(env: &Env) -> Result<Duration, EnvError> {
+    const EXPECTED: &str = "a whole number of minutes from 1 to 10080";
+    match env.parsed::<u64>("STALE_AFTER_MINUTES", EXPECTED)? {
+        None => Ok(DEFAULT_STALE_AFTER),
+        Some(m @ 1..=10_080) => Ok(Duration::from_secs(m * 60)),
+        Some(_) => Err(EnvError::Bad {
+            name: "STALE_AFTER_MINUTES",
+            expected: EXPECTED,
+        }),
+    }
+}
+
 /// The scheduled event carries nothing the sweep needs.
 pub async fn handle(
     sweeper: &Sweeper,
@@ -168,4 +167,35 @@ pub async fn handle(
         "sweep done"
     );
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stale_after_of(value: &str) -> Result<Duration, EnvError> {
+        stale_after(&Env::from_pairs(&[("STALE_AFTER_MINUTES", value)]))
+    }
+
+    #[test]
+    fn jobs_are_stale_after_fifteen_minutes_unless_configured() {
+        assert_eq!(stale_after(&Env::from_pairs(&[])), Ok(DEFAULT_STALE_AFTER));
+        assert_eq!(stale_after_of("30"), Ok(Duration::from_secs(30 * 60)));
+        assert_eq!(
+            stale_after_of("10080"),
+            Ok(Duration::from_secs(10_080 * 60))
+        );
+    }
+
+    #[test]
+    fn a_stale_age_out_of_range_or_not_a_number_stops_the_sweeper() {
+        for bad in ["0", "10081", "-5", "fifteen", "1.5"] {
+            let err = stale_after_of(bad).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "environment variable STALE_AFTER_MINUTES must be a whole number of minutes from 1 to 10080",
+                "{bad}"
+            );
+        }
+    }
 }

@@ -1,9 +1,4 @@
-use lambda_runtime::service_fn;
-
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::telemetry::init();
-    let sweeper: &'static sweeper::Sweeper =
-        Box::leak(Box::new(sweeper::Sweeper::from_env().await?));
-    lambda_runtime::run(service_fn(|event| sweeper::handle(sweeper, event))).await
+async fn main() -> Result<(), runtime::Error> {
+    runtime::run_event(sweeper::Sweeper::from_env, sweeper::handle).await
 }

@@ -7,7 +7,6 @@
 //! still failing is reported in `batchItemFailures`, so the stream retries it
 //! (bounded) and then hands it to the on-failure destination.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -16,7 +15,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_runtime::LambdaEvent;
 use shared::domain::Job;
-use shared::netguard::UrlPolicy;
+use shared::env::Env;
 use shared::store::{Item, Store, job_from_item};
 use shared::webhooks::{Deliverer, Delivery, WebhookEvent, terminal_transition};
 use tracing::Instrument;
@@ -31,22 +30,19 @@ impl Notifier {
         Notifier { store, deliverer }
     }
 
-    /// `TABLE_NAME`; `LOCAL_MODE=1` allows http to loopback receivers.
+    /// `TABLE_NAME`; `LOCAL_MODE` allows http to loopback receivers.
     pub async fn from_env() -> Result<Notifier, Box<dyn std::error::Error + Send + Sync>> {
-        let table = std::env::var("TABLE_NAME")
-            .map_err(|_| "environment variable TABLE_NAME is required")?;
-        let policy = if matches!(std::env::var("LOCAL_MODE").as_deref(), Ok("1" | "true")) {
-            UrlPolicy::Local
-        } else {
-            UrlPolicy::Production
-        };
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .timeout_config(shared::app::default_timeouts())
-            .load()
-            .await;
+        let env = Env::process();
+        let table = env.required("TABLE_NAME")?;
+        let deliverer = Deliverer::new(
+            env.url_policy(),
+            Duration::from_secs(10),
+            Duration::from_millis(500),
+        )?;
+        let sdk = shared::sdk::sdk_config().await;
         Ok(Notifier::new(
             Store::new(aws_sdk_dynamodb::Client::new(&sdk), table),
-            Deliverer::new(policy, Duration::from_secs(10), Duration::from_millis(500))?,
+            deliverer,
         ))
     }
 
@@ -114,8 +110,15 @@ fn transition(record: &EventRecord) -> Option<(Job, Job)> {
     if record.event_name != "MODIFY" {
         return None;
     }
+    // The stream image in the SDK's type (serde_dynamo's conversion), so the
+    // table's own item reader parses it.
     let job = |image: &serde_dynamo::Item| {
-        let item = Item(image.iter().map(|(k, v)| (k.clone(), convert(v))).collect());
+        let item = Item(
+            image
+                .iter()
+                .map(|(k, v)| (k.clone(), AttributeValue::from(v.clone())))
+                .collect(),
+        );
         (item.opt_str("type").ok()? == Some("JOB")).then(|| job_from_item(&item).ok())?
     };
     let (old, new) = (
@@ -123,28 +126,6 @@ fn transition(record: &EventRecord) -> Option<(Job, Job)> {
         job(&record.change.new_image)?,
     );
     terminal_transition(Some(&old), &new).then_some((old, new))
-}
-
-/// A stream image's attribute value as the SDK's type, so the table's own
-/// item reader parses it.
-fn convert(v: &serde_dynamo::AttributeValue) -> AttributeValue {
-    use serde_dynamo::AttributeValue as D;
-    match v {
-        D::S(s) => AttributeValue::S(s.clone()),
-        D::N(n) => AttributeValue::N(n.clone()),
-        D::Bool(b) => AttributeValue::Bool(*b),
-        D::Null(b) => AttributeValue::Null(*b),
-        D::B(b) => AttributeValue::B(b.clone().into()),
-        D::L(l) => AttributeValue::L(l.iter().map(convert).collect()),
-        D::M(m) => AttributeValue::M(
-            m.iter()
-                .map(|(k, v)| (k.clone(), convert(v)))
-                .collect::<HashMap<_, _>>(),
-        ),
-        D::Ss(v) => AttributeValue::Ss(v.clone()),
-        D::Ns(v) => AttributeValue::Ns(v.clone()),
-        D::Bs(v) => AttributeValue::Bs(v.iter().map(|b| b.clone().into()).collect()),
-    }
 }
 
 /// The Lambda entry point.

@@ -15,11 +15,12 @@ use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use shared::domain::{FailureCode, Job, JobError, KeyMode};
+use shared::env::{Env, EnvError};
 use shared::images::gemini::{GeminiClient, GeminiConfig, Models};
 use shared::images::input::InputFetcher;
 use shared::images::{HttpClientError, Image, Outcome, Prompt, offline};
 use shared::netguard::UrlPolicy;
-use shared::queue::JobMessage;
+use shared::queue::{JobMessage, JobQueue};
 use shared::results::{ResultStore, ResultsError, result_key};
 use shared::secrets::Secret;
 use shared::store::{ClaimOutcome, Finish, Store, StoreError};
@@ -49,47 +50,39 @@ pub struct WorkerConfig {
     pub lease: Duration,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("environment variable {0} is required")]
-pub struct MissingEnv(&'static str);
-
 impl WorkerConfig {
     /// Everything but the Gemini key, which is a secret read by
     /// `Worker::from_env` (from Secrets Manager in Lambda).
-    pub fn from_env(gemini_api_key: Option<String>) -> Result<WorkerConfig, MissingEnv> {
-        let var = |name: &'static str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let required = |name: &'static str| var(name).ok_or(MissingEnv(name));
-        let number = |name: &'static str, default: u64| {
-            var(name).and_then(|v| v.parse().ok()).unwrap_or(default)
-        };
+    pub fn from_env(env: &Env, gemini_api_key: Option<String>) -> Result<WorkerConfig, EnvError> {
         let defaults = Models::default();
         let gemini = gemini_api_key.map(|api_key| GeminiConfig {
-            base_url: var("GEMINI_BASE_URL")
+            base_url: env
+                .optional("GEMINI_BASE_URL")
                 .unwrap_or_else(|| "https://generativelanguage.googleapis.com".into()),
             api_key,
             models: Models {
-                draft_model: var("DRAFT_MODEL").unwrap_or(defaults.draft_model),
-                draft_size: var("DRAFT_IMAGE_SIZE").unwrap_or(defaults.draft_size),
-                final_model: var("FINAL_MODEL").unwrap_or(defaults.final_model),
-                final_size: var("FINAL_IMAGE_SIZE").unwrap_or(defaults.final_size),
+                draft_model: env.optional("DRAFT_MODEL").unwrap_or(defaults.draft_model),
+                draft_size: env
+                    .optional("DRAFT_IMAGE_SIZE")
+                    .unwrap_or(defaults.draft_size),
+                final_model: env.optional("FINAL_MODEL").unwrap_or(defaults.final_model),
+                final_size: env
+                    .optional("FINAL_IMAGE_SIZE")
+                    .unwrap_or(defaults.final_size),
             },
             connect_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(number("GEMINI_TIMEOUT_SECONDS", 120)),
+            request_timeout: Duration::from_secs(env.parsed_or("GEMINI_TIMEOUT_SECONDS", 120)),
         });
         Ok(WorkerConfig {
-            table_name: required("TABLE_NAME")?,
-            queue_url: required("QUEUE_URL")?,
-            results_bucket: required("RESULTS_BUCKET")?,
-            cdn_base_url: var("CDN_BASE_URL"),
+            table_name: env.required("TABLE_NAME")?,
+            queue_url: env.required("QUEUE_URL")?,
+            results_bucket: env.required("RESULTS_BUCKET")?,
+            cdn_base_url: env.optional("CDN_BASE_URL"),
             gemini,
-            url_policy: if matches!(var("LOCAL_MODE").as_deref(), Some("1" | "true")) {
-                UrlPolicy::Local
-            } else {
-                UrlPolicy::Production
-            },
-            max_attempts: number("MAX_ATTEMPTS", 3).max(1) as u32,
-            retry_base_delay: Duration::from_secs(number("RETRY_BASE_DELAY_SECONDS", 10)),
-            lease: Duration::from_secs(number("LEASE_SECONDS", 300)),
+            url_policy: env.url_policy(),
+            max_attempts: env.parsed_or("MAX_ATTEMPTS", 3u64).max(1) as u32,
+            retry_base_delay: Duration::from_secs(env.parsed_or("RETRY_BASE_DELAY_SECONDS", 10)),
+            lease: Duration::from_secs(env.parsed_or("LEASE_SECONDS", 300)),
         })
     }
 }
@@ -97,7 +90,7 @@ impl WorkerConfig {
 /// What the worker builds once per cold start.
 pub struct Worker {
     store: Store,
-    sqs: aws_sdk_sqs::Client,
+    queue: JobQueue,
     results: ResultStore,
     gemini: Option<GeminiClient>,
     inputs: InputFetcher,
@@ -118,7 +111,7 @@ impl Worker {
                 aws_sdk_dynamodb::Client::new(sdk),
                 config.table_name.clone(),
             ),
-            sqs: aws_sdk_sqs::Client::new(sdk),
+            queue: JobQueue::new(aws_sdk_sqs::Client::new(sdk), config.queue_url.clone()),
             results: ResultStore::new(
                 s3,
                 config.results_bucket.clone(),
@@ -133,12 +126,9 @@ impl Worker {
     /// The Gemini key is `GEMINI_API_KEY_ARN` (a Secrets Manager secret,
     /// read once here) or `GEMINI_API_KEY`; see `shared::secrets`.
     pub async fn from_env() -> Result<Worker, Box<dyn std::error::Error + Send + Sync>> {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .timeout_config(shared::app::default_timeouts())
-            .load()
-            .await;
+        let sdk = shared::sdk::sdk_config().await;
         let gemini_api_key = Secret::from_env("GEMINI_API_KEY").value(&sdk).await?;
-        let config = WorkerConfig::from_env(gemini_api_key)?;
+        let config = WorkerConfig::from_env(&Env::process(), gemini_api_key)?;
         if config.gemini.is_none() {
             tracing::warn!(
                 "no Gemini API key (GEMINI_API_KEY_ARN or GEMINI_API_KEY): jobs of live keys will fail with PROVIDER_UNAVAILABLE"
@@ -172,18 +162,9 @@ impl Worker {
     }
 
     async fn delay_message(&self, receipt: &str, delay: Duration) {
-        let secs = delay.min(MAX_BACKOFF).as_secs_f64().ceil() as i32;
-        if let Err(e) = self
-            .sqs
-            .change_message_visibility()
-            .queue_url(&self.config.queue_url)
-            .receipt_handle(receipt)
-            .visibility_timeout(secs)
-            .send()
-            .await
-        {
+        if let Err(e) = self.queue.delay(receipt, delay.min(MAX_BACKOFF)).await {
             // The message still comes back, after the queue's own timeout.
-            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "could not set the message's backoff");
+            tracing::warn!(error = %e, "could not set the message's backoff");
         }
     }
 

@@ -402,22 +402,7 @@ async fn replaying_a_stream_record_sends_the_same_event_id() {
     assert_eq!(receiver.received().len(), 2);
 }
 
+/// The job as its stream image: the store's item, in serde_dynamo's type.
 fn image_of(job: &shared::domain::Job) -> serde_dynamo::Item {
-    use aws_sdk_dynamodb::types::AttributeValue as A;
-    fn convert(v: A) -> serde_dynamo::AttributeValue {
-        use serde_dynamo::AttributeValue as D;
-        match v {
-            A::S(s) => D::S(s),
-            A::N(n) => D::N(n),
-            A::Bool(b) => D::Bool(b),
-            A::L(l) => D::L(l.into_iter().map(convert).collect()),
-            _ => D::Null(true),
-        }
-    }
-    let map: std::collections::HashMap<String, serde_dynamo::AttributeValue> =
-        shared::store::job_to_item(job)
-            .into_iter()
-            .map(|(k, v)| (k, convert(v)))
-            .collect();
-    serde_dynamo::Item::from(map)
+    serde_dynamo::Item::from(shared::store::job_to_item(job))
 }

@@ -7,8 +7,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use proptest::prelude::*;
 
-use crate::netguard::{FORBIDDEN_V4, FORBIDDEN_V6, check, check_address, check_text, is_forbidden};
 use crate::support::{config, replay};
+use fuzz_checks::netguard::{
+    FORBIDDEN_V4, FORBIDDEN_V6, check, check_address, check_text, is_forbidden,
+};
 
 const SCHEMES: [&str; 6] = ["https", "http", "HTTPS", "ftp", "file", "javascript"];
 const NAMES: [&str; 9] = [

@@ -6,8 +6,8 @@ use proptest::prelude::*;
 use serde_json::Value;
 use shared::queue::JobMessage;
 
-use crate::sqs::{check, check_body, check_round_trip};
 use crate::support::{config, replay};
+use fuzz_checks::sqs::{check, check_body, check_round_trip};
 
 const KEYS: [&str; 5] = ["tenantId", "livemode", "jobId", "tenant_id", "extra"];
 

@@ -139,8 +139,8 @@ pub fn stream_event(records: &[(&str, &Job, &Job)]) -> Value {
                 "eventName": event_name,
                 "awsRegion": "us-east-1",
                 "dynamodb": {
-                    "OldImage": image_json(&job_to_item(old)),
-                    "NewImage": image_json(&job_to_item(new)),
+                    "OldImage": image_json(job_to_item(old)),
+                    "NewImage": image_json(job_to_item(new)),
                     "SequenceNumber": (i + 1).to_string(),
                     "SizeBytes": 1,
                     "StreamViewType": "NEW_AND_OLD_IMAGES",
@@ -151,22 +151,7 @@ pub fn stream_event(records: &[(&str, &Job, &Job)]) -> Value {
     json!({ "Records": records })
 }
 
-fn image_json(item: &HashMap<String, AttributeValue>) -> Value {
-    Value::Object(
-        item.iter()
-            .map(|(name, value)| (name.clone(), attribute_json(value)))
-            .collect(),
-    )
-}
-
-/// DynamoDB JSON of the attribute kinds a job item holds.
-fn attribute_json(value: &AttributeValue) -> Value {
-    match value {
-        AttributeValue::S(s) => json!({ "S": s }),
-        AttributeValue::N(n) => json!({ "N": n }),
-        AttributeValue::L(list) => {
-            json!({ "L": list.iter().map(attribute_json).collect::<Vec<_>>() })
-        }
-        other => panic!("job items hold no {other:?}"),
-    }
+/// DynamoDB JSON, as the stream writes it (serde_dynamo's encoding).
+fn image_json(item: HashMap<String, AttributeValue>) -> Value {
+    serde_json::to_value(serde_dynamo::Item::from(item)).expect("an item is JSON")
 }

@@ -5,8 +5,8 @@
 use proptest::prelude::*;
 use shared::ids;
 
-use crate::request_params::{check, check_header, check_job_id, check_query};
 use crate::support::{config, replay};
+use fuzz_checks::request_params::{check, check_header, check_job_id, check_query};
 
 const NAMES: [&str; 8] = [
     "status",

@@ -7,8 +7,8 @@ use serde_json::Value;
 use shared::domain::submit::MAX_PROMPT_CHARS;
 
 use crate::netguard_cases::url_text;
-use crate::submit::check;
 use crate::support::{config, replay};
+use fuzz_checks::submit::check;
 
 const NAMES: [&str; 6] = [
     "prompt",

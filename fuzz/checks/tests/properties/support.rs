@@ -1,7 +1,6 @@
 //! What the stable property suites share: the proptest settings, and the
 //! replay of the committed fuzz corpus (`fuzz/corpus/<target>/`) as fixed
-//! inputs. Included by `shared/tests/fuzz_properties.rs` and
-//! `functions/webhooks/tests/stream_properties.rs`.
+//! inputs.
 
 use std::path::{Path, PathBuf};
 

@@ -5,8 +5,8 @@
 use proptest::prelude::*;
 use shared::domain::JobStatus;
 
-use crate::cursor::{Listing, check, check_listing};
 use crate::support::{config, replay};
+use fuzz_checks::cursor::{Listing, check, check_listing};
 
 fn status() -> impl Strategy<Value = Option<JobStatus>> {
     prop::option::of(prop::sample::select(&JobStatus::ALL[..]))

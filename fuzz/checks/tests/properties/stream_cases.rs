@@ -1,19 +1,13 @@
-//! Property tests, on stable, of the webhooks function's decoding of stream
-//! records: the fuzz target's check (`fuzz/src/stream.rs`, included
-//! unchanged) on every file of the committed corpus, and on generated
-//! changes of generated jobs, written in the store's own item format.
+//! The webhooks function's decoding of stream records: the fuzz target's
+//! check on every file of the committed corpus, and on generated changes of
+//! generated jobs, written in the store's own item format.
 
-#[path = "../../../fuzz/src/stream.rs"]
-mod stream;
-#[path = "../../../shared/tests/fuzz_properties/support.rs"]
-mod support;
-
+use fuzz_checks::stream::{check, check_change};
 use proptest::prelude::*;
 use shared::domain::{AspectRatio, FailureCode, Job, JobError, JobStatus, KeyMode, Mode};
 use shared::{ids, time};
 
-use stream::{check, check_change};
-use support::{config, replay};
+use crate::support::{config, replay};
 
 const EVENT_NAMES: [&str; 3] = ["MODIFY", "INSERT", "REMOVE"];
 

@@ -8,11 +8,16 @@
 //! Input: line 1 is a query string (`status=QUEUED&limit=10`), line 2 the
 //! path's job id, every further line one `Idempotency-Key` header value.
 
+//!
+//! The readers are `shared::request`'s pure functions, which the functions'
+//! Lambda glue (`runtime::http`) hands the request's parts: the query as
+//! API Gateway groups it (every value of a name), the path parameter, the
+//! header map.
+
 use std::collections::HashMap;
 
-use lambda_http::http::HeaderValue;
-use lambda_http::{Body, Request, RequestExt};
-use shared::http::{self, Query};
+use http::{HeaderMap, HeaderValue};
+use shared::request::{self, Query};
 
 use crate::contract::assert_client_error;
 
@@ -40,11 +45,15 @@ pub fn check_query(query: &str) {
     for (name, value) in &pairs {
         grouped.entry(name.clone()).or_default().push(value.clone());
     }
-    let req = Request::new(Body::Empty).with_query_string_parameters(grouped.clone());
+    let as_lambda_hands_them = grouped.iter().flat_map(|(name, values)| {
+        values
+            .iter()
+            .map(move |value| (name.as_str(), value.as_str()))
+    });
     let well_formed = grouped
         .iter()
         .all(|(name, values)| LIST_PARAMS.contains(&name.as_str()) && values.len() == 1);
-    match Query::parse(&req, &LIST_PARAMS) {
+    match Query::parse(as_lambda_hands_them, &LIST_PARAMS) {
         Ok(parsed) => {
             assert!(well_formed, "{query:?} accepted");
             for name in LIST_PARAMS {
@@ -62,14 +71,12 @@ pub fn check_query(query: &str) {
 /// Only `c` and 24 lowercase base-36 characters is a job id; anything else
 /// is `404 JOB_NOT_FOUND`.
 pub fn check_job_id(raw: &str) {
-    let req = Request::new(Body::Empty)
-        .with_path_parameters(HashMap::from([("jobId".to_string(), raw.to_string())]));
     let our_shape = raw.len() == 25
         && raw.starts_with('c')
         && raw
             .bytes()
             .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase());
-    match http::job_id_param(&req) {
+    match request::job_id(Some(raw)) {
         Ok(id) => {
             assert!(our_shape, "{raw:?} taken for a job id");
             assert_eq!(id, raw);
@@ -83,15 +90,15 @@ pub fn check_job_id(raw: &str) {
 
 /// A header is read only when sent once with a printable value.
 pub fn check_header(values: &[&[u8]]) {
-    let mut req = Request::new(Body::Empty);
+    let mut headers = HeaderMap::new();
     let sent: Vec<HeaderValue> = values
         .iter()
         .filter_map(|v| HeaderValue::from_bytes(v).ok())
         .collect();
     for value in &sent {
-        req.headers_mut().append(HEADER, value.clone());
+        headers.append(HEADER, value.clone());
     }
-    match http::header(&req, HEADER) {
+    match request::header(&headers, HEADER) {
         Ok(None) => assert!(sent.is_empty(), "a sent header read as absent"),
         Ok(Some(read)) => {
             assert_eq!(sent.len(), 1, "a repeated header was read");

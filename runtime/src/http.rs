@@ -1,17 +1,20 @@
 //! The `lambda_http` glue every HTTP function shares: one request span with
 //! the ids the logs need, one conversion from `ApiError` to the contract's
-//! error body, and small typed readers for headers, path and query.
+//! error body, and the request's headers, path and query handed to the pure
+//! readers of `shared::request`.
 
 use std::time::Instant;
 
+use lambda_http::RequestExt;
+use lambda_http::http::HeaderMap;
+pub use lambda_http::http::StatusCode;
 use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue};
-use lambda_http::http::{HeaderMap, StatusCode};
 use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+pub use lambda_http::{Body, Request, Response};
 use serde::Serialize;
+pub use shared::request::{Query, record_job_id};
+use shared::{ApiError, App};
 use tracing::Instrument;
-
-use crate::{ApiError, App};
 
 /// A successful (or, for generate, fully built) response.
 #[derive(Debug)]
@@ -134,81 +137,23 @@ fn request_id(req: &Request) -> String {
     .unwrap_or_else(|| "-".to_string())
 }
 
-/// Records the job id on the current request span.
-pub fn record_job_id(job_id: &str) {
-    tracing::Span::current().record("job_id", job_id);
-}
-
-/// A single-valued header as text; a header that is present but not visible
-/// ASCII is a client error, not "absent".
+/// A single-valued header as text (see `shared::request::header`).
 pub fn header<'r>(req: &'r Request, name: &str) -> Result<Option<&'r str>, ApiError> {
-    let mut values = req.headers().get_all(name).iter();
-    let Some(first) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(ApiError::InvalidRequest(format!(
-            "Header `{name}` must be sent once"
-        )));
-    }
-    first
-        .to_str()
-        .map(Some)
-        .map_err(|_| ApiError::InvalidRequest(format!("Header `{name}` must be printable ASCII")))
+    shared::request::header(req.headers(), name)
 }
 
-/// The `{jobId}` path parameter. A missing or malformed id is simply not a
-/// job of this tenant.
+/// The `{jobId}` path parameter (see `shared::request::job_id`).
 pub fn job_id_param(req: &Request) -> Result<String, ApiError> {
-    let id = req
-        .path_parameters_ref()
-        .and_then(|p| p.first("jobId"))
-        .ok_or(ApiError::JobNotFound)?;
-    if !crate::ids::is_valid_id(id) {
-        return Err(ApiError::JobNotFound);
-    }
-    record_job_id(id);
-    Ok(id.to_string())
+    shared::request::job_id(req.path_parameters_ref().and_then(|p| p.first("jobId")))
 }
 
-/// The query string, refusing parameters the route does not define and
-/// parameters given twice, so a typo (`?stauts=`) is an error rather than a
-/// silently ignored filter.
-pub struct Query<'r> {
-    params: Vec<(&'r str, &'r str)>,
-}
-
-impl<'r> Query<'r> {
-    pub fn parse(req: &'r Request, allowed: &[&str]) -> Result<Query<'r>, ApiError> {
-        let mut params = Vec::new();
-        if let Some(map) = req.query_string_parameters_ref() {
-            for (name, value) in map.iter() {
-                if !allowed.contains(&name) {
-                    return Err(ApiError::InvalidRequest(format!(
-                        "Unknown query parameter `{}`; allowed: {}",
-                        crate::domain::submit::printable(name),
-                        allowed
-                            .iter()
-                            .map(|a| format!("`{a}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )));
-                }
-                if params.iter().any(|(n, _)| *n == name) {
-                    return Err(ApiError::InvalidRequest(format!(
-                        "Query parameter `{name}` must be given once"
-                    )));
-                }
-                params.push((name, value));
-            }
-        }
-        Ok(Query { params })
-    }
-
-    pub fn get(&self, name: &str) -> Option<&'r str> {
-        self.params
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| *v)
-    }
+/// The query string, with only the `allowed` parameters, each once (see
+/// `shared::request::Query`).
+pub fn query<'r>(req: &'r Request, allowed: &[&str]) -> Result<Query<'r>, ApiError> {
+    Query::parse(
+        req.query_string_parameters_ref()
+            .into_iter()
+            .flat_map(|map| map.iter()),
+        allowed,
+    )
 }
