@@ -140,6 +140,8 @@ lint:
 ci:
 	@echo "== make lint (cargo fmt --check, cargo clippy, fuzz pins)"
 	$(MAKE) lint
+	@echo "== make lint-docs (docs/API.md in step with docs/openapi.yaml; links and paths in the docs)"
+	$(MAKE) lint-docs
 	@echo "== make lint-template (cfn-lint, sam validate --lint)"
 	$(MAKE) lint-template
 	@echo "== make test"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make sam-local-test`: the README's `sam local` workflow, for real. A
+# `make sam-local-test`: docs/deploying.md's `sam local` workflow, for real. A
 # private dockerd (no bridge, no iptables: containers share the host's
 # network and all traffic stays on 127.0.0.1), a stand-in for the Lambda
 # base image built from Debian, moto on a free port with the dev tenant and
@@ -124,7 +124,7 @@ smoke_start_moto "$BIN_DIR/dev-server"
 sam_cli=(env -u AWS_ENDPOINT_URL -u TABLE_NAME -u QUEUE_URL -u RESULTS_BUCKET -u CURSOR_SECRET_ARN -u LOCAL_MODE
   AWS_ENDPOINT_URL_STS="$AWS_ENDPOINT_URL" AWS_DEFAULT_REGION="$AWS_REGION" SAM_CLI_TELEMETRY=0
   "$SAM_PYTHON" system-tests/lambda/sam_host_network.py)
-# The flags of the README's recipe; sam_host_network.py explains why the
+# The flags of docs/deploying.md's recipe; sam_host_network.py explains why the
 # host network needs more than --docker-network host.
 SAM_FLAGS=(-t "$RUN/template.yaml" --env-vars "$RUN/env.json" --skip-pull-image --docker-network host)
 
@@ -152,7 +152,7 @@ answer=
 api() { # expected status, curl arguments (the path relative to API_BASE)
   local expected=$1 status
   shift
-  # The command as the README writes it: quoted where it has spaces.
+  # The command as docs/deploying.md writes it: quoted where it has spaces.
   local shown=curl a
   for a in "$@"; do [[ $a == *[\ \&]* ]] && a="'$a'"; shown+=" $a"; done
   echo "\$ $shown" | sed "s|$API_BASE|\${API_BASE}|; s|$API_KEY|\${API_KEY}|"

@@ -2,7 +2,7 @@
 
 - template.yaml: the project's template.yaml with two changes only. The
   functions are x86_64, the host's architecture (the arm64 artifacts would
-  need qemu-user: see the README's `sam local` section), and each one's
+  need qemu-user: see docs/deploying.md, "sam local"), and each one's
   CodeUri is a directory holding its host-built binary as `bootstrap`, the
   layout `sam build` produces, without rebuilding for Lambda.
 - env.json: system-tests/lambda/sam-env.json with the addresses of this run (moto's free

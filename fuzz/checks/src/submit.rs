@@ -68,7 +68,7 @@ fn shows(c: char) -> bool {
     !c.is_whitespace() && !INVISIBLE.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c))
 }
 
-/// The field rules of the contract (and README), checked on the result.
+/// The field rules of the contract (docs/API.md), checked on the result.
 fn assert_invariants(request: &SubmitRequest, policy: UrlPolicy) {
     let prompt = &request.prompt;
     assert!(

@@ -117,7 +117,7 @@ pub fn url_text() -> impl Strategy<Value = String> {
         })
 }
 
-/// The table the properties judge by agrees with the README's examples, so
+/// The table the properties judge by agrees with docs/API.md's examples, so
 /// a guard that let one of them through could not pass.
 #[test]
 fn the_table_knows_the_documented_addresses() {
