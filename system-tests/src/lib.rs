@@ -41,7 +41,7 @@ pub struct TestStack {
 impl Drop for TestStack {
     fn drop(&mut self) {
         self.server.abort();
-        for task in self.tasks.lock().unwrap().drain(..) {
+        for task in self.tasks.lock().expect("the task list's lock").drain(..) {
             task.abort();
         }
     }
@@ -103,13 +103,13 @@ impl TestStack {
     /// Runs the worker on this stack's queue until the stack is dropped.
     pub fn start_worker(&self) {
         let task = self.stack.spawn_worker();
-        self.tasks.lock().unwrap().push(task);
+        self.tasks.lock().expect("the task list's lock").push(task);
     }
 
     /// Feeds the table's stream to the webhooks handler until dropped.
     pub fn start_webhooks(&self) {
         let task = self.stack.spawn_webhooks();
-        self.tasks.lock().unwrap().push(task);
+        self.tasks.lock().expect("the task list's lock").push(task);
     }
 
     pub async fn serve(stack: Stack) -> TestStack {
@@ -126,7 +126,7 @@ impl TestStack {
                 .build()
                 .expect("client"),
             server,
-            tasks: Default::default(),
+            tasks: std::sync::Mutex::default(),
         }
     }
 
@@ -188,14 +188,26 @@ impl TestStack {
         let raw = format!("{prefix}{}", ids::new_id());
         let key =
             shared::store::NewApiKey::for_raw_key(tenant_id, &raw).expect("a well-formed key");
-        let outcome = self.stack.app.store.create_api_key(&key).await.unwrap();
+        let outcome = self
+            .stack
+            .app
+            .store
+            .create_api_key(&key)
+            .await
+            .expect("storing the key");
         assert_eq!(outcome, shared::store::KeyCreateOutcome::Created);
         raw
     }
 
     /// The active-job counter of a scope, as stored.
     pub async fn active_jobs(&self, scope: Scope<'_>) -> i64 {
-        let counter = self.stack.app.store.active_jobs(scope).await.unwrap();
+        let counter = self
+            .stack
+            .app
+            .store
+            .active_jobs(scope)
+            .await
+            .expect("reading the counter");
         counter.expect("the tenant exists")
     }
 
@@ -203,8 +215,12 @@ impl TestStack {
     pub async fn revoke(&self, raw_key: &str) {
         let store = &self.stack.app.store;
         let hash = shared::domain::ApiKeyHash::of(raw_key);
-        let id = store.key_id_of(&hash).await.unwrap().expect("a listed key");
-        store.revoke_api_key(&id).await.unwrap();
+        let id = store
+            .key_id_of(&hash)
+            .await
+            .expect("looking up the key")
+            .expect("a listed key");
+        store.revoke_api_key(&id).await.expect("revoking the key");
     }
 
     /// The dev tenant of `make dev`, with its default limits.

@@ -28,8 +28,9 @@ fn verify(secret: &str, r: &Received) -> bool {
     };
     let key = STANDARD
         .decode(secret.trim_start_matches("whsec_"))
-        .unwrap();
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).unwrap();
+        .expect("a base64 secret");
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(&key).expect("HMAC takes a key of any length");
     mac.update(
         format!(
             "{}.{}.{}",
@@ -75,14 +76,14 @@ async fn hooked_tenant(t: &TestStack, receiver: &Receiver, live: bool) -> (Strin
         .store
         .set_tenant_webhook(&tenant, Some((&receiver.url, SECRET)))
         .await
-        .unwrap();
+        .expect("setting the webhook");
     (tenant, key)
 }
 
 async fn submit(t: &TestStack, key: &str, body: &str) -> String {
     let r = t.submit(key, body).await;
     assert_eq!(r.status, 202, "{}", r.body);
-    r.body["jobId"].as_str().unwrap().to_string()
+    r.body["jobId"].as_str().expect("a jobId").to_string()
 }
 
 #[tokio::test]

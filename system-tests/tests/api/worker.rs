@@ -38,14 +38,14 @@ fn png(width: u32, height: u32, shade: u8) -> Vec<u8> {
         &mut std::io::Cursor::new(&mut bytes),
         image::ImageFormat::Png,
     )
-    .unwrap();
+    .expect("encoding a PNG");
     bytes
 }
 
 async fn submit(t: &TestStack, key: &str, body: &str) -> String {
     let r = t.submit(key, body).await;
     assert_eq!(r.status, 202, "{}", r.body);
-    r.body["jobId"].as_str().unwrap().to_string()
+    r.body["jobId"].as_str().expect("a jobId").to_string()
 }
 
 #[tokio::test]
@@ -265,7 +265,7 @@ fn worker_config_for(t: &TestStack, gemini: &FakeGemini) -> worker::WorkerConfig
         gemini: Some(shared::images::gemini::GeminiConfig {
             base_url: gemini.base_url.clone(),
             api_key: "k".into(),
-            models: Default::default(),
+            models: shared::images::gemini::Models::default(),
             connect_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_secs(30),
         }),
