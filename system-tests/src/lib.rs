@@ -6,7 +6,10 @@
 //! and bucket, served on its own free port. The doubles it works with
 //! (fake Gemini, file server, webhook receiver) are in `testkit`.
 
+use std::collections::HashMap;
 use std::time::Duration;
+
+use aws_sdk_sqs::types::QueueAttributeName;
 
 use devstack::provision::seed_tenant;
 use devstack::{Stack, StackOptions};
@@ -15,7 +18,8 @@ use serde_json::Value;
 use shared::domain::{KeyMode, Scope, TenantLimits};
 use shared::ids;
 
-pub const DEV_KEY: &str = "img_test_dev_123456789";
+/// The dev tenant's key (`make dev`'s).
+pub use devstack::provision::DEV_API_KEY as DEV_KEY;
 
 /// The scope a key's requests see: its tenant, in the key's mode.
 pub fn scope<'a>(tenant_id: &'a str, key: &str) -> Scope<'a> {
@@ -211,6 +215,17 @@ impl TestStack {
         counter.expect("the tenant exists")
     }
 
+    /// A job as stored (it must exist).
+    pub async fn stored_job(&self, scope: Scope<'_>, job_id: &str) -> shared::domain::Job {
+        self.stack
+            .app
+            .store
+            .get_job(scope, job_id)
+            .await
+            .expect("reading the job")
+            .expect("the job is stored")
+    }
+
     /// Revokes a key the way an operator does (`imagesaas-admin key revoke`).
     pub async fn revoke(&self, raw_key: &str) {
         let store = &self.stack.app.store;
@@ -225,15 +240,9 @@ impl TestStack {
 
     /// The dev tenant of `make dev`, with its default limits.
     pub async fn dev_tenant(&self) -> String {
-        seed_tenant(
-            &self.stack.app.store,
-            devstack::provision::DEV_TENANT_ID,
-            "Dev tenant",
-            DEV_KEY,
-            TenantLimits::default(),
-        )
-        .await
-        .expect("seeding the dev tenant");
+        devstack::provision::seed_dev_tenant(&self.stack.app.store)
+            .await
+            .expect("seeding the dev tenant");
         DEV_KEY.to_string()
     }
 
@@ -279,6 +288,32 @@ impl TestStack {
             &[],
         )
         .await
+    }
+
+    /// Submits `body`, which must be accepted: the new job's id.
+    pub async fn submit_job(&self, key: &str, body: &str) -> String {
+        let reply = self.submit(key, body).await;
+        assert_eq!(reply.status, 202, "{}", reply.body);
+        reply.body["jobId"].as_str().expect("a jobId").to_string()
+    }
+
+    /// Submits `body` and waits for the job to end: its last view.
+    pub async fn run_job(&self, key: &str, body: &str) -> Value {
+        let job = self.submit_job(key, body).await;
+        wait_for_job(self, key, &job, is_terminal).await.1
+    }
+
+    /// Every attribute of the stack's job queue, as SQS reports it.
+    pub async fn queue_attributes(&self) -> HashMap<QueueAttributeName, String> {
+        aws_sdk_sqs::Client::new(&self.stack.sdk)
+            .get_queue_attributes()
+            .queue_url(&self.stack.queue_url)
+            .attribute_names(QueueAttributeName::All)
+            .send()
+            .await
+            .expect("the queue's attributes")
+            .attributes
+            .expect("attributes in the answer")
     }
 
     pub async fn submit_with_key(&self, key: &str, body: &str, idempotency_key: &str) -> Reply {

@@ -169,16 +169,7 @@ async fn the_local_table_and_queues_have_the_templates_shape() {
         "a live worker run must never be overtaken by a reclaim"
     );
 
-    let sqs = aws_sdk_sqs::Client::new(&stack.stack.sdk);
-    let attrs = sqs
-        .get_queue_attributes()
-        .queue_url(&stack.stack.queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap();
+    let attrs = stack.queue_attributes().await;
     assert_eq!(
         attrs[&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout],
         visibility.to_string()
