@@ -5,9 +5,8 @@
 use std::time::Duration;
 
 use devstack::moto::{Moto, free_port};
-use devstack::provision::{DEV_API_KEY, DEV_TENANT_ID, seed_tenant};
+use devstack::provision::{DEV_API_KEY, DEV_TENANT_ID, seed_dev_tenant};
 use devstack::{Stack, StackOptions};
-use shared::domain::TenantLimits;
 use shared::env::Env;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -64,14 +63,7 @@ async fn main() -> Result<(), BoxError> {
         "no GEMINI_API_KEY: live keys fail"
     };
     let stack = Stack::provision(&endpoint, options).await?;
-    seed_tenant(
-        &stack.app.store,
-        DEV_TENANT_ID,
-        "Dev tenant",
-        DEV_API_KEY,
-        TenantLimits::default(),
-    )
-    .await?;
+    seed_dev_tenant(&stack.app.store).await?;
 
     // The cursor secret also as the template gives it to list-jobs: in
     // Secrets Manager, for the tools that run the function binaries

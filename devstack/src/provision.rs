@@ -217,6 +217,20 @@ pub async fn seed_tenant(
     Ok(())
 }
 
+/// The dev tenant of `make dev` and its key ([`DEV_TENANT_ID`],
+/// [`DEV_API_KEY`]), with the default limits; idempotent as
+/// [`seed_tenant`].
+pub async fn seed_dev_tenant(store: &Store) -> Result<(), BoxError> {
+    seed_tenant(
+        store,
+        DEV_TENANT_ID,
+        "Dev tenant",
+        DEV_API_KEY,
+        TenantLimits::default(),
+    )
+    .await
+}
+
 /// A draft, test-key job of the given tenant and status, created and last
 /// touched at `at`: what seeding, planting and the benchmarks write.
 pub fn test_job(

@@ -22,6 +22,7 @@ pub mod secrets;
 pub mod store;
 pub mod telemetry;
 pub mod time;
+pub mod views;
 pub mod webhooks;
 
 pub use app::{App, Needs};

@@ -6,7 +6,10 @@
 //! and bucket, served on its own free port. The doubles it works with
 //! (fake Gemini, file server, webhook receiver) are in `testkit`.
 
+use std::collections::HashMap;
 use std::time::Duration;
+
+use aws_sdk_sqs::types::QueueAttributeName;
 
 use devstack::provision::seed_tenant;
 use devstack::{Stack, StackOptions};
@@ -15,7 +18,8 @@ use serde_json::Value;
 use shared::domain::{KeyMode, Scope, TenantLimits};
 use shared::ids;
 
-pub const DEV_KEY: &str = "img_test_dev_123456789";
+/// The dev tenant's key (`make dev`'s).
+pub use devstack::provision::DEV_API_KEY as DEV_KEY;
 
 /// The scope a key's requests see: its tenant, in the key's mode.
 pub fn scope<'a>(tenant_id: &'a str, key: &str) -> Scope<'a> {
@@ -41,7 +45,7 @@ pub struct TestStack {
 impl Drop for TestStack {
     fn drop(&mut self) {
         self.server.abort();
-        for task in self.tasks.lock().unwrap().drain(..) {
+        for task in self.tasks.lock().expect("the task list's lock").drain(..) {
             task.abort();
         }
     }
@@ -103,13 +107,13 @@ impl TestStack {
     /// Runs the worker on this stack's queue until the stack is dropped.
     pub fn start_worker(&self) {
         let task = self.stack.spawn_worker();
-        self.tasks.lock().unwrap().push(task);
+        self.tasks.lock().expect("the task list's lock").push(task);
     }
 
     /// Feeds the table's stream to the webhooks handler until dropped.
     pub fn start_webhooks(&self) {
         let task = self.stack.spawn_webhooks();
-        self.tasks.lock().unwrap().push(task);
+        self.tasks.lock().expect("the task list's lock").push(task);
     }
 
     pub async fn serve(stack: Stack) -> TestStack {
@@ -126,7 +130,7 @@ impl TestStack {
                 .build()
                 .expect("client"),
             server,
-            tasks: Default::default(),
+            tasks: std::sync::Mutex::default(),
         }
     }
 
@@ -188,36 +192,57 @@ impl TestStack {
         let raw = format!("{prefix}{}", ids::new_id());
         let key =
             shared::store::NewApiKey::for_raw_key(tenant_id, &raw).expect("a well-formed key");
-        let outcome = self.stack.app.store.create_api_key(&key).await.unwrap();
+        let outcome = self
+            .stack
+            .app
+            .store
+            .create_api_key(&key)
+            .await
+            .expect("storing the key");
         assert_eq!(outcome, shared::store::KeyCreateOutcome::Created);
         raw
     }
 
     /// The active-job counter of a scope, as stored.
     pub async fn active_jobs(&self, scope: Scope<'_>) -> i64 {
-        let counter = self.stack.app.store.active_jobs(scope).await.unwrap();
+        let counter = self
+            .stack
+            .app
+            .store
+            .active_jobs(scope)
+            .await
+            .expect("reading the counter");
         counter.expect("the tenant exists")
+    }
+
+    /// A job as stored (it must exist).
+    pub async fn stored_job(&self, scope: Scope<'_>, job_id: &str) -> shared::domain::Job {
+        self.stack
+            .app
+            .store
+            .get_job(scope, job_id)
+            .await
+            .expect("reading the job")
+            .expect("the job is stored")
     }
 
     /// Revokes a key the way an operator does (`imagesaas-admin key revoke`).
     pub async fn revoke(&self, raw_key: &str) {
         let store = &self.stack.app.store;
         let hash = shared::domain::ApiKeyHash::of(raw_key);
-        let id = store.key_id_of(&hash).await.unwrap().expect("a listed key");
-        store.revoke_api_key(&id).await.unwrap();
+        let id = store
+            .key_id_of(&hash)
+            .await
+            .expect("looking up the key")
+            .expect("a listed key");
+        store.revoke_api_key(&id).await.expect("revoking the key");
     }
 
     /// The dev tenant of `make dev`, with its default limits.
     pub async fn dev_tenant(&self) -> String {
-        seed_tenant(
-            &self.stack.app.store,
-            devstack::provision::DEV_TENANT_ID,
-            "Dev tenant",
-            DEV_KEY,
-            TenantLimits::default(),
-        )
-        .await
-        .expect("seeding the dev tenant");
+        devstack::provision::seed_dev_tenant(&self.stack.app.store)
+            .await
+            .expect("seeding the dev tenant");
         DEV_KEY.to_string()
     }
 
@@ -263,6 +288,32 @@ impl TestStack {
             &[],
         )
         .await
+    }
+
+    /// Submits `body`, which must be accepted: the new job's id.
+    pub async fn submit_job(&self, key: &str, body: &str) -> String {
+        let reply = self.submit(key, body).await;
+        assert_eq!(reply.status, 202, "{}", reply.body);
+        reply.body["jobId"].as_str().expect("a jobId").to_string()
+    }
+
+    /// Submits `body` and waits for the job to end: its last view.
+    pub async fn run_job(&self, key: &str, body: &str) -> Value {
+        let job = self.submit_job(key, body).await;
+        wait_for_job(self, key, &job, is_terminal).await.1
+    }
+
+    /// Every attribute of the stack's job queue, as SQS reports it.
+    pub async fn queue_attributes(&self) -> HashMap<QueueAttributeName, String> {
+        aws_sdk_sqs::Client::new(&self.stack.sdk)
+            .get_queue_attributes()
+            .queue_url(&self.stack.queue_url)
+            .attribute_names(QueueAttributeName::All)
+            .send()
+            .await
+            .expect("the queue's attributes")
+            .attributes
+            .expect("attributes in the answer")
     }
 
     pub async fn submit_with_key(&self, key: &str, body: &str, idempotency_key: &str) -> Reply {

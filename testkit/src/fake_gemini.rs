@@ -75,6 +75,7 @@ impl Mix {
     }
 
     /// Adds `reply`, drawn with `weight` relative to the others.
+    #[must_use]
     pub fn with(mut self, weight: u64, reply: Reply) -> Mix {
         self.choices.push((reply, weight));
         self

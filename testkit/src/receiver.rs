@@ -22,7 +22,7 @@ pub struct Received {
 
 impl Receiver {
     pub async fn start(statuses: impl IntoIterator<Item = u16>) -> Receiver {
-        let requests: Arc<Mutex<Vec<Received>>> = Default::default();
+        let requests: Arc<Mutex<Vec<Received>>> = Arc::default();
         let script = Arc::new(Mutex::new(statuses.into_iter().collect::<VecDeque<u16>>()));
         let (reqs, scr) = (requests.clone(), script.clone());
         let server = Loopback::http(move |req: hyper::Request<hyper::body::Incoming>| {
@@ -30,11 +30,15 @@ impl Receiver {
             async move {
                 let headers = req.headers().clone();
                 let body = loopback::body_of(req).await;
-                reqs.lock().unwrap().push(Received {
+                reqs.lock().expect("the receiver's lock").push(Received {
                     headers,
                     body: String::from_utf8_lossy(&body).into_owned(),
                 });
-                let status = scr.lock().unwrap().pop_front().unwrap_or(200);
+                let status = scr
+                    .lock()
+                    .expect("the receiver's lock")
+                    .pop_front()
+                    .unwrap_or(200);
                 loopback::respond(status, Vec::new())
             }
         })
@@ -50,13 +54,13 @@ impl Receiver {
 
     /// Answers every further request with `status`.
     pub fn always(&self, status: u16) {
-        let mut s = self.script.lock().unwrap();
+        let mut s = self.script.lock().expect("the receiver's lock");
         s.clear();
         s.extend(std::iter::repeat_n(status, 10_000));
     }
 
     pub fn received(&self) -> Vec<Received> {
-        self.requests.lock().unwrap().clone()
+        self.requests.lock().expect("the receiver's lock").clone()
     }
 
     /// Waits until at least `n` requests arrived (a generous 120 s at most:

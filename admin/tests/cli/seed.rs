@@ -2,7 +2,7 @@
 //! CLI: the dev tenant and key are listed, and re-seeding duplicates nothing.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use devstack::provision::{DEV_API_KEY, DEV_TENANT_ID, seed_tenant};
+use devstack::provision::{DEV_API_KEY, DEV_TENANT_ID, seed_dev_tenant};
 use shared::domain::{Tenant, TenantLimits};
 use shared::store::{CreateOutcome, KeyCreateOutcome, NewApiKey, Store, schema};
 
@@ -13,15 +13,7 @@ async fn the_dev_tenant_is_listed_once_however_often_it_is_seeded() {
     let env = Env::start().await;
     let store = &env.app.store;
     for _ in 0..3 {
-        seed_tenant(
-            store,
-            DEV_TENANT_ID,
-            "Dev tenant",
-            DEV_API_KEY,
-            TenantLimits::default(),
-        )
-        .await
-        .expect("seeding");
+        seed_dev_tenant(store).await.expect("seeding");
     }
     let tenants = env.admin(&["tenant", "list", "--json"]).await.json();
     assert_eq!(tenants.as_array().map(Vec::len), Some(1), "{tenants}");
@@ -42,15 +34,7 @@ async fn the_dev_tenant_is_listed_once_however_often_it_is_seeded() {
     env.admin(&["key", "revoke", key_id]).await.ok();
     assert_eq!(env.submit(DEV_API_KEY).await.0, 401);
     // A re-seed does not bring a revoked key back.
-    seed_tenant(
-        store,
-        DEV_TENANT_ID,
-        "Dev tenant",
-        DEV_API_KEY,
-        TenantLimits::default(),
-    )
-    .await
-    .expect("seeding");
+    seed_dev_tenant(store).await.expect("seeding");
     assert_eq!(env.submit(DEV_API_KEY).await.0, 401);
 }
 
@@ -73,15 +57,7 @@ async fn a_tenant_and_key_seeded_by_older_code_get_listed() {
     );
 
     for _ in 0..2 {
-        seed_tenant(
-            store,
-            DEV_TENANT_ID,
-            "Dev tenant",
-            DEV_API_KEY,
-            TenantLimits::default(),
-        )
-        .await
-        .expect("seeding");
+        seed_dev_tenant(store).await.expect("seeding");
     }
     let tenants = env.admin(&["tenant", "list", "--json"]).await.json();
     assert_eq!(tenants.as_array().map(Vec::len), Some(1), "{tenants}");

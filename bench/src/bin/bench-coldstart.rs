@@ -39,7 +39,7 @@ const FUNCTIONS: [(&str, &str); 8] = [
     ("sweeper", "sweeper-schedule.json"),
 ];
 
-const NODE_HANDLER: &str = r#"
+const NODE_HANDLER: &str = r"
 const base = `http://${process.env.AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation`;
 (async () => {
   for (;;) {
@@ -53,7 +53,7 @@ const base = `http://${process.env.AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/in
     });
   }
 })();
-"#;
+";
 
 /// What the runtime API saw of one process.
 #[derive(Debug)]
@@ -218,7 +218,7 @@ async fn measure(
                     Some(Seen::Error(e)) => return Err(format!("{name}: the function reported an error: {e}").into()),
                     None => return Err(format!("{name}: the runtime API stopped").into()),
                 },
-                _ = &mut deadline => return Err(format!("{name}: no response within 30 s").into()),
+                () = &mut deadline => return Err(format!("{name}: no response within 30 s").into()),
             }
         }
         inits.push(init.ok_or("a response before any next")?);

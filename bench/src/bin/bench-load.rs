@@ -49,6 +49,10 @@ const CONNECTIONS: [u32; 3] = [1, 8, 32];
 const RUN: Duration = Duration::from_secs(10);
 
 #[tokio::main]
+#[expect(
+    clippy::large_futures,
+    reason = "a benchmark's one-off future on the main stack"
+)]
 async fn main() -> Result<(), BoxError> {
     let dev_server = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/dev-server");
     if !dev_server.exists() {
@@ -154,6 +158,10 @@ fn lambda_logging() {
         .try_init();
 }
 
+#[expect(
+    clippy::large_futures,
+    reason = "a benchmark's futures on the main stack; boxing them would add an allocation to what it measures"
+)]
 async fn handler_overhead(endpoint: &str) -> Result<Vec<RouteTimes>, BoxError> {
     lambda_logging();
     let stack = Stack::provision(endpoint, StackOptions::named("overhead")).await?;

@@ -212,6 +212,10 @@ fn index_write_units(index: &[String], before: Option<&Item>, after: Option<&Ite
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::float_cmp,
+    reason = "unit counts are whole or half units, exact in an f64"
+)]
 mod tests {
     use super::*;
     use shared::domain::JobStatus;

@@ -95,14 +95,13 @@ pub fn units(
             response
                 .get("Items")
                 .and_then(Value::as_array)
-                .map(|items| {
+                .map_or(0, |items| {
                     items
                         .iter()
                         .filter_map(item_from_wire)
                         .map(|item| item_size(&item))
                         .sum()
-                })
-                .unwrap_or(0),
+                }),
         )),
         "PutItem" | "UpdateItem" | "DeleteItem" | "TransactWriteItems" => Some(Units {
             read: 0.0,

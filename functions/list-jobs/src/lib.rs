@@ -4,8 +4,9 @@
 
 use runtime::http::{self, ApiResponse, Body, Request, Response};
 use serde::Serialize;
-use shared::domain::{AspectRatio, Job, JobStatus, Mode};
-use shared::{ApiError, App, time};
+use shared::domain::JobStatus;
+use shared::views::JobListItem;
+use shared::{ApiError, App};
 
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 100;
@@ -55,7 +56,7 @@ async fn list_jobs(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
         .next
         .map(|position| cursors.encode(caller.scope(), status, &position));
     Ok(ApiResponse::ok(&ListView {
-        items: page.jobs.iter().map(ItemView::from).collect(),
+        items: page.jobs.iter().map(JobListItem::from).collect(),
         has_more: next_cursor.is_some(),
         next_cursor,
     }))
@@ -64,44 +65,7 @@ async fn list_jobs(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ListView<'a> {
-    items: Vec<ItemView<'a>>,
+    items: Vec<JobListItem<'a>>,
     has_more: bool,
     next_cursor: Option<String>,
-}
-
-/// The contract's list item shape.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ItemView<'a> {
-    id: &'a str,
-    status: JobStatus,
-    prompt: &'a str,
-    mode: Mode,
-    input_image_url: Option<&'a str>,
-    aspect_ratio: AspectRatio,
-    result_urls: &'a [String],
-    error_code: Option<&'a str>,
-    error_message: Option<&'a str>,
-    livemode: bool,
-    created_at: String,
-    updated_at: String,
-}
-
-impl<'a> From<&'a Job> for ItemView<'a> {
-    fn from(job: &'a Job) -> Self {
-        ItemView {
-            id: &job.id,
-            status: job.status,
-            prompt: &job.prompt,
-            mode: job.mode,
-            input_image_url: job.input_image_url.as_deref(),
-            aspect_ratio: job.aspect_ratio,
-            result_urls: &job.result_urls,
-            error_code: job.error.as_ref().map(|e| e.code.as_str()),
-            error_message: job.error.as_ref().map(|e| e.message.as_str()),
-            livemode: job.scope().livemode(),
-            created_at: time::iso_millis(&job.created_at),
-            updated_at: time::iso_millis(&job.updated_at),
-        }
-    }
 }

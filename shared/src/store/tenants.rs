@@ -181,6 +181,113 @@ impl Store {
         tenant_id: &str,
         update: &TenantUpdate,
     ) -> Result<UpdateOutcome, StoreError> {
+        let Some(change) = MetaChange::of(update) else {
+            return self.tenant_as_it_is(tenant_id).await;
+        };
+        if update.rpm.is_none() && update.max_concurrency.is_none() {
+            self.update_meta(tenant_id, change).await
+        } else {
+            self.update_meta_and_counters(tenant_id, update, change)
+                .await
+        }
+    }
+
+    /// No limit changes: one conditional update of the tenant item, which
+    /// returns the tenant as it is now.
+    async fn update_meta(
+        &self,
+        tenant_id: &str,
+        change: MetaChange,
+    ) -> Result<UpdateOutcome, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(meta_key(tenant_id)))
+            .update_expression(change.expression)
+            .condition_expression(change.condition)
+            .set_expression_attribute_values(change.values)
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(UpdateOutcome::Updated(tenant_from_item(&Item(
+                out.attributes.unwrap_or_default(),
+            ))?)),
+            Err(e) if refusals::condition_failed(&e) => self.update_refused(tenant_id).await,
+            Err(e) => Err(StoreError::aws("UpdateItem", e)),
+        }
+    }
+
+    /// New limits go to the tenant's item and to both modes' counters in
+    /// one transaction: a submit checks the copy in its counters.
+    async fn update_meta_and_counters(
+        &self,
+        tenant_id: &str,
+        update: &TenantUpdate,
+        change: MetaChange,
+    ) -> Result<UpdateOutcome, StoreError> {
+        let meta = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(meta_key(tenant_id)))
+            .update_expression(change.expression)
+            .condition_expression(change.condition)
+            .set_expression_attribute_values(change.values)
+            .build()
+            .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
+        let mut tx = self
+            .client
+            .transact_write_items()
+            .transact_items(tx_update(meta));
+        for mode in KeyMode::ALL {
+            if let Some(limits) = counters::set_limits(
+                &self.table,
+                tenant_id,
+                mode,
+                update.rpm,
+                update.max_concurrency,
+            )? {
+                tx = tx.transact_items(tx_update(limits));
+            }
+        }
+        if !applied_unless_first_condition_failed(tx.send().await)? {
+            return self.update_refused(tenant_id).await;
+        }
+        self.tenant_as_it_is(tenant_id).await
+    }
+
+    /// The tenant as stored, read after an update (or in place of one that
+    /// changes nothing).
+    async fn tenant_as_it_is(&self, tenant_id: &str) -> Result<UpdateOutcome, StoreError> {
+        Ok(match self.get_tenant(tenant_id).await? {
+            Some(t) => UpdateOutcome::Updated(t),
+            None => UpdateOutcome::UnknownTenant,
+        })
+    }
+
+    /// Which condition of an update failed: a read tells, and changes
+    /// nothing.
+    async fn update_refused(&self, tenant_id: &str) -> Result<UpdateOutcome, StoreError> {
+        Ok(match self.get_tenant(tenant_id).await? {
+            None => UpdateOutcome::UnknownTenant,
+            Some(_) => UpdateOutcome::NoWebhook,
+        })
+    }
+}
+
+/// What an update writes to the tenant item: the update expression, its
+/// condition (the tenant exists; for a secret rotation, it has a webhook
+/// URL) and the expression's values.
+#[derive(Debug, PartialEq)]
+struct MetaChange {
+    expression: String,
+    condition: String,
+    values: Option<HashMap<String, AttributeValue>>,
+}
+
+impl MetaChange {
+    /// `None` if the update changes nothing.
+    fn of(update: &TenantUpdate) -> Option<MetaChange> {
         let mut set = Vec::new();
         let mut remove = Vec::new();
         let mut values = HashMap::new();
@@ -218,10 +325,7 @@ impl Store {
             WebhookChange::Remove => remove.extend(["webhookUrl", "webhookSecret"]),
         }
         if set.is_empty() && remove.is_empty() {
-            return Ok(match self.get_tenant(tenant_id).await? {
-                Some(t) => UpdateOutcome::Updated(t),
-                None => UpdateOutcome::UnknownTenant,
-            });
+            return None;
         }
         let mut expression = String::new();
         if !set.is_empty() {
@@ -230,71 +334,17 @@ impl Store {
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
-        let tenant_key = key(schema::tenant_pk(tenant_id), schema::META.into());
-        let values = (!values.is_empty()).then_some(values);
-        let changes_limits = update.rpm.is_some() || update.max_concurrency.is_some();
-        if !changes_limits {
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(tenant_key))
-                .update_expression(expression.trim())
-                .condition_expression(condition)
-                .set_expression_attribute_values(values)
-                .return_values(ReturnValue::AllNew)
-                .send()
-                .await;
-            return match result {
-                Ok(out) => Ok(UpdateOutcome::Updated(tenant_from_item(&Item(
-                    out.attributes.unwrap_or_default(),
-                ))?)),
-                Err(e) if refusals::condition_failed(&e) => self.update_refused(tenant_id).await,
-                Err(e) => Err(StoreError::aws("UpdateItem", e)),
-            };
-        }
-        // New limits go to the tenant's item and to both modes' counters in
-        // one transaction: a submit checks the copy in its counters.
-        let meta = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(tenant_key))
-            .update_expression(expression.trim())
-            .condition_expression(condition)
-            .set_expression_attribute_values(values)
-            .build()
-            .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
-        let mut tx = self
-            .client
-            .transact_write_items()
-            .transact_items(tx_update(meta));
-        for mode in KeyMode::ALL {
-            if let Some(limits) = counters::set_limits(
-                &self.table,
-                tenant_id,
-                mode,
-                update.rpm,
-                update.max_concurrency,
-            )? {
-                tx = tx.transact_items(tx_update(limits));
-            }
-        }
-        if !applied_unless_first_condition_failed(tx.send().await)? {
-            return self.update_refused(tenant_id).await;
-        }
-        Ok(match self.get_tenant(tenant_id).await? {
-            Some(t) => UpdateOutcome::Updated(t),
-            None => UpdateOutcome::UnknownTenant,
+        Some(MetaChange {
+            expression: expression.trim().to_string(),
+            condition,
+            values: (!values.is_empty()).then_some(values),
         })
     }
+}
 
-    /// Which condition of an update failed: a read tells, and changes
-    /// nothing.
-    async fn update_refused(&self, tenant_id: &str) -> Result<UpdateOutcome, StoreError> {
-        Ok(match self.get_tenant(tenant_id).await? {
-            None => UpdateOutcome::UnknownTenant,
-            Some(_) => UpdateOutcome::NoWebhook,
-        })
-    }
+/// The key of a tenant's item.
+fn meta_key(tenant_id: &str) -> HashMap<String, AttributeValue> {
+    key(schema::tenant_pk(tenant_id), schema::META.into())
 }
 
 /// A new tenant's item: configuration and limits.
@@ -347,4 +397,62 @@ pub(crate) fn tenant_from_item(item: &Item) -> Result<Tenant, StoreError> {
         webhook_url: item.opt_str("webhookUrl")?.map(str::to_string),
         webhook_secret: item.opt_str("webhookSecret")?.map(str::to_string),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(webhook: WebhookChange) -> TenantUpdate {
+        TenantUpdate {
+            rpm: None,
+            max_concurrency: None,
+            webhook,
+        }
+    }
+
+    #[test]
+    fn an_update_that_changes_nothing_writes_nothing() {
+        assert_eq!(MetaChange::of(&update(WebhookChange::Keep)), None);
+    }
+
+    #[test]
+    fn new_limits_and_a_new_url_are_one_set_that_keeps_the_secret() {
+        let change = MetaChange::of(&TenantUpdate {
+            rpm: Some(30),
+            max_concurrency: Some(2),
+            ..update(WebhookChange::SetUrl {
+                url: "https://example.com/hook".into(),
+                secret_if_none: "whsec_new".into(),
+            })
+        })
+        .expect("a change");
+        assert_eq!(
+            change.expression,
+            "SET rpm = :rpm, maxConcurrency = :max, webhookUrl = :url, \
+             webhookSecret = if_not_exists(webhookSecret, :secret)"
+        );
+        assert_eq!(change.condition, "attribute_exists(PK)");
+        assert_eq!(change.values.map(|v| v.len()), Some(4));
+    }
+
+    #[test]
+    fn a_rotation_needs_a_webhook_url() {
+        let change = MetaChange::of(&update(WebhookChange::RotateSecret {
+            secret: "whsec_next".into(),
+        }))
+        .expect("a change");
+        assert_eq!(change.expression, "SET webhookSecret = :secret");
+        assert_eq!(
+            change.condition,
+            "attribute_exists(PK) AND attribute_exists(webhookUrl)"
+        );
+    }
+
+    #[test]
+    fn removing_the_webhook_is_a_remove_without_values() {
+        let change = MetaChange::of(&update(WebhookChange::Remove)).expect("a change");
+        assert_eq!(change.expression, "REMOVE webhookUrl, webhookSecret");
+        assert_eq!(change.values, None);
+    }
 }

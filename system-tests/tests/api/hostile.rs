@@ -35,7 +35,7 @@ async fn hostile_inputs_get_their_documented_4xx_and_leave_no_trace() {
         cases.len(),
         corpus::MIN_CASES
     );
-    let world = Arc::new(World::start(&cases).await);
+    let world = Arc::new(Box::pin(World::start(&cases)).await);
     let (worker_cases, refused_cases): (Vec<Case>, Vec<Case>) =
         cases.into_iter().partition(Case::is_worker_case);
     let mut report = Report::default();

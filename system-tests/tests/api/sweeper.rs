@@ -69,13 +69,6 @@ async fn stuck_jobs_are_requeued_and_finish_and_others_are_left_alone() {
     assert_eq!(young_job.body["status"], "QUEUED", "{}", young_job.body);
     assert_eq!(t.active_jobs(scope(&tenant_id, &key)).await, 1);
     assert_eq!(t.active_jobs(scope(&other_id, &other_key)).await, 0);
-    let crashed_job = t
-        .stack
-        .app
-        .store
-        .get_job(scope(&tenant_id, &key), &crashed)
-        .await
-        .unwrap()
-        .unwrap();
+    let crashed_job = t.stored_job(scope(&tenant_id, &key), &crashed).await;
     assert_eq!(crashed_job.attempts, 2, "reclaimed once: {crashed_job:?}");
 }

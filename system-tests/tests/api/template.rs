@@ -14,7 +14,8 @@ type IndexShape = (String, Vec<(String, String)>, String);
 
 fn template() -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
-    serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    serde_yaml_ng::from_str(&std::fs::read_to_string(path).expect("template.yaml"))
+        .expect("template.yaml is YAML")
 }
 
 fn s(v: &Value) -> String {
@@ -28,7 +29,7 @@ fn s(v: &Value) -> String {
 
 fn key_schema(v: &Value) -> Vec<(String, String)> {
     v.as_sequence()
-        .unwrap()
+        .expect("a key schema list")
         .iter()
         .map(|k| (s(&k["AttributeName"]), s(&k["KeyType"])))
         .collect()
@@ -168,16 +169,7 @@ async fn the_local_table_and_queues_have_the_templates_shape() {
         "a live worker run must never be overtaken by a reclaim"
     );
 
-    let sqs = aws_sdk_sqs::Client::new(&stack.stack.sdk);
-    let attrs = sqs
-        .get_queue_attributes()
-        .queue_url(&stack.stack.queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap();
+    let attrs = stack.queue_attributes().await;
     assert_eq!(
         attrs[&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout],
         visibility.to_string()
@@ -304,15 +296,14 @@ fn ref_to(v: &Value) -> Option<String> {
 
 fn seq(v: &Value) -> &[Value] {
     v.as_sequence()
-        .map(Vec::as_slice)
-        .unwrap_or_else(|| panic!("a list, got {v:?}"))
+        .map_or_else(|| panic!("a list, got {v:?}"), Vec::as_slice)
 }
 
 /// Every `AWS::Serverless::Function`, by logical id.
 fn functions(t: &Value) -> Vec<(String, &Value)> {
     t["Resources"]
         .as_mapping()
-        .unwrap()
+        .expect("a Resources map")
         .iter()
         .filter(|(_, r)| s(&r["Type"]) == "AWS::Serverless::Function")
         .map(|(id, r)| (s(id), r))

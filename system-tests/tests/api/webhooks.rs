@@ -28,8 +28,9 @@ fn verify(secret: &str, r: &Received) -> bool {
     };
     let key = STANDARD
         .decode(secret.trim_start_matches("whsec_"))
-        .unwrap();
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).unwrap();
+        .expect("a base64 secret");
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(&key).expect("HMAC takes a key of any length");
     mac.update(
         format!(
             "{}.{}.{}",
@@ -75,14 +76,8 @@ async fn hooked_tenant(t: &TestStack, receiver: &Receiver, live: bool) -> (Strin
         .store
         .set_tenant_webhook(&tenant, Some((&receiver.url, SECRET)))
         .await
-        .unwrap();
+        .expect("setting the webhook");
     (tenant, key)
-}
-
-async fn submit(t: &TestStack, key: &str, body: &str) -> String {
-    let r = t.submit(key, body).await;
-    assert_eq!(r.status, 202, "{}", r.body);
-    r.body["jobId"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]
@@ -91,12 +86,12 @@ async fn a_succeeded_job_is_delivered_once_signed() {
     let t = stack(&gemini).await;
     let receiver = Receiver::start([]).await;
     let (tenant, key) = hooked_tenant(&t, &receiver, false).await;
-    let job = submit(
-        &t,
-        &key,
-        r#"{"prompt":"A cute cat sitting on a couch","mode":"draft"}"#,
-    )
-    .await;
+    let job = t
+        .submit_job(
+            &key,
+            r#"{"prompt":"A cute cat sitting on a couch","mode":"draft"}"#,
+        )
+        .await;
     let (_, done) = wait_for_job(&t, &key, &job, is_terminal).await;
     assert_eq!(done["status"], "SUCCEEDED");
 
@@ -173,7 +168,7 @@ async fn a_failed_job_is_delivered_with_its_error() {
     let receiver = Receiver::start([]).await;
     let (_, key) = hooked_tenant(&t, &receiver, true).await;
 
-    let failed = submit(&t, &key, r#"{"prompt":"blocked"}"#).await;
+    let failed = t.submit_job(&key, r#"{"prompt":"blocked"}"#).await;
     let got = receiver.wait_for(1).await;
     let body = json(&got[0]);
     assert_eq!(body["livemode"], true, "a live key's job is live data");
@@ -197,7 +192,7 @@ async fn a_canceled_job_is_delivered_with_a_null_error() {
     t.start_webhooks();
     let receiver = Receiver::start([]).await;
     let (_, key) = hooked_tenant(&t, &receiver, false).await;
-    let job = submit(&t, &key, r#"{"prompt":"cancel me"}"#).await;
+    let job = t.submit_job(&key, r#"{"prompt":"cancel me"}"#).await;
     assert_eq!(t.cancel(&key, &job).await.status, 200);
     let got = receiver.wait_for(1).await;
     let body = json(&got[0]);
@@ -218,7 +213,7 @@ async fn retried_attempts_deliver_only_the_terminal_event() {
     let t = stack(&gemini).await;
     let receiver = Receiver::start([]).await;
     let (_, key) = hooked_tenant(&t, &receiver, true).await;
-    let job = submit(&t, &key, r#"{"prompt":"flaky"}"#).await;
+    let job = t.submit_job(&key, r#"{"prompt":"flaky"}"#).await;
     let (seen, _) = wait_for_job(&t, &key, &job, is_terminal).await;
     assert!(seen.contains(&"RETRYING".to_string()), "{seen:?}");
     receiver.wait_for(1).await;
@@ -234,7 +229,7 @@ async fn a_flaky_receiver_gets_the_same_event_id_until_it_accepts() {
     let t = stack(&gemini).await;
     let receiver = Receiver::start([500, 500]).await;
     let (_, key) = hooked_tenant(&t, &receiver, false).await;
-    submit(&t, &key, r#"{"prompt":"retry me"}"#).await;
+    t.submit_job(&key, r#"{"prompt":"retry me"}"#).await;
     let got = receiver.wait_for(3).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(
@@ -259,7 +254,7 @@ async fn a_receiver_that_keeps_failing_ends_in_the_failure_queue() {
     let receiver = Receiver::start([]).await;
     receiver.always(503);
     let (_, key) = hooked_tenant(&t, &receiver, false).await;
-    let job = submit(&t, &key, r#"{"prompt":"nobody home"}"#).await;
+    let job = t.submit_job(&key, r#"{"prompt":"nobody home"}"#).await;
     let sqs = aws_sdk_sqs::Client::new(&t.stack.sdk);
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let message = loop {
@@ -296,7 +291,7 @@ async fn a_gone_receiver_is_not_retried() {
     let t = stack(&gemini).await;
     let receiver = Receiver::start([410]).await;
     let (_, key) = hooked_tenant(&t, &receiver, false).await;
-    submit(&t, &key, r#"{"prompt":"gone"}"#).await;
+    t.submit_job(&key, r#"{"prompt":"gone"}"#).await;
     receiver.wait_for(1).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(receiver.received().len(), 1);
@@ -316,7 +311,7 @@ async fn forbidden_targets_are_refused() {
     // Loopback is refused outside local mode: the receiver hears nothing.
     let receiver = Receiver::start([]).await;
     let (_, key) = hooked_tenant(&t, &receiver, false).await;
-    let job = submit(&t, &key, r#"{"prompt":"to loopback"}"#).await;
+    let job = t.submit_job(&key, r#"{"prompt":"to loopback"}"#).await;
     wait_for_job(&t, &key, &job, is_terminal).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(receiver.received().is_empty());
@@ -363,15 +358,8 @@ async fn replaying_a_stream_record_sends_the_same_event_id() {
     let t = TestStack::start_with(|o| o.gemini = Some((gemini.base_url.clone(), "k".into()))).await;
     let receiver = Receiver::start([]).await;
     let (tenant, key) = hooked_tenant(&t, &receiver, false).await;
-    let job_id = submit(&t, &key, r#"{"prompt":"replay"}"#).await;
-    let mut job = t
-        .stack
-        .app
-        .store
-        .get_job(scope(&tenant, &key), &job_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let job_id = t.submit_job(&key, r#"{"prompt":"replay"}"#).await;
+    let mut job = t.stored_job(scope(&tenant, &key), &job_id).await;
     job.status = shared::domain::JobStatus::Running;
     let old = image_of(&job);
     job.status = shared::domain::JobStatus::Succeeded;

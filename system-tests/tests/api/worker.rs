@@ -16,6 +16,14 @@ async fn pipeline(gemini: &FakeGemini) -> TestStack {
     pipeline_with(gemini, |_| {}).await
 }
 
+/// A fake Gemini of its own (a PNG for every call until scripted) and a
+/// pipeline calling it.
+async fn new_pipeline() -> (FakeGemini, TestStack) {
+    let gemini = FakeGemini::start().await.expect("a fake Gemini");
+    let t = pipeline(&gemini).await;
+    (gemini, t)
+}
+
 async fn pipeline_with(
     gemini: &FakeGemini,
     adjust: impl FnOnce(&mut devstack::StackOptions),
@@ -38,14 +46,8 @@ fn png(width: u32, height: u32, shade: u8) -> Vec<u8> {
         &mut std::io::Cursor::new(&mut bytes),
         image::ImageFormat::Png,
     )
-    .unwrap();
+    .expect("encoding a PNG");
     bytes
-}
-
-async fn submit(t: &TestStack, key: &str, body: &str) -> String {
-    let r = t.submit(key, body).await;
-    assert_eq!(r.status, 202, "{}", r.body);
-    r.body["jobId"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]
@@ -56,12 +58,12 @@ async fn a_live_job_stores_exactly_the_returned_image() {
     let t = pipeline(&gemini).await;
     let (tenant, key) = t.live_tenant(60, 1).await;
 
-    let job = submit(
-        &t,
-        &key,
-        r#"{"prompt":"A lighthouse at dusk","mode":"final","aspectRatio":"16:9"}"#,
-    )
-    .await;
+    let job = t
+        .submit_job(
+            &key,
+            r#"{"prompt":"A lighthouse at dusk","mode":"final","aspectRatio":"16:9"}"#,
+        )
+        .await;
     let (seen, body) = wait_for_job(&t, &key, &job, is_terminal).await;
     assert_eq!(body["status"], "SUCCEEDED", "{body} after {seen:?}");
     let urls = body["resultUrls"].as_array().unwrap();
@@ -105,7 +107,9 @@ async fn a_live_job_stores_exactly_the_returned_image() {
     );
 
     // The slot is free again: concurrency 1 admits the next job.
-    let next = submit(&t, &key, r#"{"prompt":"Another","mode":"draft"}"#).await;
+    let next = t
+        .submit_job(&key, r#"{"prompt":"Another","mode":"draft"}"#)
+        .await;
     wait_for_job(&t, &key, &next, is_terminal).await;
     assert_eq!(
         gemini.calls()[1].path,
@@ -120,8 +124,7 @@ async fn a_live_job_stores_exactly_the_returned_image() {
 
 #[tokio::test]
 async fn refusals_and_empty_answers_fail_the_job() {
-    let gemini = FakeGemini::start().await.unwrap();
-    let t = pipeline(&gemini).await;
+    let (gemini, t) = new_pipeline().await;
     let (tenant, key) = t.live_tenant(60, 5).await;
     let cases = [
         (Reply::PromptBlocked("SAFETY".into()), "CONTENT_BLOCKED"),
@@ -143,7 +146,9 @@ async fn refusals_and_empty_answers_fail_the_job() {
     for (i, (reply, code)) in cases.into_iter().enumerate() {
         let before = gemini.call_count();
         gemini.script([reply]);
-        let job = submit(&t, &key, &format!(r#"{{"prompt":"case {i}"}}"#)).await;
+        let job = t
+            .submit_job(&key, &format!(r#"{{"prompt":"case {i}"}}"#))
+            .await;
         let (seen, body) = wait_for_job(&t, &key, &job, is_terminal).await;
         assert_eq!(body["status"], "FAILED", "case {i}: {body}");
         assert_eq!(body["error"]["code"], code, "case {i}: {body}");
@@ -179,7 +184,7 @@ async fn transient_errors_retry_with_backoff_then_succeed() {
     ]);
     let t = pipeline(&gemini).await;
     let (_, key) = t.live_tenant(60, 5).await;
-    let job = submit(&t, &key, r#"{"prompt":"flaky"}"#).await;
+    let job = t.submit_job(&key, r#"{"prompt":"flaky"}"#).await;
     let (seen, body) = wait_for_job(&t, &key, &job, is_terminal).await;
     assert_eq!(body["status"], "SUCCEEDED", "{body}");
     assert!(
@@ -198,20 +203,13 @@ async fn a_provider_that_stays_down_fails_the_job_after_the_budget() {
     });
     let t = pipeline(&gemini).await;
     let (tenant, key) = t.live_tenant(60, 5).await;
-    let job = submit(&t, &key, r#"{"prompt":"never"}"#).await;
+    let job = t.submit_job(&key, r#"{"prompt":"never"}"#).await;
     let (seen, body) = wait_for_job(&t, &key, &job, is_terminal).await;
     assert_eq!(body["status"], "FAILED", "{body}");
     assert_eq!(body["error"]["code"], "PROVIDER_UNAVAILABLE");
     assert!(seen.contains(&"RETRYING".to_string()), "{seen:?}");
     assert_eq!(gemini.call_count(), 3, "the attempt budget is 3");
-    let row = t
-        .stack
-        .app
-        .store
-        .get_job(scope(&tenant, &key), &job)
-        .await
-        .unwrap()
-        .unwrap();
+    let row = t.stored_job(scope(&tenant, &key), &job).await;
     assert_eq!(row.attempts, 3);
     assert_eq!(t.active_jobs(scope(&tenant, &key)).await, 0);
 }
@@ -248,7 +246,7 @@ async fn a_slow_provider_times_out_and_is_retried() {
         w,
     ));
     let (_, key) = t.live_tenant(60, 5).await;
-    let job = submit(&t, &key, r#"{"prompt":"slow"}"#).await;
+    let job = t.submit_job(&key, r#"{"prompt":"slow"}"#).await;
     let (seen, body) = wait_for_job(&t, &key, &job, is_terminal).await;
     task.abort();
     assert_eq!(body["status"], "SUCCEEDED", "{body}");
@@ -265,7 +263,7 @@ fn worker_config_for(t: &TestStack, gemini: &FakeGemini) -> worker::WorkerConfig
         gemini: Some(shared::images::gemini::GeminiConfig {
             base_url: gemini.base_url.clone(),
             api_key: "k".into(),
-            models: Default::default(),
+            models: shared::images::gemini::Models::default(),
             connect_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_secs(30),
         }),
@@ -285,7 +283,7 @@ async fn a_duplicate_delivery_generates_once() {
     ));
     let t = TestStack::start_with(|o| o.gemini = Some((gemini.base_url.clone(), "k".into()))).await;
     let (tenant, key) = t.live_tenant(60, 5).await;
-    let job = submit(&t, &key, r#"{"prompt":"twice"}"#).await;
+    let job = t.submit_job(&key, r#"{"prompt":"twice"}"#).await;
     // The queue delivers the job a second (and third) time.
     let sqs = aws_sdk_sqs::Client::new(&t.stack.sdk);
     for _ in 0..2 {
@@ -312,7 +310,7 @@ async fn a_job_canceled_before_the_worker_runs_is_never_generated() {
     let gemini = FakeGemini::start().await.unwrap();
     let t = TestStack::start_with(|o| o.gemini = Some((gemini.base_url.clone(), "k".into()))).await;
     let (_, key) = t.live_tenant(60, 5).await;
-    let job = submit(&t, &key, r#"{"prompt":"changed my mind"}"#).await;
+    let job = t.submit_job(&key, r#"{"prompt":"changed my mind"}"#).await;
     assert_eq!(t.cancel(&key, &job).await.status, 200);
     t.start_worker();
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -321,15 +319,7 @@ async fn a_job_canceled_before_the_worker_runs_is_never_generated() {
         t.get(&key, &format!("/v1/jobs/{job}")).await.body["status"],
         "CANCELED"
     );
-    let attrs = aws_sdk_sqs::Client::new(&t.stack.sdk)
-        .get_queue_attributes()
-        .queue_url(&t.stack.queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap();
+    let attrs = t.queue_attributes().await;
     let count =
         |a: aws_sdk_sqs::types::QueueAttributeName| attrs.get(&a).cloned().unwrap_or_default();
     assert_eq!(
@@ -345,8 +335,7 @@ async fn a_job_canceled_before_the_worker_runs_is_never_generated() {
 
 #[tokio::test]
 async fn img2img_sends_the_fetched_image_inline() {
-    let gemini = FakeGemini::start().await.unwrap();
-    let t = pipeline(&gemini).await;
+    let (gemini, t) = new_pipeline().await;
     let input = png(32, 32, 200);
     let files = FileServer::start(vec![(
         "/cat.png",
@@ -357,8 +346,7 @@ async fn img2img_sends_the_fetched_image_inline() {
     .await;
     let (_, key) = t.live_tenant(60, 5).await;
     let body = serde_json::json!({"prompt": "make it blue", "inputImageUrl": format!("{}/cat.png", files.base)});
-    let job = submit(&t, &key, &body.to_string()).await;
-    let (_, body) = wait_for_job(&t, &key, &job, is_terminal).await;
+    let body = t.run_job(&key, &body.to_string()).await;
     assert_eq!(body["status"], "SUCCEEDED", "{body}");
     let call = &gemini.calls()[0];
     let parts = &call.body["contents"][0]["parts"];
@@ -369,8 +357,7 @@ async fn img2img_sends_the_fetched_image_inline() {
 
 #[tokio::test]
 async fn a_gif_input_reaches_gemini_as_the_png_of_its_first_frame() {
-    let gemini = FakeGemini::start().await.unwrap();
-    let t = pipeline(&gemini).await;
+    let (gemini, t) = new_pipeline().await;
     let mut gif = Vec::new();
     image::RgbImage::from_pixel(6, 4, image::Rgb([10, 200, 30]))
         .write_to(&mut std::io::Cursor::new(&mut gif), image::ImageFormat::Gif)
@@ -378,8 +365,7 @@ async fn a_gif_input_reaches_gemini_as_the_png_of_its_first_frame() {
     let files = FileServer::start(vec![("/anim.gif", 200, vec![], gif)]).await;
     let (_, key) = t.live_tenant(60, 5).await;
     let body = serde_json::json!({"prompt": "make it blue", "inputImageUrl": format!("{}/anim.gif", files.base)});
-    let job = submit(&t, &key, &body.to_string()).await;
-    let (_, done) = wait_for_job(&t, &key, &job, is_terminal).await;
+    let done = t.run_job(&key, &body.to_string()).await;
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
     let parts = &gemini.calls()[0].body["contents"][0]["parts"];
     // Gemini takes PNG, JPEG, WebP, HEIC and HEIF: never image/gif.
@@ -453,7 +439,7 @@ async fn a_bomb_in_a_batch_fails_alone_and_its_batch_mates_finish() {
         if let Some(path) = input {
             body["inputImageUrl"] = format!("{}{path}", files.base).into();
         }
-        let job = submit(&t, &key, &body.to_string()).await;
+        let job = t.submit_job(&key, &body.to_string()).await;
         let message = shared::queue::JobMessage::new(scope(&tenant, &key), &job);
         let event = testkit::sqs::job_message_event(format!("m{i}"), &message).unwrap();
         records.extend(event.records);
@@ -487,8 +473,7 @@ async fn a_bomb_in_a_batch_fails_alone_and_its_batch_mates_finish() {
 
 #[tokio::test]
 async fn test_keys_render_offline_through_the_same_pipeline() {
-    let gemini = FakeGemini::start().await.unwrap();
-    let t = pipeline(&gemini).await;
+    let (gemini, t) = new_pipeline().await;
     let (_, key) = t.tenant(60, 5).await;
     let input = png(16, 16, 255);
     let files = FileServer::start(vec![("/in.png", 200, vec![], input)]).await;
@@ -499,8 +484,7 @@ async fn test_keys_render_offline_through_the_same_pipeline() {
         serde_json::json!({"prompt": "A cute cat", "mode": "final", "aspectRatio": "16:9"}),
         serde_json::json!({"prompt": "A cute cat", "mode": "draft", "inputImageUrl": format!("{}/in.png", files.base)}),
     ] {
-        let job = submit(&t, &key, &body.to_string()).await;
-        let (_, done) = wait_for_job(&t, &key, &job, is_terminal).await;
+        let done = t.run_job(&key, &body.to_string()).await;
         assert_eq!(done["status"], "SUCCEEDED", "{done}");
         let url = done["resultUrls"][0].as_str().unwrap().to_string();
         let bytes = t
@@ -531,8 +515,7 @@ async fn test_keys_render_offline_through_the_same_pipeline() {
 
 #[tokio::test]
 async fn unusable_input_images_fail_the_job() {
-    let gemini = FakeGemini::start().await.unwrap();
-    let t = pipeline(&gemini).await;
+    let (gemini, t) = new_pipeline().await;
     let big = vec![0u8; 11 * 1024 * 1024];
     let files = FileServer::start(vec![
         (
@@ -568,17 +551,20 @@ async fn unusable_input_images_fail_the_job() {
         "/to-private",
         "/missing",
     ] {
-        let body =
-            serde_json::json!({"prompt": "x", "inputImageUrl": format!("{}{path}", files.base)});
-        let job = submit(&t, &key, &body.to_string()).await;
-        let (_, done) = wait_for_job(&t, &key, &job, is_terminal).await;
-        assert_eq!(done["status"], "FAILED", "{path}: {done}");
-        assert_eq!(
-            done["error"]["code"], "INPUT_IMAGE_INVALID",
-            "{path}: {done}"
-        );
+        input_is_refused(&t, &key, &format!("{}{path}", files.base)).await;
     }
     assert_eq!(gemini.call_count(), 0);
+}
+
+/// A live job whose input image is at `url` fails as INPUT_IMAGE_INVALID.
+async fn input_is_refused(t: &TestStack, key: &str, url: &str) {
+    let body = serde_json::json!({"prompt": "x", "inputImageUrl": url});
+    let done = t.run_job(key, &body.to_string()).await;
+    assert_eq!(done["status"], "FAILED", "{url}: {done}");
+    assert_eq!(
+        done["error"]["code"], "INPUT_IMAGE_INVALID",
+        "{url}: {done}"
+    );
 }
 
 #[tokio::test]
@@ -594,13 +580,7 @@ async fn the_production_guard_refuses_internal_addresses() {
         "https://[::1]/a.png",
         "https://localhost/a.png",
     ] {
-        let body = serde_json::json!({"prompt": "x", "inputImageUrl": url});
-        let job = submit(&t, &key, &body.to_string()).await;
-        let (_, done) = wait_for_job(&t, &key, &job, is_terminal).await;
-        assert_eq!(
-            done["error"]["code"], "INPUT_IMAGE_INVALID",
-            "{url}: {done}"
-        );
+        input_is_refused(&t, &key, url).await;
     }
     assert_eq!(gemini.call_count(), 0);
 }
@@ -610,7 +590,7 @@ async fn a_crashed_run_is_reclaimed_after_its_lease() {
     let gemini = FakeGemini::start().await.unwrap();
     let t = TestStack::start_with(|o| o.gemini = Some((gemini.base_url.clone(), "k".into()))).await;
     let (tenant, key) = t.live_tenant(60, 5).await;
-    let job = submit(&t, &key, r#"{"prompt":"crash"}"#).await;
+    let job = t.submit_job(&key, r#"{"prompt":"crash"}"#).await;
     // A worker claims the job and dies: RUNNING, lease of 2 s, message kept.
     let claimed = t
         .stack
@@ -633,14 +613,7 @@ async fn a_crashed_run_is_reclaimed_after_its_lease() {
     let (_, body) = wait_for_job(&t, &key, &job, is_terminal).await;
     assert_eq!(body["status"], "SUCCEEDED", "{body}");
     assert_eq!(gemini.call_count(), 1);
-    let row = t
-        .stack
-        .app
-        .store
-        .get_job(scope(&tenant, &key), &job)
-        .await
-        .unwrap()
-        .unwrap();
+    let row = t.stored_job(scope(&tenant, &key), &job).await;
     assert_eq!(row.attempts, 2, "the crashed attempt and the reclaim");
     assert_eq!(t.active_jobs(scope(&tenant, &key)).await, 0);
 }
@@ -653,7 +626,7 @@ async fn a_retried_claim_is_recognised_as_ours() {
     use shared::store::ClaimOutcome;
     let t = TestStack::start().await;
     let (tenant, key) = t.tenant(60, 5).await;
-    let job = submit(&t, &key, r#"{"prompt":"retry"}"#).await;
+    let job = t.submit_job(&key, r#"{"prompt":"retry"}"#).await;
     let store = &t.stack.app.store;
     let lease = Duration::from_secs(60);
     let now = shared::time::now();
@@ -688,8 +661,7 @@ async fn a_retried_claim_is_recognised_as_ours() {
 
 #[tokio::test]
 async fn poison_messages_reach_the_dead_letter_queue() {
-    let gemini = FakeGemini::start().await.unwrap();
-    let t = pipeline(&gemini).await;
+    let (_gemini, t) = new_pipeline().await;
     let sqs = aws_sdk_sqs::Client::new(&t.stack.sdk);
     sqs.send_message()
         .queue_url(&t.stack.queue_url)
@@ -731,8 +703,8 @@ async fn each_job_message_is_grouped_by_its_tenant_for_fair_queueing() {
     let t = TestStack::start().await;
     let (first, first_key) = t.tenant(60, 5).await;
     let (second, second_key) = t.live_tenant(60, 5).await;
-    submit(&t, &first_key, r#"{"prompt":"a"}"#).await;
-    submit(&t, &second_key, r#"{"prompt":"b"}"#).await;
+    t.submit_job(&first_key, r#"{"prompt":"a"}"#).await;
+    t.submit_job(&second_key, r#"{"prompt":"b"}"#).await;
     let sqs = aws_sdk_sqs::Client::new(&t.stack.sdk);
     let mut groups = std::collections::BTreeMap::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);

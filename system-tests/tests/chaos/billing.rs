@@ -211,7 +211,7 @@ mod tests {
                 Box::new(Reply::Image(Vec::new())),
             )
         };
-        let timeout = Duration::from_millis(1000);
+        let timeout = Duration::from_secs(1);
         assert_eq!(effect(&slow(500), timeout), Effect::SlowImage);
         assert_eq!(effect(&slow(1500), timeout), Effect::TimedOut);
     }

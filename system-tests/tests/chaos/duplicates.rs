@@ -30,8 +30,8 @@ impl DuplicateDeliveries {
                 aws_sdk_sqs::Client::new(&stack.sdk),
                 stack.queue_url.clone(),
             )),
-            sent: Default::default(),
-            failed: Default::default(),
+            sent: Arc::default(),
+            failed: Arc::default(),
             pending: Mutex::default(),
         }
     }

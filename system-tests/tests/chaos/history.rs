@@ -239,10 +239,18 @@ mod tests {
             .build()
     }
 
+    #[expect(
+        clippy::unnecessary_wraps,
+        reason = "an image of `record`, which takes None for none"
+    )]
     fn job(status: &str) -> Option<Image> {
         Some(image(&[("status", AttributeValue::S(status.into()))]))
     }
 
+    #[expect(
+        clippy::unnecessary_wraps,
+        reason = "an image of `record`, which takes None for none"
+    )]
     fn counter(active: i64) -> Option<Image> {
         Some(image(&[(
             "activeJobs",

@@ -22,22 +22,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use shared::domain::{Job, JobStatus, KeyMode, Scope};
+use shared::domain::{FailureCode, Job, JobStatus, KeyMode, Scope};
 use shared::store::job_from_item;
 use shared::store::{Item, schema};
 
 use crate::known::Tenant;
 use crate::traffic::result_prefix;
 use system_tests::TestStack;
-
-/// The failure codes the contract defines.
-const FAILURE_CODES: [&str; 5] = [
-    "CONTENT_BLOCKED",
-    "INPUT_IMAGE_INVALID",
-    "GENERATION_FAILED",
-    "PROVIDER_UNAVAILABLE",
-    "TIMEOUT",
-];
 
 /// The table as the checker read it.
 pub struct Snapshot {
@@ -253,7 +244,7 @@ fn check_job_item(item: &Item, pk: &str, job_id: &str) -> Result<(), String> {
         }
         JobStatus::Failed => {
             job.result_urls.is_empty()
-                && error_code.is_some_and(|c| FAILURE_CODES.contains(&c))
+                && error_code.is_some_and(|c| FailureCode::parse(c).is_some())
                 && job.error.as_ref().is_some_and(|e| !e.message.is_empty())
         }
         JobStatus::Running => {

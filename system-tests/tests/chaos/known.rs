@@ -70,6 +70,15 @@ impl Tenant {
             .expect("setting a webhook");
     }
 
+    /// Submits a job with this prompt, which must be accepted, and knows
+    /// it: its id.
+    pub async fn submit(&self, t: &TestStack, prompt: &str) -> String {
+        let body = serde_json::json!({ "prompt": prompt }).to_string();
+        let job = t.submit_job(&self.key, &body).await;
+        self.accept(&job);
+        job
+    }
+
     fn known(&self) -> std::sync::MutexGuard<'_, Known> {
         self.known.lock().unwrap_or_else(|p| p.into_inner())
     }

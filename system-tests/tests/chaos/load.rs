@@ -16,7 +16,7 @@ use crate::harness::{self, GEMINI_TIMEOUT, PATIENCE};
 use crate::invariants::Answers;
 use crate::known::Tenant;
 use crate::ledger::{Ledger, Limit};
-use crate::summary::{Findings, Summary, counts, latencies};
+use crate::summary::{Findings, Summary, counts, latencies, seconds};
 use crate::traffic::{Plan, Traffic};
 use crate::{billing, deliveries, history, invariants, results};
 use testkit::Receiver;
@@ -201,13 +201,14 @@ async fn racing_load_keeps_every_invariant() {
     findings.add("webhooks", webhooks.violations);
     findings.add("results", stored.violations);
     findings.add("coverage", exercised);
-    summary.line(format!("violations: {}", findings.tally()));
-    summary.line(format!(
-        "time: load {:.1} s, drained at {:.1} s, total {:.1} s",
-        load_took.as_secs_f64(),
-        drained.as_secs_f64(),
-        started.elapsed().as_secs_f64()
-    ));
-    summary.print();
+    summary.finish(
+        &findings,
+        format!(
+            "load {}, drained at {}, total {}",
+            seconds(load_took),
+            seconds(drained),
+            seconds(started.elapsed())
+        ),
+    );
     findings.assert_none();
 }

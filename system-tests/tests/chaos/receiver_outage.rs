@@ -19,7 +19,7 @@ use testkit::fake_gemini::FakeGemini;
 use crate::harness::{self, GEMINI_TIMEOUT, PATIENCE, WEBHOOK_RETRY_BASE};
 use crate::invariants::Answers;
 use crate::known::Tenant;
-use crate::summary::{Findings, Summary, counts};
+use crate::summary::{Findings, Summary, counts, seconds};
 use crate::{billing, deliveries, history, invariants};
 use testkit::{Received, Receiver};
 
@@ -50,15 +50,7 @@ async fn events_held_back_by_a_down_receiver_arrive_later_with_the_same_ids() {
 
     let down_since = Instant::now();
     for i in 0..JOBS {
-        let reply = t
-            .submit(
-                &tenant.key,
-                &format!(r#"{{"prompt":"hook {i}: a harbour"}}"#),
-            )
-            .await;
-        assert_eq!(reply.status, 202, "{}", reply.body);
-        let job = reply.body["jobId"].as_str().expect("a jobId").to_string();
-        tenant.accept(&job);
+        let job = tenant.submit(&t, &format!("hook {i}: a harbour")).await;
         // Some jobs end CANCELED, whose events carry a null error.
         if i % 3 == 0 && t.cancel(&tenant.key, &job).await.status == 200 {
             tenant.canceled(&job);
@@ -148,9 +140,7 @@ async fn events_held_back_by_a_down_receiver_arrive_later_with_the_same_ids() {
     findings.add("table", table.violations);
     findings.add("stream", history.violations);
     findings.add("gemini", bill.violations);
-    summary.line(format!("violations: {}", findings.tally()));
-    summary.line(format!("time: {:.1} s", started.elapsed().as_secs_f64()));
-    summary.print();
+    summary.finish(&findings, seconds(started.elapsed()));
     findings.assert_none();
 }
 

@@ -26,9 +26,18 @@ impl Summary {
         self.lines.push(line.into());
     }
 
-    pub fn print(&self) {
+    /// The closing lines (each check's count of violations, and the time
+    /// the run took), then the whole report printed.
+    pub fn finish(mut self, findings: &Findings, time: impl Into<String>) {
+        self.line(format!("violations: {}", findings.tally()));
+        self.line(format!("time: {}", time.into()));
         eprintln!("\n== {}\n{}", self.title, self.lines.join("\n"));
     }
+}
+
+/// `12.3 s`.
+pub fn seconds(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
 }
 
 /// `a 3, b 5` for a map of counts.

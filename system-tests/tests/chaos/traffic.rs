@@ -456,6 +456,10 @@ impl<'a> Traffic<'a> {
     }
 
     /// `Some(next cursor)` for a well-formed page of this tenant's jobs.
+    #[expect(
+        clippy::option_option,
+        reason = "None: a bad page (reported); Some(None): the last page"
+    )]
     fn check_page(
         &self,
         tn: &Tenant,

@@ -13,7 +13,7 @@ use testkit::fake_gemini::{FakeGemini, Reply, tiny_png};
 use crate::harness::{self, GEMINI_TIMEOUT, PATIENCE};
 use crate::invariants::Answers;
 use crate::known::Tenant;
-use crate::summary::{Findings, Summary, counts};
+use crate::summary::{Findings, Summary, counts, seconds};
 use crate::{billing, deliveries, history, invariants};
 use testkit::Receiver;
 
@@ -59,14 +59,7 @@ async fn a_worker_killed_mid_job_is_reclaimed_after_its_lease() {
         })
         .collect();
     for i in 0..JOBS {
-        let reply = t
-            .submit(
-                &tenant.key,
-                &format!(r#"{{"prompt":"crash {i}: a windmill"}}"#),
-            )
-            .await;
-        assert_eq!(reply.status, 202, "{}", reply.body);
-        tenant.accept(reply.body["jobId"].as_str().expect("a jobId"));
+        tenant.submit(&t, &format!("crash {i}: a windmill")).await;
     }
     assert!(
         harness::eventually(PATIENCE, || gemini.call_count() >= JOBS).await,
@@ -82,13 +75,10 @@ async fn a_worker_killed_mid_job_is_reclaimed_after_its_lease() {
     }
 
     // Claimed, called, never completed.
-    let store = &t.stack.app.store;
     for job in tenant.accepted() {
-        let row = store
-            .get_job(Scope::new(&tenant.id, KeyMode::Live), &job)
-            .await
-            .unwrap()
-            .expect("the job");
+        let row = t
+            .stored_job(Scope::new(&tenant.id, KeyMode::Live), &job)
+            .await;
         assert_eq!(
             (row.status, row.attempts),
             (JobStatus::Running, 1),
@@ -135,8 +125,6 @@ async fn a_worker_killed_mid_job_is_reclaimed_after_its_lease() {
     findings.add("gemini", bill.violations);
     findings.add("webhooks", webhooks.violations);
     findings.add("outcome", outcome);
-    summary.line(format!("violations: {}", findings.tally()));
-    summary.line(format!("time: {:.1} s", started.elapsed().as_secs_f64()));
-    summary.print();
+    summary.finish(&findings, seconds(started.elapsed()));
     findings.assert_none();
 }

@@ -95,7 +95,7 @@ fn contract_error_problems(answer: &RawResponse, status: u16, code: &str) -> Vec
     };
     let reply = Reply {
         status: reqwest::StatusCode::from_u16(answer.status).unwrap_or_default(),
-        headers: Default::default(),
+        headers: reqwest::header::HeaderMap::new(),
         body,
     };
     match std::panic::catch_unwind(AssertUnwindSafe(|| reply.assert_error(status, code))) {
