@@ -57,6 +57,12 @@ async fn main() -> Result<(), BoxError> {
             .unwrap_or_else(|| "https://generativelanguage.googleapis.com".to_string());
         (base, key)
     });
+    if let Some(schedule) = env.parsed::<shared::webhooks::RetrySchedule>(
+        "WEBHOOK_RETRY_SCHEDULE_SECONDS",
+        "a comma list of whole seconds",
+    )? {
+        options.webhook_schedule = schedule;
+    }
     let live = if options.gemini.is_some() {
         "Gemini"
     } else {
@@ -89,6 +95,8 @@ async fn main() -> Result<(), BoxError> {
         println!("QUEUE_URL={}", stack.queue_url);
         println!("RESULTS_BUCKET={}", stack.options.bucket);
         println!("CURSOR_SECRET_ARN={cursor_secret_arn}");
+        println!("DELIVERY_QUEUE_URL={}", stack.delivery_queue_url);
+        println!("DELIVERY_DLQ_URL={}", stack.delivery_dlq_url);
         return Ok(());
     }
 
@@ -136,6 +144,10 @@ async fn main() -> Result<(), BoxError> {
             "  webhooks   reading the table's stream (set DEV_WEBHOOK_URL to receive the dev tenant's)"
         ),
     }
+    println!(
+        "  retries    webhook attempts after {} s (WEBHOOK_RETRY_SCHEDULE_SECONDS)",
+        stack.options.webhook_schedule.to_env_value()
+    );
     println!("Ctrl-C stops everything.");
     let server = tokio::spawn(devstack::server::serve(listener, stack.app.clone()));
     let worker = stack.spawn_worker();

@@ -66,6 +66,43 @@ pub async fn create_table(ddb: &aws_sdk_dynamodb::Client, name: &str) -> Result<
 
 /// The jobs queue and its dead-letter queue; returns the jobs queue URL.
 pub async fn create_queues(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, BoxError> {
+    let (url, _) = create_queue_with_dlq(sqs, name, WORKER_TIMEOUT_SECS * 6, MAX_RECEIVE_COUNT, 4).await?;
+    Ok(url)
+}
+
+/// The webhook delivery queue and its dead-letter queue, as the template
+/// declares them: messages kept 4 days (the whole retry schedule is about
+/// 28 hours); the redrive is only a safety net for messages the sender
+/// crashes on, since the sender moves exhausted events itself.
+pub async fn create_delivery_queues(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+) -> Result<(String, String), BoxError> {
+    create_queue_with_dlq(
+        sqs,
+        &format!("{name}-webhook-deliveries"),
+        WEBHOOK_SENDER_TIMEOUT_SECS * 6,
+        DELIVERY_MAX_RECEIVE_COUNT,
+        4,
+    )
+    .await
+}
+
+/// The sender's function timeout in the template.
+pub const WEBHOOK_SENDER_TIMEOUT_SECS: u32 = 30;
+/// Receives of one delivery message before the queue gives up on it: above
+/// any schedule's attempts (`RetrySchedule` allows at most 20 delays).
+pub const DELIVERY_MAX_RECEIVE_COUNT: u32 = 50;
+
+/// A queue (`visibility` seconds, `retention_days`) whose messages move to
+/// `<name>-dlq` after `max_receive` receives; both URLs.
+async fn create_queue_with_dlq(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    visibility: u32,
+    max_receive: u32,
+    retention_days: u32,
+) -> Result<(String, String), BoxError> {
     use aws_sdk_sqs::types::QueueAttributeName as Attr;
     let dlq_url = sqs
         .create_queue()
@@ -88,14 +125,15 @@ pub async fn create_queues(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<Stri
         .ok_or("the DLQ has no ARN")?;
     let redrive = serde_json::json!({
         "deadLetterTargetArn": dlq_arn,
-        "maxReceiveCount": MAX_RECEIVE_COUNT,
+        "maxReceiveCount": max_receive,
     });
     let url = sqs
         .create_queue()
         .queue_name(name)
+        .attributes(Attr::VisibilityTimeout, visibility.to_string())
         .attributes(
-            Attr::VisibilityTimeout,
-            (WORKER_TIMEOUT_SECS * 6).to_string(),
+            Attr::MessageRetentionPeriod,
+            (retention_days * 24 * 3600).to_string(),
         )
         .attributes(Attr::RedrivePolicy, redrive.to_string())
         .send()
@@ -103,7 +141,7 @@ pub async fn create_queues(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<Stri
         .map_err(|e| err("CreateQueue", e))?
         .queue_url
         .ok_or("CreateQueue returned no URL")?;
-    Ok(url)
+    Ok((url, dlq_url))
 }
 
 /// The webhooks function's on-failure destination: stream records whose
@@ -255,6 +293,7 @@ pub fn test_job(
         attempts: 0,
         created_at: at,
         updated_at: at,
+        webhook_url: None,
     }
 }
 

@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::config::Credentials;
 use shared::Config;
 use shared::images::gemini::{GeminiConfig, Models};
 use shared::netguard::UrlPolicy;
+use shared::webhooks::RetrySchedule;
 use worker::WorkerConfig;
 
 use crate::provision::{self, BoxError};
@@ -30,8 +31,13 @@ pub struct StackOptions {
     pub worker_url_policy: UrlPolicy,
     /// Where webhooks may go (loopback allowed locally).
     pub webhook_url_policy: UrlPolicy,
-    /// First backoff of webhook retries, in the handler and in the stream.
+    /// First backoff of the stream source's retries of a record the
+    /// webhooks function could not queue.
     pub webhook_retry_base: Duration,
+    /// The webhook sender's waits between attempts.
+    pub webhook_schedule: RetrySchedule,
+    /// The webhook sender's request timeout.
+    pub webhook_timeout: Duration,
 }
 
 impl StackOptions {
@@ -49,6 +55,8 @@ impl StackOptions {
             worker_url_policy: UrlPolicy::Local,
             webhook_url_policy: UrlPolicy::Local,
             webhook_retry_base: Duration::from_millis(500),
+            webhook_schedule: RetrySchedule::default(),
+            webhook_timeout: shared::webhooks::delivery::DEFAULT_TIMEOUT,
         }
     }
 }
@@ -71,6 +79,8 @@ pub struct Resources {
     pub options: StackOptions,
     pub queue_url: String,
     pub webhook_failures_url: String,
+    pub delivery_queue_url: String,
+    pub delivery_dlq_url: String,
 }
 
 impl Resources {
@@ -80,12 +90,16 @@ impl Resources {
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let queue_url = provision::create_queues(&sqs, &options.queue).await?;
         let webhook_failures_url = provision::create_failure_queue(&sqs, &options.queue).await?;
+        let (delivery_queue_url, delivery_dlq_url) =
+            provision::create_delivery_queues(&sqs, &options.queue).await?;
         provision::create_bucket(&local_s3(&sdk), &options.bucket).await?;
         Ok(Resources {
             sdk,
             options,
             queue_url,
             webhook_failures_url,
+            delivery_queue_url,
+            delivery_dlq_url,
         })
     }
 
@@ -97,6 +111,7 @@ impl Resources {
             cursor_secret: Some(provision::LOCAL_CURSOR_SECRET.to_string()),
             url_policy: UrlPolicy::Local,
             auth_cache_ttl: self.options.auth_cache_ttl,
+            delivery_queue_url: Some(self.delivery_queue_url.clone()),
         }
     }
 

@@ -1,5 +1,6 @@
 //! A provisioned stack on an AWS endpoint: resources created, `App` built,
-//! the worker, the webhooks handler and the sweeper ready to run on them.
+//! the worker, the webhooks handler, the webhook sender and the sweeper
+//! ready to run on them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,7 +8,9 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use shared::App;
 use shared::store::Store;
+use shared::queue::DeliveryQueue;
 use shared::webhooks::Deliverer;
+use webhook_sender::Sender;
 use webhooks::Notifier;
 use worker::Worker;
 
@@ -22,7 +25,10 @@ pub struct Stack {
     pub app: Arc<App>,
     pub worker: Arc<Worker>,
     pub notifier: Arc<Notifier>,
+    pub sender: Arc<Sender>,
     pub webhook_failures_url: String,
+    pub delivery_queue_url: String,
+    pub delivery_dlq_url: String,
 }
 
 impl Stack {
@@ -32,12 +38,15 @@ impl Stack {
         let resources = Resources::create(endpoint, options).await?;
         let app = Arc::new(App::new(&resources.sdk, resources.config()));
         let worker = Arc::new(resources.worker()?);
-        let notifier = Arc::new(notifier(&resources.sdk, &resources.options)?);
+        let notifier = Arc::new(notifier(&resources.sdk, &resources)?);
+        let sender = Arc::new(sender(&resources.sdk, &resources)?);
         let Resources {
             sdk,
             options,
             queue_url,
             webhook_failures_url,
+            delivery_queue_url,
+            delivery_dlq_url,
         } = resources;
         Ok(Stack {
             sdk,
@@ -46,12 +55,16 @@ impl Stack {
             app,
             worker,
             notifier,
+            sender,
             webhook_failures_url,
+            delivery_queue_url,
+            delivery_dlq_url,
         })
     }
 
     /// Feeds the table's stream to the webhooks handler, as the stream event
-    /// source would.
+    /// source would, and the delivery queue to the webhook sender, as SQS's
+    /// would (a few batches at once, as Lambda scales out).
     pub fn spawn_webhooks(&self) -> tokio::task::JoinHandle<()> {
         let source = StreamSource::new(
             &self.sdk,
@@ -59,7 +72,16 @@ impl Stack {
             self.webhook_failures_url.clone(),
             self.options.webhook_retry_base,
         );
-        tokio::spawn(source.run(self.notifier.clone()))
+        let stream = source.run(self.notifier.clone());
+        let deliveries = crate::drain::drain_queue(
+            aws_sdk_sqs::Client::new(&self.sdk),
+            self.delivery_queue_url.clone(),
+            self.sender.clone(),
+            SENDER_BATCHES,
+        );
+        tokio::spawn(async move {
+            tokio::join!(stream, deliveries);
+        })
     }
 
     /// The sweeper on this stack's table and queue.
@@ -91,19 +113,38 @@ impl Stack {
             aws_sdk_sqs::Client::new(&self.sdk),
             self.queue_url.clone(),
             self.worker.clone(),
+            1,
         ))
     }
 }
 
-/// The webhooks handler on this stack's table, with clients built from
-/// `sdk` (the benchmarks pass a metered one).
-pub fn notifier(sdk: &SdkConfig, options: &StackOptions) -> Result<Notifier, BoxError> {
+/// Batches of the delivery queue in flight at once.
+const SENDER_BATCHES: usize = 4;
+
+/// The webhooks handler on this stack's table and delivery queue, with
+/// clients built from `sdk` (the benchmarks pass a metered one).
+pub fn notifier(sdk: &SdkConfig, resources: &Resources) -> Result<Notifier, BoxError> {
     Ok(Notifier::new(
+        Store::new(aws_sdk_dynamodb::Client::new(sdk), resources.options.table.clone()),
+        DeliveryQueue::new(
+            aws_sdk_sqs::Client::new(sdk),
+            resources.delivery_queue_url.clone(),
+            None,
+        ),
+    ))
+}
+
+/// The webhook sender on this stack, as its Lambda would build it.
+pub fn sender(sdk: &SdkConfig, resources: &Resources) -> Result<Sender, BoxError> {
+    let options = &resources.options;
+    Ok(Sender::new(
         Store::new(aws_sdk_dynamodb::Client::new(sdk), options.table.clone()),
-        Deliverer::new(
-            options.webhook_url_policy,
-            Duration::from_secs(10),
-            options.webhook_retry_base,
-        )?,
+        DeliveryQueue::new(
+            aws_sdk_sqs::Client::new(sdk),
+            resources.delivery_queue_url.clone(),
+            Some(resources.delivery_dlq_url.clone()),
+        ),
+        Deliverer::new(options.webhook_url_policy, options.webhook_timeout)?,
+        options.webhook_schedule.clone(),
     ))
 }

@@ -6,7 +6,7 @@ use aws_config::SdkConfig;
 use crate::auth::Authenticator;
 use crate::cursor::CursorCodec;
 use crate::env::Env;
-use crate::queue::JobQueue;
+use crate::queue::{DeliveryQueue, JobQueue};
 use crate::secrets::Secret;
 use crate::store::Store;
 use crate::{ApiError, Config};
@@ -16,6 +16,8 @@ pub struct App {
     pub store: Store,
     pub queue: JobQueue,
     pub auth: Authenticator,
+    /// Only where the configuration names the delivery queue.
+    deliveries: Option<DeliveryQueue>,
     /// Only where the configuration has the cursor secret (see `cursors`).
     cursors: Option<CursorCodec>,
 }
@@ -47,6 +49,9 @@ impl App {
             ),
             queue: JobQueue::new(aws_sdk_sqs::Client::new(sdk), config.queue_url.clone()),
             auth: Authenticator::new(config.auth_cache_ttl),
+            deliveries: config.delivery_queue_url.as_ref().map(|url| {
+                DeliveryQueue::new(aws_sdk_sqs::Client::new(sdk), url.clone(), None)
+            }),
             cursors: config
                 .cursor_secret
                 .as_ref()
@@ -61,6 +66,13 @@ impl App {
     pub fn cursors(&self) -> Result<&CursorCodec, ApiError> {
         self.cursors.as_ref().ok_or_else(|| {
             ApiError::internal("this function was configured without the cursor secret")
+        })
+    }
+
+    /// The delivery queue, for redelivery requests.
+    pub fn deliveries(&self) -> Result<&DeliveryQueue, ApiError> {
+        self.deliveries.as_ref().ok_or_else(|| {
+            ApiError::internal("this function was configured without DELIVERY_QUEUE_URL")
         })
     }
 

@@ -19,6 +19,9 @@ pub struct Config {
     /// changed limit takes effect within this time (the concurrency limit at
     /// once: it is checked in the database on every submit).
     pub auth_cache_ttl: Duration,
+    /// The webhook delivery queue (`DELIVERY_QUEUE_URL`), for the function
+    /// that takes redelivery requests; the others have none.
+    pub delivery_queue_url: Option<String>,
 }
 
 impl Config {
@@ -33,6 +36,7 @@ impl Config {
             cursor_secret: None,
             url_policy: env.url_policy(),
             auth_cache_ttl: Duration::from_secs(env.parsed_or("AUTH_CACHE_TTL_SECONDS", 60)),
+            delivery_queue_url: env.optional("DELIVERY_QUEUE_URL"),
         })
     }
 }

@@ -86,3 +86,34 @@ impl Stamps {
         }
     }
 }
+
+/// One entry of `GET /v1/jobs/{jobId}/deliveries`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryView<'a> {
+    event_id: &'a str,
+    attempt: u32,
+    url: &'a str,
+    at: String,
+    status: &'static str,
+    http_status: Option<u16>,
+    error: Option<&'a str>,
+    duration_ms: u64,
+    next_attempt_at: Option<String>,
+}
+
+impl<'a> From<&'a crate::store::DeliveryAttempt> for DeliveryView<'a> {
+    fn from(a: &'a crate::store::DeliveryAttempt) -> Self {
+        DeliveryView {
+            event_id: &a.event_id,
+            attempt: a.attempt,
+            url: &a.url,
+            at: time::iso_millis(&a.at),
+            status: if a.delivered { "delivered" } else { "failed" },
+            http_status: a.http_status,
+            error: a.error.as_deref(),
+            duration_ms: a.duration_ms,
+            next_attempt_at: a.next_attempt_at.as_ref().map(time::iso_millis),
+        }
+    }
+}

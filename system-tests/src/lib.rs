@@ -146,7 +146,10 @@ impl TestStack {
             app: std::sync::Arc::new(shared::App::new(&self.stack.sdk, config)),
             worker: self.stack.worker.clone(),
             notifier: self.stack.notifier.clone(),
+            sender: self.stack.sender.clone(),
             webhook_failures_url: self.stack.webhook_failures_url.clone(),
+            delivery_queue_url: self.stack.delivery_queue_url.clone(),
+            delivery_dlq_url: self.stack.delivery_dlq_url.clone(),
         };
         Self::serve(stack).await
     }

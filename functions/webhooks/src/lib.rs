@@ -2,13 +2,14 @@
 //!
 //! A record is an event only when a job moves from a non-terminal to a
 //! terminal status; the template's filter says the same, but this handler
-//! does not rely on it. Each event is signed with the tenant's secret and
-//! POSTed through the outbound guard, with a few quick retries; a record
-//! still failing is reported in `batchItemFailures`, so the stream retries it
+//! does not rely on it. Each event with somewhere to go becomes one message
+//! on the delivery queue (grouped by tenant); this function never calls a
+//! receiver, so a slow or failing endpoint cannot hold up the shard. The
+//! webhook-sender function makes the attempts. A record whose message could
+//! not be sent is reported in `batchItemFailures`, so the stream retries it
 //! (bounded) and then hands it to the on-failure destination.
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -16,37 +17,34 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_runtime::LambdaEvent;
 use shared::domain::Job;
 use shared::env::Env;
+use shared::queue::{DeliveryMessage, DeliveryQueue};
 use shared::store::{Item, Store, job_from_item};
-use shared::webhooks::{Deliverer, Delivery, WebhookEvent, terminal_transition};
+use shared::webhooks::terminal_transition;
 use tracing::Instrument;
 
 pub struct Notifier {
     store: Store,
-    deliverer: Deliverer,
+    deliveries: DeliveryQueue,
 }
 
 impl Notifier {
-    pub fn new(store: Store, deliverer: Deliverer) -> Notifier {
-        Notifier { store, deliverer }
+    pub fn new(store: Store, deliveries: DeliveryQueue) -> Notifier {
+        Notifier { store, deliveries }
     }
 
-    /// `TABLE_NAME`; `LOCAL_MODE` allows http to loopback receivers.
+    /// `TABLE_NAME`, `DELIVERY_QUEUE_URL`.
     pub async fn from_env() -> Result<Notifier, Box<dyn std::error::Error + Send + Sync>> {
         let env = Env::process();
         let table = env.required("TABLE_NAME")?;
-        let deliverer = Deliverer::new(
-            env.url_policy(),
-            Duration::from_secs(10),
-            Duration::from_millis(500),
-        )?;
+        let queue_url = env.required("DELIVERY_QUEUE_URL")?;
         let sdk = shared::sdk::sdk_config().await;
         Ok(Notifier::new(
             Store::new(aws_sdk_dynamodb::Client::new(&sdk), table),
-            deliverer,
+            DeliveryQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url, None),
         ))
     }
 
-    /// Delivers the batch's events concurrently; failures name the records
+    /// Queues the batch's events concurrently; failures name the records
     /// the stream must retry.
     pub async fn process(&self, event: Event) -> DynamoDbEventResponse {
         let results =
@@ -65,37 +63,26 @@ impl Notifier {
 
     /// `false` if the record must be retried.
     async fn process_record(&self, record: &EventRecord) -> bool {
-        let Some((old, new)) = transition(record) else {
+        let Some(job) = terminal_job(record) else {
             return true;
         };
-        let span = tracing::info_span!("webhook", tenant_id = %new.tenant_id, job_id = %new.id, status = %new.status);
+        let span = tracing::info_span!("webhook", tenant_id = %job.tenant_id, job_id = %job.id, status = %job.status);
         async {
-            let tenant = match self.store.get_tenant(&new.tenant_id).await {
-                Ok(Some(t)) => t,
-                Ok(None) => {
-                    tracing::warn!("tenant no longer exists; event dropped");
-                    return true;
-                }
+            match self.has_target(&job).await {
+                Ok(true) => {}
+                Ok(false) => return true,
                 Err(e) => {
                     tracing::error!(error = %e, "reading the tenant failed; the record will be retried");
                     return false;
                 }
-            };
-            let (Some(url), Some(secret)) = (tenant.webhook_url, tenant.webhook_secret) else {
-                return true;
-            };
-            let event = WebhookEvent::for_transition(&old, &new);
-            match self.deliverer.deliver(&url, &secret, &event).await {
-                Delivery::Delivered { attempts } => {
-                    tracing::info!(event_id = %event.event_id, attempts, "webhook delivered");
+            }
+            match self.deliveries.send(&DeliveryMessage::new(job.scope(), &job.id, 0)).await {
+                Ok(()) => {
+                    tracing::info!("webhook event queued for delivery");
                     true
                 }
-                Delivery::Refused(reason) => {
-                    tracing::warn!(event_id = %event.event_id, %reason, "webhook not deliverable; not retried");
-                    true
-                }
-                Delivery::Failed(reason) => {
-                    tracing::warn!(event_id = %event.event_id, %reason, "webhook delivery failed; the stream will retry");
+                Err(e) => {
+                    tracing::error!(error = %e, "queueing the webhook event failed; the record will be retried");
                     false
                 }
             }
@@ -103,10 +90,24 @@ impl Notifier {
         .instrument(span)
         .await
     }
+
+    /// Whether the event has somewhere to go: the job's own URL, or a
+    /// tenant URL. (The sender checks again, with the secret, when it
+    /// sends: the tenant may change in between.)
+    async fn has_target(&self, job: &Job) -> Result<bool, shared::store::StoreError> {
+        if job.webhook_url.is_some() {
+            return Ok(true);
+        }
+        Ok(self
+            .store
+            .get_tenant(&job.tenant_id)
+            .await?
+            .is_some_and(|t| t.webhook_url.is_some() && t.webhook_secret.is_some()))
+    }
 }
 
-/// The old and new job of a record that moves a job into a terminal status.
-fn transition(record: &EventRecord) -> Option<(Job, Job)> {
+/// The job of a record that moves it into a terminal status.
+fn terminal_job(record: &EventRecord) -> Option<Job> {
     if record.event_name != "MODIFY" {
         return None;
     }
@@ -125,7 +126,7 @@ fn transition(record: &EventRecord) -> Option<(Job, Job)> {
         job(&record.change.old_image)?,
         job(&record.change.new_image)?,
     );
-    terminal_transition(Some(&old), &new).then_some((old, new))
+    terminal_transition(Some(&old), &new).then_some(new)
 }
 
 /// The Lambda entry point.

@@ -1,17 +1,16 @@
 //! The webhooks function's input: a batch of records from the jobs table's
 //! stream. Whatever the batch holds, the function never panics, and it acts
-//! (here: asks the store for the tenant, which fails, so the record is
-//! reported for retry) only on a record that moves a job from a
+//! (here: asks the store for the tenant, or the delivery queue to take the
+//! event, which fails, so the record is reported for retry) only on a record that moves a job from a
 //! non-terminal to a terminal status; every other record, malformed or not,
 //! passes without effect.
 //!
 //! The function runs for real (`webhooks::Notifier::process`) against a
-//! DynamoDB endpoint that refuses connections, so "acted on" is visible as
+//! DynamoDB endpoint and an SQS endpoint that refuse connections, so "acted on" is visible as
 //! a reported failure and nothing leaves the machine.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
-use std::time::Duration;
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_sdk_dynamodb::config::retry::RetryConfig;
@@ -20,9 +19,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_dynamo::AttributeValue as StreamValue;
 use serde_json::{Value, json};
 use shared::domain::Job;
-use shared::netguard::UrlPolicy;
+use shared::queue::DeliveryQueue;
 use shared::store::{Store, job_to_item};
-use shared::webhooks::Deliverer;
 use webhooks::Notifier;
 
 const NON_TERMINAL: [&str; 3] = ["QUEUED", "RUNNING", "RETRYING"];
@@ -36,30 +34,48 @@ static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
 });
 
 static NOTIFIER: LazyLock<Notifier> = LazyLock::new(|| {
-    let deliverer = Deliverer::new(
-        UrlPolicy::Production,
-        Duration::from_secs(1),
-        Duration::from_millis(1),
-    )
-    .expect("an HTTP client");
-    Notifier::new(refusing_store(), deliverer)
+    Notifier::new(refusing_store(), refusing_queue())
 });
 
-/// A store whose every call fails at once: its endpoint is a loopback port
-/// nothing listens on (bound, then released), and the SDK does not retry.
-fn refusing_store() -> Store {
+/// A loopback endpoint nothing listens on (a port bound, then released).
+fn refusing_endpoint() -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free loopback port")
         .port();
+    format!("http://127.0.0.1:{port}")
+}
+
+/// A store whose every call fails at once: a refusing endpoint, and the
+/// SDK does not retry.
+fn refusing_store() -> Store {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("fuzz", "fuzz", None, None, "fuzz"))
-        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .endpoint_url(refusing_endpoint())
         .retry_config(RetryConfig::disabled())
         .build();
     Store::new(aws_sdk_dynamodb::Client::from_conf(config), "jobs".into())
+}
+
+/// The same for the delivery queue.
+fn refusing_queue() -> DeliveryQueue {
+    let endpoint = refusing_endpoint();
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "fuzz", "fuzz", None, None, "fuzz",
+        ))
+        .endpoint_url(&endpoint)
+        .retry_config(aws_sdk_sqs::config::retry::RetryConfig::disabled())
+        .build();
+    DeliveryQueue::new(
+        aws_sdk_sqs::Client::from_conf(config),
+        format!("{endpoint}/000000000000/deliveries"),
+        None,
+    )
 }
 
 /// Input: a stream event as the Lambda receives it.

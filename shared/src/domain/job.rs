@@ -261,6 +261,9 @@ pub struct Job {
     pub attempts: u32,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The submit's `webhookUrl`: where this job's event goes instead of
+    /// the tenant's URL.
+    pub webhook_url: Option<String>,
 }
 
 impl Job {
@@ -293,6 +296,7 @@ impl Job {
             attempts: 0,
             created_at: now,
             updated_at: now,
+            webhook_url: request.webhook_url,
         }
     }
 }

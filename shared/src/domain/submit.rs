@@ -16,7 +16,13 @@ pub const MAX_PROMPT_CHARS: usize = 8_000;
 /// characters written as `\u` surrogate pairs are 96 KB (contract 1.1);
 /// anything larger is refused before it is parsed.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
-const FIELDS: [&str; 4] = ["prompt", "mode", "inputImageUrl", "aspectRatio"];
+const FIELDS: [&str; 5] = [
+    "prompt",
+    "mode",
+    "inputImageUrl",
+    "aspectRatio",
+    "webhookUrl",
+];
 
 /// A submit request that passed validation, with defaults applied.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,6 +31,8 @@ pub struct SubmitRequest {
     pub mode: Mode,
     pub input_image_url: Option<String>,
     pub aspect_ratio: AspectRatio,
+    /// Where this job's webhook goes instead of the tenant's URL (1.1).
+    pub webhook_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,12 +75,14 @@ impl SubmitRequest {
         let mut mode = None;
         let mut input_image_url = None;
         let mut aspect_ratio = None;
+        let mut webhook_url = None;
         for (name, value) in fields {
             let slot = match name.as_str() {
                 "prompt" => &mut prompt,
                 "mode" => &mut mode,
                 "inputImageUrl" => &mut input_image_url,
                 "aspectRatio" => &mut aspect_ratio,
+                "webhookUrl" => &mut webhook_url,
                 _ => {
                     return Err(invalid(format!(
                         "Unknown field `{}`; allowed fields are {}",
@@ -109,19 +119,14 @@ impl SubmitRequest {
                 ))
             })?,
         };
-        let input_image_url = match optional_string("inputImageUrl", input_image_url)? {
-            None => None,
-            Some(s) => Some(
-                netguard::check_url(&s, url_policy)
-                    .map_err(|e| invalid(format!("Field `inputImageUrl` {e}")))?
-                    .to_string(),
-            ),
-        };
+        let input_image_url = optional_url("inputImageUrl", input_image_url, url_policy)?;
+        let webhook_url = optional_url("webhookUrl", webhook_url, url_policy)?;
         Ok(SubmitRequest {
             prompt,
             mode,
             input_image_url,
             aspect_ratio,
+            webhook_url,
         })
     }
 
@@ -129,12 +134,18 @@ impl SubmitRequest {
     /// fields in another order, other whitespace or with defaults spelled out
     /// are the same request for idempotency.
     pub fn fingerprint(&self) -> String {
-        let canonical = serde_json::json!([
-            self.prompt,
-            self.mode.as_str(),
-            self.input_image_url,
-            self.aspect_ratio.as_str()
-        ]);
+        let mut canonical = vec![
+            Value::from(self.prompt.as_str()),
+            Value::from(self.mode.as_str()),
+            self.input_image_url.as_deref().map_or(Value::Null, Value::from),
+            Value::from(self.aspect_ratio.as_str()),
+        ];
+        // 1.1 fields join only when given, so every 1.0 request keeps the
+        // fingerprint its stored idempotency records were made with.
+        if let Some(url) = &self.webhook_url {
+            canonical.push(serde_json::json!({ "webhookUrl": url }));
+        }
+        let canonical = Value::Array(canonical);
         let digest = Sha256::digest(canonical.to_string().as_bytes());
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }
@@ -166,6 +177,23 @@ fn is_visible(c: char) -> bool {
                 | '\u{1D173}'..='\u{1D17A}'
                 | '\u{E0000}'..='\u{E0FFF}'
         ))
+}
+
+/// An optional URL field under the outbound policy (`inputImageUrl`, which
+/// the worker fetches; `webhookUrl`, which the webhook sender posts to),
+/// normalised as the guard parses it.
+fn optional_url(
+    name: &str,
+    value: Option<Value>,
+    url_policy: UrlPolicy,
+) -> Result<Option<String>, ValidationError> {
+    optional_string(name, value)?
+        .map(|s| {
+            netguard::check_url(&s, url_policy)
+                .map(|u| u.to_string())
+                .map_err(|e| invalid(format!("Field `{name}` {e}")))
+        })
+        .transpose()
 }
 
 fn validate_prompt(value: Value) -> Result<String, ValidationError> {

@@ -441,6 +441,9 @@ pub fn job_to_item(job: &Job) -> HashMap<String, AttributeValue> {
     if let Some(url) = &job.input_image_url {
         item.insert("inputImageUrl".into(), s(url));
     }
+    if let Some(url) = &job.webhook_url {
+        item.insert("webhookUrl".into(), s(url));
+    }
     if let Some(err) = &job.error {
         item.insert("errorCode".into(), s(err.code.as_str()));
         item.insert("errorMessage".into(), s(&err.message));
@@ -473,6 +476,7 @@ pub fn job_from_item(item: &Item) -> Result<Job, ItemError> {
         attempts: item.opt_num("attempts")?.unwrap_or(0),
         created_at: item.time("createdAt")?,
         updated_at: item.time("updatedAt")?,
+        webhook_url: item.opt_str("webhookUrl")?.map(str::to_string),
     })
 }
 
@@ -496,6 +500,7 @@ mod tests {
             attempts: 2,
             created_at: now,
             updated_at: now,
+            webhook_url: Some("https://hooks.example.com/job".into()),
         }
     }
 

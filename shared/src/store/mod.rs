@@ -12,6 +12,9 @@
 //! | `jobs` | job | `TENANT#<tid>#<mode>` | `JOB#<jobId>` |
 //! | `idempotency` | idempotency record (TTL) | `TENANT#<tid>#<mode>` | `IDEM#<key>` |
 //! | `rate_windows` | rate window (TTL) | `TENANT#<tid>#<mode>` | `RPM#<minute>` |
+//! | `deliveries` | webhook event state (TTL) | `TENANT#<tid>#<mode>` | `WEBHOOK#<jobId>` |
+//! | `deliveries` | delivery attempt (TTL) | `TENANT#<tid>#<mode>` | `DELIVERY#<jobId>#<n>` |
+//! | `deliveries` | failed event (TTL) | `TENANT#<tid>#<mode>` | `WEBHOOK_FAILED#<at>#<jobId>` |
 //!
 //! `schema` holds every key format; `submit` composes the submit
 //! transaction out of the item modules' writes and writes no item of its
@@ -23,6 +26,7 @@
 
 mod api_keys;
 mod counters;
+mod deliveries;
 mod idempotency;
 pub mod items;
 mod job_reads;
@@ -41,6 +45,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 pub use api_keys::{
     ApiKeySummary, KeyCreateOutcome, KeyRecord, NewApiKey, RevokeOutcome, is_key_id, key_preview,
     new_key_id,
+};
+pub use deliveries::{
+    Claim, DELIVERY_TTL_SECS, DeliveryAttempt, EventState, FailedEvent, MAX_LISTED_ATTEMPTS,
 };
 pub use idempotency::{IDEMPOTENCY_TTL_SECS, IdempotencyRecord};
 pub use items::{Item, ItemError};

@@ -73,6 +73,23 @@ pub const RATE_WINDOW_PREFIX: &str = "RPM#";
 pub fn rate_window_sk(minute: i64) -> String {
     format!("{RATE_WINDOW_PREFIX}{minute}")
 }
+/// A job's webhook event: its delivery state.
+pub fn webhook_event_sk(job_id: &str) -> String {
+    format!("WEBHOOK#{job_id}")
+}
+/// A job's delivery attempts, numbered so they sort in attempt order.
+pub fn delivery_prefix(job_id: &str) -> String {
+    format!("DELIVERY#{job_id}#")
+}
+pub fn delivery_sk(job_id: &str, attempt: u32) -> String {
+    format!("{}{attempt:06}", delivery_prefix(job_id))
+}
+/// An event that failed for good, by when: `webhook failed --since` is a
+/// range of these keys.
+pub const FAILED_DELIVERY_PREFIX: &str = "WEBHOOK_FAILED#";
+pub fn failed_delivery_sk(failed_at: &str, job_id: &str) -> String {
+    format!("{FAILED_DELIVERY_PREFIX}{failed_at}#{job_id}")
+}
 pub fn status_pk(scope: Scope<'_>, status: crate::domain::JobStatus) -> String {
     format!("{}#STATUS#{status}", scope_pk(scope))
 }

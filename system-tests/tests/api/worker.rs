@@ -244,6 +244,7 @@ async fn a_slow_provider_times_out_and_is_retried() {
         aws_sdk_sqs::Client::new(&t.stack.sdk),
         t.stack.queue_url.clone(),
         w,
+        1,
     ));
     let (_, key) = t.live_tenant(60, 5).await;
     let job = t.submit_job(&key, r#"{"prompt":"slow"}"#).await;

@@ -154,6 +154,7 @@ mod tests {
             attempts,
             created_at: now,
             updated_at: now,
+            webhook_url: None,
         }
     }
 

@@ -502,6 +502,7 @@ mod tests {
             attempts: 0,
             created_at: now,
             updated_at: now,
+            webhook_url: None,
         }
     }
 

@@ -41,6 +41,7 @@ fn job() -> impl Strategy<Value = Job> {
                     attempts,
                     created_at: at,
                     updated_at: at,
+                    webhook_url: None,
                 }
             },
         )

@@ -1,0 +1,208 @@
+//! The webhook-sender Lambda, on the delivery queue: one attempt per
+//! message receive. Per message: read the job (its event is built from the
+//! terminal job, so every attempt carries the same body and `eventId`),
+//! claim the next attempt number (a message of a superseded run, or of an
+//! event already delivered or failed, is dropped here), sign and POST once,
+//! and log the attempt together with the event's new state. A failed
+//! attempt makes the message come back when the retry schedule says, by
+//! changing its visibility (at most 12 hours, so the 10 h steps are one
+//! change each); after the last attempt the event is failed and its message
+//! moved to the dead-letter queue.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use lambda_runtime::LambdaEvent;
+use shared::domain::Tenant;
+use shared::env::Env;
+use shared::queue::{DeliveryMessage, DeliveryQueue};
+use shared::store::{DeliveryAttempt, EventState, Store, StoreError};
+use shared::time;
+use shared::webhooks::{self, Attempted, Deliverer, Outcome, RetrySchedule, WebhookEvent};
+use tracing::Instrument;
+
+pub use shared::webhooks::delivery::DEFAULT_TIMEOUT;
+
+pub struct Sender {
+    store: Store,
+    queue: DeliveryQueue,
+    deliverer: Deliverer,
+    schedule: RetrySchedule,
+}
+
+/// What becomes of a message.
+enum Disposition {
+    /// Delete it: delivered, failed for good, or stale.
+    Done,
+    /// Leave it on the queue, to come back after this long (`None`: after
+    /// the queue's own visibility timeout, for an error of ours).
+    Again(Option<Duration>),
+}
+
+impl Sender {
+    pub fn new(
+        store: Store,
+        queue: DeliveryQueue,
+        deliverer: Deliverer,
+        schedule: RetrySchedule,
+    ) -> Sender {
+        Sender {
+            store,
+            queue,
+            deliverer,
+            schedule,
+        }
+    }
+
+    /// `TABLE_NAME`, `DELIVERY_QUEUE_URL`, `DELIVERY_DLQ_URL`,
+    /// `WEBHOOK_RETRY_SCHEDULE_SECONDS` (default: Standard Webhooks'),
+    /// `WEBHOOK_TIMEOUT_SECONDS` (10); `LOCAL_MODE` allows http to loopback.
+    pub async fn from_env() -> Result<Sender, Box<dyn std::error::Error + Send + Sync>> {
+        let env = Env::process();
+        let table = env.required("TABLE_NAME")?;
+        let queue_url = env.required("DELIVERY_QUEUE_URL")?;
+        let dead_letters = env.optional("DELIVERY_DLQ_URL");
+        let schedule: RetrySchedule = env
+            .parsed("WEBHOOK_RETRY_SCHEDULE_SECONDS", "a comma list of whole seconds")?
+            .unwrap_or_default();
+        let timeout = Duration::from_secs(
+            env.parsed_or("WEBHOOK_TIMEOUT_SECONDS", DEFAULT_TIMEOUT.as_secs()),
+        );
+        let sdk = shared::sdk::sdk_config().await;
+        Ok(Sender::new(
+            Store::new(aws_sdk_dynamodb::Client::new(&sdk), table),
+            DeliveryQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url, dead_letters),
+            Deliverer::new(env.url_policy(), timeout)?,
+            schedule,
+        ))
+    }
+
+    /// Every message of the batch concurrently (one tenant's slow receiver
+    /// holds up only its own attempts); the failures are the messages that
+    /// come back later.
+    pub async fn process_batch(&self, event: SqsEvent) -> SqsBatchResponse {
+        let dispositions =
+            futures_util::future::join_all(event.records.iter().map(|m| self.process_message(m)))
+                .await;
+        let mut response = SqsBatchResponse::default();
+        for (message, disposition) in event.records.iter().zip(dispositions) {
+            if let Disposition::Again(delay) = disposition {
+                if let (Some(delay), Some(receipt)) = (delay, &message.receipt_handle)
+                    && let Err(e) = self.queue.delay(receipt, delay).await
+                {
+                    // It still comes back, after the queue's own timeout.
+                    tracing::warn!(error = %e, "could not schedule the next attempt");
+                }
+                response.add_failure(message.message_id.clone().unwrap_or_default());
+            }
+        }
+        response
+    }
+
+    async fn process_message(&self, message: &SqsMessage) -> Disposition {
+        let Some(Ok(msg)) = message.body.as_deref().map(DeliveryMessage::from_body) else {
+            tracing::error!(
+                message_id = message.message_id.as_deref().unwrap_or("-"),
+                "message is not a delivery message; dropped"
+            );
+            return Disposition::Done;
+        };
+        let span = tracing::info_span!("delivery", tenant_id = %msg.tenant_id, job_id = %msg.job_id, run = msg.run);
+        async {
+            match self.deliver(&msg).await {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!(error = %e, "delivery failed on our side; the message will come back");
+                    Disposition::Again(None)
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn deliver(&self, msg: &DeliveryMessage) -> Result<Disposition, StoreError> {
+        let scope = msg.scope();
+        let (job, tenant) = tokio::join!(
+            self.store.get_job(scope, &msg.job_id),
+            self.store.get_tenant(&msg.tenant_id)
+        );
+        let Some((job, event)) = job?.and_then(|j| WebhookEvent::of(&j).map(|e| (j, e))) else {
+            tracing::warn!("the job is gone or not terminal; nothing to deliver");
+            return Ok(Disposition::Done);
+        };
+        let now = time::now();
+        let Some(claim) = self
+            .store
+            .claim_delivery_attempt(scope, &job.id, &event.event_id, msg.run, now)
+            .await?
+        else {
+            tracing::info!(event_id = %event.event_id, "stale message: delivered, failed or superseded");
+            return Ok(Disposition::Done);
+        };
+        let tenant: Option<Tenant> = tenant?;
+        let (url, attempted) = match tenant.as_ref().and_then(|t| webhooks::target(&job, t)) {
+            Some((url, secret)) => (url.to_string(), self.deliverer.attempt(url, secret, &event).await),
+            None => (
+                job.webhook_url.clone().unwrap_or_default(),
+                Attempted {
+                    outcome: Outcome::Final,
+                    http_status: None,
+                    error: Some("no webhook target: the tenant has no webhook URL or secret".into()),
+                    duration: Duration::ZERO,
+                },
+            ),
+        };
+        let (state, next) = match attempted.outcome {
+            Outcome::Delivered => (EventState::Delivered, None),
+            Outcome::Final => (EventState::Failed { exhausted: false }, None),
+            Outcome::Retryable => match self.schedule.after(claim.in_run) {
+                Some(delay) => (EventState::Retrying, Some(delay)),
+                None => (EventState::Failed { exhausted: true }, None),
+            },
+        };
+        let attempt = DeliveryAttempt {
+            event_id: event.event_id.clone(),
+            attempt: claim.attempt,
+            url,
+            at: now,
+            delivered: attempted.outcome == Outcome::Delivered,
+            http_status: attempted.http_status,
+            error: attempted.error.clone(),
+            duration_ms: u64::try_from(attempted.duration.as_millis()).unwrap_or(u64::MAX),
+            next_attempt_at: next.map(|d| now + d),
+        };
+        self.store
+            .record_delivery_attempt(scope, &job.id, msg.run, &attempt, state)
+            .await?;
+        tracing::info!(
+            event_id = %event.event_id,
+            attempt = claim.attempt,
+            http_status = ?attempted.http_status,
+            error = attempted.error.as_deref().unwrap_or(""),
+            ?state,
+            "webhook attempt"
+        );
+        Ok(match state {
+            EventState::Retrying => Disposition::Again(next),
+            EventState::Failed { exhausted: true } => {
+                if let Err(e) = self.queue.dead_letter(msg).await {
+                    // The event is failed and listed either way; only the
+                    // alarm's signal is lost.
+                    tracing::error!(error = %e, "could not move the exhausted event to the dead-letter queue");
+                }
+                Disposition::Done
+            }
+            EventState::Delivered | EventState::Failed { .. } => Disposition::Done,
+        })
+    }
+}
+
+/// The Lambda entry point.
+pub async fn handle(
+    sender: &Sender,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Infallible> {
+    Ok(sender.process_batch(event.payload).await)
+}
