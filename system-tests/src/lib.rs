@@ -319,6 +319,25 @@ impl TestStack {
             .expect("attributes in the answer")
     }
 
+    /// Messages on a queue, visible or in flight (SQS's approximate counts,
+    /// exact on the emulator).
+    pub async fn messages_on(&self, queue_url: &str) -> u64 {
+        let attributes = aws_sdk_sqs::Client::new(&self.stack.sdk)
+            .get_queue_attributes()
+            .queue_url(queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .expect("the queue's attributes")
+            .attributes
+            .unwrap_or_default();
+        attributes
+            .values()
+            .map(|v| v.parse::<u64>().expect("a count"))
+            .sum()
+    }
+
     pub async fn submit_with_key(&self, key: &str, body: &str, idempotency_key: &str) -> Reply {
         self.send(
             Method::POST,
@@ -357,6 +376,47 @@ impl TestStack {
             &[],
         )
         .await
+    }
+
+    /// `GET /v1/jobs/{jobId}/deliveries`.
+    pub async fn deliveries(&self, key: &str, job_id: &str) -> Reply {
+        self.get(key, &format!("/v1/jobs/{job_id}/deliveries")).await
+    }
+
+    /// `POST /v1/jobs/{jobId}/deliveries`, without a body.
+    pub async fn redeliver(&self, key: &str, job_id: &str) -> Reply {
+        self.send(
+            Method::POST,
+            &format!("/v1/jobs/{job_id}/deliveries"),
+            Some(key),
+            None,
+            &[],
+        )
+        .await
+    }
+
+    /// Polls the job's delivery log until `done` holds for its items
+    /// (newest first), which it returns. Panics after a generous 120 s.
+    pub async fn wait_for_deliveries(
+        &self,
+        key: &str,
+        job_id: &str,
+        done: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let r = self.deliveries(key, job_id).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            let items = r.body["items"].as_array().expect("items").clone();
+            if done(&items) {
+                return items;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "job {job_id}'s deliveries never settled: {items:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Every page of a listing, following `nextCursor`.

@@ -62,6 +62,9 @@ async fn submit(
     let idempotency_key = idempotency_key(req)?;
     require_json_body(req)?;
     let request = SubmitRequest::from_body(req.body().as_ref(), app.config.url_policy)?;
+    if request.webhook_url.is_some() {
+        require_webhook_secret(app, caller).await?;
+    }
     let fingerprint = request.fingerprint();
     if let Some(key) = idempotency_key
         && let Some(replayed) = replay(app, caller, key, &fingerprint, now).await?
@@ -250,6 +253,18 @@ async fn replay(
         response,
         window_used: used.ok(),
     }))
+}
+
+/// A job's own `webhookUrl` is signed with the tenant's secret, so a tenant
+/// without one cannot use it (one read, only for submits that name a URL).
+async fn require_webhook_secret(app: &App, caller: &Caller) -> Result<(), ApiError> {
+    let tenant = app.store.get_tenant(&caller.tenant_id).await?;
+    if tenant.is_some_and(|t| t.webhook_secret.is_some()) {
+        return Ok(());
+    }
+    Err(ApiError::InvalidRequest(
+        "Field `webhookUrl` needs the tenant's webhook secret to sign with, and this tenant has none; ask the operator to set a webhook".into(),
+    ))
 }
 
 /// `Idempotency-Key`: 1–255 printable ASCII characters.

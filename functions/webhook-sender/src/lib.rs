@@ -17,12 +17,15 @@ use lambda_runtime::LambdaEvent;
 use shared::domain::Tenant;
 use shared::env::Env;
 use shared::queue::{DeliveryMessage, DeliveryQueue};
-use shared::store::{DeliveryAttempt, EventState, Store, StoreError};
+use shared::store::{Claimed, DeliveryAttempt, EventState, Store, StoreError};
 use shared::time;
 use shared::webhooks::{self, Attempted, Deliverer, Outcome, RetrySchedule, WebhookEvent};
 use tracing::Instrument;
 
 pub use shared::webhooks::delivery::DEFAULT_TIMEOUT;
+
+/// An attempt's lease is its timeout and this: time to record the outcome.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
 pub struct Sender {
     store: Store,
@@ -133,13 +136,24 @@ impl Sender {
             return Ok(Disposition::Done);
         };
         let now = time::now();
-        let Some(claim) = self
+        let lease_until = now + self.deliverer.timeout() + LEASE_MARGIN;
+        let claim = match self
             .store
-            .claim_delivery_attempt(scope, &job.id, &event.event_id, msg.run, now)
+            .claim_delivery_attempt(scope, &job.id, &event.event_id, msg.run, now, lease_until)
             .await?
-        else {
-            tracing::info!(event_id = %event.event_id, "stale message: delivered, failed or superseded");
-            return Ok(Disposition::Done);
+        {
+            Claimed::Attempt(claim) => claim,
+            Claimed::Stale => {
+                tracing::info!(event_id = %event.event_id, "stale message: delivered, failed or superseded");
+                return Ok(Disposition::Done);
+            }
+            Claimed::Busy { until } => {
+                // Back when the other copy's attempt is over: then it is
+                // stale, or (that copy crashed) this one takes over.
+                let wait = (until - now).to_std().unwrap_or_default() + Duration::from_secs(1);
+                tracing::info!(event_id = %event.event_id, "another copy is attempting the event; checking back later");
+                return Ok(Disposition::Again(Some(wait)));
+            }
         };
         let tenant: Option<Tenant> = tenant?;
         let (url, attempted) = match tenant.as_ref().and_then(|t| webhooks::target(&job, t)) {

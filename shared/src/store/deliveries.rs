@@ -51,6 +51,21 @@ pub struct Claim {
     pub in_run: u32,
 }
 
+/// What a message's claim found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claimed {
+    /// This message makes the next attempt.
+    Attempt(Claim),
+    /// Another copy of the message is making an attempt right now (SQS
+    /// delivers at least once; the stream may queue an event twice): try
+    /// again once its lease ends, by when it has recorded its outcome or
+    /// crashed.
+    Busy { until: Timestamp },
+    /// Nothing to do: delivered or failed already, or a newer run owns the
+    /// event.
+    Stale,
+}
+
 /// What an attempt leaves the event as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventState {
@@ -93,9 +108,9 @@ const IDENTITY: &str = "#type = if_not_exists(#type, :type), jobId = if_not_exis
 
 impl Store {
     /// Takes the next attempt number for a message of delivery run `run`,
-    /// or `None` when the message is stale: the event was delivered or
-    /// failed already, or a redelivery started a newer run. The first
-    /// message of an event creates its state.
+    /// leased until `lease_until` (longer than the attempt can take): one
+    /// attempt of an event at a time. The first message of an event creates
+    /// its state.
     pub async fn claim_delivery_attempt(
         &self,
         scope: Scope<'_>,
@@ -103,7 +118,8 @@ impl Store {
         event_id: &str,
         run: u32,
         now: Timestamp,
-    ) -> Result<Option<Claim>, StoreError> {
+        lease_until: Timestamp,
+    ) -> Result<Claimed, StoreError> {
         let update = identity(
             self.client
                 .update_item()
@@ -112,9 +128,16 @@ impl Store {
                 .update_expression(format!(
                     "SET {IDENTITY}, #status = if_not_exists(#status, :pending), \
                      run = if_not_exists(run, :zero), runFirst = if_not_exists(runFirst, :one), \
-                     updatedAt = :now, expiresAt = :ttl ADD attempts :one"
+                     leaseUntil = :lease, updatedAt = :now, expiresAt = :ttl ADD attempts :one"
                 ))
-                .condition_expression("attribute_not_exists(PK) OR (#status = :pending AND run = :run)")
+                .condition_expression(
+                    "attribute_not_exists(PK) OR (#status = :pending AND run = :run \
+                     AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now))",
+                )
+                .expression_attribute_values(":lease", s(time::iso_millis(&lease_until)))
+                .return_values_on_condition_check_failure(
+                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .expression_attribute_names("#type", "type")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":pending", s(PENDING))
@@ -134,12 +157,21 @@ impl Store {
                 let item = Item(out.attributes.unwrap_or_default());
                 let attempt: u32 = item.num("attempts")?;
                 let first: u32 = item.num("runFirst")?;
-                Ok(Some(Claim {
+                Ok(Claimed::Attempt(Claim {
                     attempt,
                     in_run: attempt.saturating_sub(first) + 1,
                 }))
             }
-            Err(e) if condition_failed(&e) => Ok(None),
+            Err(e) if condition_failed(&e) => {
+                let old = e
+                    .as_service_error()
+                    .and_then(|e| match e {
+                        aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => c.item.clone(),
+                        _ => None,
+                    })
+                    .map(Item);
+                refused_claim(old.as_ref(), run, now)
+            }
             Err(e) => Err(StoreError::aws("UpdateItem", e)),
         }
     }
@@ -212,7 +244,7 @@ impl Store {
                 .update_expression(format!(
                     "SET {IDENTITY}, #status = :pending, run = if_not_exists(run, :zero) + :one, \
                      runFirst = if_not_exists(attempts, :zero) + :one, updatedAt = :now, expiresAt = :ttl \
-                     REMOVE nextAttemptAt"
+                     REMOVE nextAttemptAt, leaseUntil"
                 ))
                 .expression_attribute_names("#type", "type")
                 .expression_attribute_names("#status", "status")
@@ -286,6 +318,26 @@ impl Store {
     }
 }
 
+/// Why a claim was refused, from the state it found: busy only when that
+/// state is this run's, pending and leased.
+fn refused_claim(old: Option<&Item>, run: u32, now: Timestamp) -> Result<Claimed, StoreError> {
+    let Some(old) = old else {
+        return Ok(Claimed::Stale);
+    };
+    let current = old.str("status")? == PENDING && old.num::<u32>("run")? == run;
+    match old.opt_str("leaseUntil")? {
+        Some(_) if current => {
+            let until = old.time("leaseUntil")?;
+            Ok(if until >= now {
+                Claimed::Busy { until }
+            } else {
+                Claimed::Stale
+            })
+        }
+        _ => Ok(Claimed::Stale),
+    }
+}
+
 fn attempt_item(
     table: &str,
     scope: Scope<'_>,
@@ -343,10 +395,10 @@ fn state_after(
         .expression_attribute_values(":ttl", n(expires(a.at)));
     update = match next {
         Some(next) => update
-            .update_expression("SET #status = :status, lastUrl = :url, updatedAt = :now, expiresAt = :ttl, nextAttemptAt = :next")
+            .update_expression("SET #status = :status, lastUrl = :url, updatedAt = :now, expiresAt = :ttl, nextAttemptAt = :next REMOVE leaseUntil")
             .expression_attribute_values(":next", s(time::iso_millis(&next))),
         None => update.update_expression(
-            "SET #status = :status, lastUrl = :url, updatedAt = :now, expiresAt = :ttl REMOVE nextAttemptAt",
+            "SET #status = :status, lastUrl = :url, updatedAt = :now, expiresAt = :ttl REMOVE nextAttemptAt, leaseUntil",
         ),
     };
     update.build().map_err(build_err)

@@ -65,6 +65,11 @@ impl Deliverer {
         })
     }
 
+    /// The longest one attempt takes.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     pub async fn attempt(&self, url: &str, secret: &str, event: &WebhookEvent) -> Attempted {
         let started = Instant::now();
         let target = match netguard::check_url(url, self.policy) {

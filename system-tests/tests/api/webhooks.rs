@@ -1,5 +1,8 @@
-//! Webhooks from the table's stream: one signed delivery per terminal
-//! transition, retried, deduplicable, never to forbidden targets.
+//! Webhooks: one signed event per terminal transition, from the table's
+//! stream through the delivery queue to the receiver; retried on the
+//! (compressed) schedule, deduplicable, never to forbidden targets. The
+//! delivery log, redelivery, per-job URLs and tenant isolation are in
+//! `deliveries.rs`.
 
 use std::time::Duration;
 
@@ -9,7 +12,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 use shared::netguard::UrlPolicy;
-use shared::webhooks::{Delivery, WebhookEvent};
+use shared::webhooks::{Outcome, RetrySchedule, WebhookEvent};
 use testkit::fake_gemini::{FakeGemini, Reply};
 
 use system_tests::{TestStack, is_terminal, scope, wait_for_job};
@@ -18,7 +21,7 @@ use testkit::{Received, Receiver};
 /// The receiver's side of Standard Webhooks, written from the spec: HMAC-
 /// SHA256 over "{webhook-id}.{webhook-timestamp}.{body}" keyed with the
 /// base64 secret after "whsec_", compared with each "v1,<base64>" entry.
-fn verify(secret: &str, r: &Received) -> bool {
+pub fn verify(secret: &str, r: &Received) -> bool {
     let header = |n: &str| {
         r.headers
             .get(n)
@@ -46,18 +49,36 @@ fn verify(secret: &str, r: &Received) -> bool {
         .any(|sig| sig.strip_prefix("v1,") == Some(expected.as_str()))
 }
 
-fn json(r: &Received) -> Value {
+pub fn json(r: &Received) -> Value {
     serde_json::from_str(&r.body).expect("a JSON body")
 }
 
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-async fn stack(gemini: &FakeGemini) -> TestStack {
+/// Every retry a second after the attempt before: the schedule's shape,
+/// compressed. (SQS visibility is counted in whole seconds.)
+pub fn compressed(retries: usize) -> RetrySchedule {
+    RetrySchedule::from_seconds(vec![1; retries]).expect("a valid schedule")
+}
+
+/// A stack with the worker (Gemini for live keys) and the whole webhook
+/// path running, on the Standard Webhooks schedule's 7 retries compressed.
+pub async fn stack(gemini: &FakeGemini) -> TestStack {
+    stack_with(gemini, |_| {}).await
+}
+
+pub async fn stack_with(
+    gemini: &FakeGemini,
+    adjust: impl FnOnce(&mut devstack::StackOptions),
+) -> TestStack {
     let base = gemini.base_url.clone();
     let t = TestStack::start_with(|o| {
         o.gemini = Some((base, "k".into()));
         o.retry_base_delay = Duration::from_secs(1);
         o.webhook_retry_base = Duration::from_millis(50);
+        o.webhook_schedule = compressed(7);
+        o.webhook_timeout = Duration::from_secs(2);
+        adjust(o);
     })
     .await;
     t.start_worker();
@@ -65,7 +86,25 @@ async fn stack(gemini: &FakeGemini) -> TestStack {
     t
 }
 
-async fn hooked_tenant(t: &TestStack, receiver: &Receiver, live: bool) -> (String, String) {
+/// The log once it holds a delivered attempt.
+pub async fn delivered(t: &TestStack, key: &str, job: &str) -> Vec<Value> {
+    t.wait_for_deliveries(key, job, |items| {
+        items.iter().any(|i| i["status"] == "delivered")
+    })
+    .await
+}
+
+/// The log once its newest attempt failed with nothing scheduled after it.
+pub async fn failed_for_good(t: &TestStack, key: &str, job: &str) -> Vec<Value> {
+    t.wait_for_deliveries(key, job, |items| {
+        items
+            .first()
+            .is_some_and(|i| i["status"] == "failed" && i["nextAttemptAt"].is_null())
+    })
+    .await
+}
+
+pub async fn hooked_tenant(t: &TestStack, receiver: &Receiver, live: bool) -> (String, String) {
     let (tenant, key) = if live {
         t.live_tenant(60, 5).await
     } else {
@@ -95,13 +134,10 @@ async fn a_succeeded_job_is_delivered_once_signed() {
     let (_, done) = wait_for_job(&t, &key, &job, is_terminal).await;
     assert_eq!(done["status"], "SUCCEEDED");
 
-    let got = receiver.wait_for(1).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(
-        receiver.received().len(),
-        1,
-        "QUEUED→RUNNING→SUCCEEDED is one event"
-    );
+    let log = delivered(&t, &key, &job).await;
+    assert_eq!(log.len(), 1, "QUEUED→RUNNING→SUCCEEDED is one event: {log:?}");
+    let got = receiver.received();
+    assert_eq!(got.len(), 1, "and the receiver saw one request");
     let r = &got[0];
     assert!(verify(SECRET, r), "signature verifies");
     assert!(
@@ -188,7 +224,7 @@ async fn a_failed_job_is_delivered_with_its_error() {
 #[tokio::test]
 async fn a_canceled_job_is_delivered_with_a_null_error() {
     // No worker: the job stays QUEUED until the client cancels it.
-    let t = TestStack::start_with(|o| o.webhook_retry_base = Duration::from_millis(50)).await;
+    let t = TestStack::start_with(|o| o.webhook_schedule = compressed(7)).await;
     t.start_webhooks();
     let receiver = Receiver::start([]).await;
     let (_, key) = hooked_tenant(&t, &receiver, false).await;
@@ -216,10 +252,10 @@ async fn retried_attempts_deliver_only_the_terminal_event() {
     let job = t.submit_job(&key, r#"{"prompt":"flaky"}"#).await;
     let (seen, _) = wait_for_job(&t, &key, &job, is_terminal).await;
     assert!(seen.contains(&"RETRYING".to_string()), "{seen:?}");
-    receiver.wait_for(1).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let log = delivered(&t, &key, &job).await;
+    assert_eq!(log.len(), 1, "RUNNING and RETRYING send nothing: {log:?}");
     let got = receiver.received();
-    assert_eq!(got.len(), 1, "RUNNING and RETRYING send nothing");
+    assert_eq!(got.len(), 1);
     assert_eq!(json(&got[0])["status"], "SUCCEEDED");
 }
 
@@ -227,16 +263,14 @@ async fn retried_attempts_deliver_only_the_terminal_event() {
 async fn a_flaky_receiver_gets_the_same_event_id_until_it_accepts() {
     let gemini = FakeGemini::start().await.unwrap();
     let t = stack(&gemini).await;
-    let receiver = Receiver::start([500, 500]).await;
+    let receiver = Receiver::start([500, 408]).await;
     let (_, key) = hooked_tenant(&t, &receiver, false).await;
-    t.submit_job(&key, r#"{"prompt":"retry me"}"#).await;
-    let got = receiver.wait_for(3).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(
-        receiver.received().len(),
-        3,
-        "delivered on the third try, then no more"
-    );
+    let job = t.submit_job(&key, r#"{"prompt":"retry me"}"#).await;
+    let log = delivered(&t, &key, &job).await;
+    let statuses: Vec<&Value> = log.iter().map(|i| &i["httpStatus"]).collect();
+    assert_eq!(statuses, [200, 408, 500], "newest first: {log:?}");
+    let got = receiver.received();
+    assert_eq!(got.len(), 3, "delivered on the third try, then no more");
     let ids: Vec<&str> = got
         .iter()
         .map(|r| r.headers["webhook-id"].to_str().unwrap())
@@ -248,80 +282,100 @@ async fn a_flaky_receiver_gets_the_same_event_id_until_it_accepts() {
 }
 
 #[tokio::test]
-async fn a_receiver_that_keeps_failing_ends_in_the_failure_queue() {
+async fn a_receiver_that_keeps_failing_is_failed_listed_and_dead_lettered() {
     let gemini = FakeGemini::start().await.unwrap();
-    let t = stack(&gemini).await;
+    let t = stack_with(&gemini, |o| o.webhook_schedule = compressed(2)).await;
     let receiver = Receiver::start([]).await;
     receiver.always(503);
-    let (_, key) = hooked_tenant(&t, &receiver, false).await;
+    let (tenant, key) = hooked_tenant(&t, &receiver, false).await;
     let job = t.submit_job(&key, r#"{"prompt":"nobody home"}"#).await;
+
+    let log = failed_for_good(&t, &key, &job).await;
+    assert_eq!(log.len(), 3, "the first attempt and one per retry: {log:?}");
+    assert!(log.iter().all(|i| i["httpStatus"] == 503));
+    assert_eq!(receiver.received().len(), 3, "bounded by the schedule");
+
+    let failed = t
+        .stack
+        .app
+        .store
+        .failed_deliveries(scope(&tenant, &key), None)
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].job_id, job);
+    assert_eq!(failed[0].event_id, log[0]["eventId"].as_str().unwrap());
+    assert!(failed[0].exhausted, "the schedule ran out");
+    assert_eq!(failed[0].attempts, 3);
+
+    let message = dead_letter(&t).await.expect("the event's message is dead-lettered");
+    let body: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+    assert_eq!(body["jobId"], job.as_str());
+    assert_eq!(body["tenantId"], tenant.as_str());
+}
+
+/// The first message on the delivery dead-letter queue, waiting up to 60 s.
+pub async fn dead_letter(t: &TestStack) -> Option<aws_sdk_sqs::types::Message> {
     let sqs = aws_sdk_sqs::Client::new(&t.stack.sdk);
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let message = loop {
+    while std::time::Instant::now() < deadline {
         let got = sqs
             .receive_message()
-            .queue_url(&t.stack.webhook_failures_url)
+            .queue_url(&t.stack.delivery_dlq_url)
             .wait_time_seconds(1)
             .send()
             .await
             .unwrap();
         if let Some(m) = got.messages.unwrap_or_default().into_iter().next() {
-            break m;
+            return Some(m);
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "nothing reached the failure queue"
-        );
-    };
-    let body: Value = serde_json::from_str(message.body().unwrap()).unwrap();
-    let new_image = &body["record"]["dynamodb"]["NewImage"];
-    assert_eq!(new_image["jobId"]["S"], job.as_str());
-    let attempts =
-        shared::webhooks::QUICK_ATTEMPTS as usize * (devstack::streams::MAX_RETRIES as usize + 1);
-    assert_eq!(
-        receiver.received().len(),
-        attempts,
-        "bounded: quick retries × stream retries"
-    );
+    }
+    None
 }
 
 #[tokio::test]
-async fn a_gone_receiver_is_not_retried() {
+async fn a_gone_receiver_gets_one_attempt_and_the_event_fails() {
     let gemini = FakeGemini::start().await.unwrap();
     let t = stack(&gemini).await;
     let receiver = Receiver::start([410]).await;
-    let (_, key) = hooked_tenant(&t, &receiver, false).await;
-    t.submit_job(&key, r#"{"prompt":"gone"}"#).await;
-    receiver.wait_for(1).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (tenant, key) = hooked_tenant(&t, &receiver, false).await;
+    let job = t.submit_job(&key, r#"{"prompt":"gone"}"#).await;
+    let log = failed_for_good(&t, &key, &job).await;
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0]["httpStatus"], 410);
     assert_eq!(receiver.received().len(), 1);
+    let failed = t
+        .stack
+        .app
+        .store
+        .failed_deliveries(scope(&tenant, &key), None)
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert!(!failed[0].exhausted, "410 is the receiver's answer, not an outage");
 }
 
 #[tokio::test]
 async fn forbidden_targets_are_refused() {
     let gemini = FakeGemini::start().await.unwrap();
-    let t = TestStack::start_with(|o| {
-        o.gemini = Some((gemini.base_url.clone(), "k".into()));
-        o.webhook_url_policy = UrlPolicy::Production;
-        o.webhook_retry_base = Duration::from_millis(50);
-    })
-    .await;
-    t.start_worker();
-    t.start_webhooks();
-    // Loopback is refused outside local mode: the receiver hears nothing.
+    let t = stack_with(&gemini, |o| o.webhook_url_policy = UrlPolicy::Production).await;
+    // Loopback is refused outside local mode: the receiver hears nothing,
+    // and the log says why.
     let receiver = Receiver::start([]).await;
     let (_, key) = hooked_tenant(&t, &receiver, false).await;
     let job = t.submit_job(&key, r#"{"prompt":"to loopback"}"#).await;
     wait_for_job(&t, &key, &job, is_terminal).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let log = failed_for_good(&t, &key, &job).await;
+    assert_eq!(log.len(), 1, "not retried: {log:?}");
+    assert_eq!(log[0]["httpStatus"], Value::Null);
+    assert!(
+        log[0]["error"].as_str().unwrap().contains("webhook URL"),
+        "{log:?}"
+    );
     assert!(receiver.received().is_empty());
 
-    let deliverer = shared::webhooks::Deliverer::new(
-        UrlPolicy::Production,
-        Duration::from_secs(1),
-        Duration::from_millis(10),
-    )
-    .unwrap();
+    let deliverer =
+        shared::webhooks::Deliverer::new(UrlPolicy::Production, Duration::from_secs(1)).unwrap();
     let event = WebhookEvent {
         event_id: "evt_x".into(),
         job_id: "cjob".into(),
@@ -342,18 +396,15 @@ async fn forbidden_targets_are_refused() {
         "https://localhost/hook",
         "http://example.com/hook",
     ] {
-        assert!(
-            matches!(
-                deliverer.deliver(url, SECRET, &event).await,
-                Delivery::Refused(_)
-            ),
-            "{url}"
-        );
+        let attempted = deliverer.attempt(url, SECRET, &event).await;
+        assert_eq!(attempted.outcome, Outcome::Final, "{url}");
+        assert_eq!(attempted.http_status, None, "{url}: no request made");
     }
+    assert!(receiver.received().is_empty());
 }
 
 #[tokio::test]
-async fn replaying_a_stream_record_sends_the_same_event_id() {
+async fn a_replayed_stream_record_is_delivered_once_with_one_event_id() {
     let gemini = FakeGemini::start().await.unwrap();
     let t = TestStack::start_with(|o| o.gemini = Some((gemini.base_url.clone(), "k".into()))).await;
     let receiver = Receiver::start([]).await;
@@ -362,8 +413,7 @@ async fn replaying_a_stream_record_sends_the_same_event_id() {
     let mut job = t.stored_job(scope(&tenant, &key), &job_id).await;
     job.status = shared::domain::JobStatus::Running;
     let old = image_of(&job);
-    job.status = shared::domain::JobStatus::Succeeded;
-    job.result_urls = vec!["https://cdn.example.com/x/0.png".into()];
+    job.status = shared::domain::JobStatus::Canceled;
     let new = image_of(&job);
     let mut record = aws_lambda_events::event::dynamodb::EventRecord::default();
     record.event_name = "MODIFY".into();
@@ -373,21 +423,40 @@ async fn replaying_a_stream_record_sends_the_same_event_id() {
     let mut event = aws_lambda_events::event::dynamodb::Event::default();
     event.records = vec![record];
 
+    // The stream hands the function the same record twice (its retries do):
+    // two messages, one delivery.
     for _ in 0..2 {
         let resp = t.stack.notifier.process(event.clone()).await;
         assert!(resp.batch_item_failures.is_empty());
     }
-    let got = receiver.wait_for(2).await;
-    assert_eq!(got.len(), 2);
-    assert_eq!(got[0].headers["webhook-id"], got[1].headers["webhook-id"]);
-    assert_eq!(json(&got[0])["eventId"], json(&got[1])["eventId"]);
-
-    // A change that is not a terminal transition sends nothing.
+    // A change that is not a terminal transition queues nothing.
     let mut not_terminal = event.clone();
     not_terminal.records[0].change.new_image = not_terminal.records[0].change.old_image.clone();
     t.stack.notifier.process(not_terminal).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(receiver.received().len(), 2);
+    assert_eq!(
+        t.messages_on(&t.stack.delivery_queue_url).await,
+        2,
+        "two messages queued"
+    );
+
+    // Only now is the job terminal in the table, as the sender reads it.
+    cancel_in_table(&t, &key, &job_id).await;
+    t.start_webhooks();
+    let log = delivered(&t, &key, &job_id).await;
+    // The second message finds the event delivered and is dropped; wait
+    // until the queue is empty to know it was handled.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while t.messages_on(&t.stack.delivery_queue_url).await > 0 {
+        assert!(std::time::Instant::now() < deadline, "messages left on the queue");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(t.deliveries(&key, &job_id).await.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(receiver.received().len(), 1, "delivered once");
+}
+
+async fn cancel_in_table(t: &TestStack, key: &str, job_id: &str) {
+    assert_eq!(t.cancel(key, job_id).await.status, 200);
 }
 
 /// The job as its stream image: the store's item, in serde_dynamo's type.

@@ -1,11 +1,14 @@
 //! Webhooks against the table: each terminal job's event reaches its own
-//! tenant's receiver (and no other), with one `eventId` per job that every
-//! retry repeats, and the job's final status.
+//! tenant's receiver (and no other) or is in the tenant's failed list, with
+//! one `eventId` per job that every retry repeats, and the job's final
+//! status.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use shared::domain::{KeyMode, Scope};
+use system_tests::TestStack;
 
 use crate::invariants::Snapshot;
 use crate::known::Tenant;
@@ -18,19 +21,25 @@ pub struct Deliveries {
     pub events: usize,
     /// Requests beyond the first per event: retries and redeliveries.
     pub repeats: usize,
+    /// Events that failed for good (in the failed list) instead.
+    pub failed: usize,
     pub violations: Vec<String>,
 }
 
 /// Waits (up to `patience`) until every terminal job of each tenant has
-/// reached the tenant's receiver, then checks every request received.
+/// reached the tenant's receiver or failed for good, then checks every
+/// request received.
 pub async fn check(
+    t: &TestStack,
     hooked: &[(&Tenant, &Receiver)],
     snapshot: &Snapshot,
     patience: Duration,
 ) -> Deliveries {
     let deadline = Instant::now() + patience;
-    while Instant::now() < deadline && !all_arrived(hooked, snapshot) {
+    let mut failed = failed_jobs(t, hooked).await;
+    while Instant::now() < deadline && !all_arrived(hooked, snapshot, &failed) {
         tokio::time::sleep(Duration::from_millis(200)).await;
+        failed = failed_jobs(t, hooked).await;
     }
     let mut deliveries = Deliveries::default();
     let mut event_owner: HashMap<String, String> = HashMap::new();
@@ -52,6 +61,9 @@ pub async fn check(
             distinct.sort_unstable();
             distinct.dedup();
             match distinct.as_slice() {
+                [] if job.status.is_terminal() && failed.contains(&job.id) => {
+                    deliveries.failed += 1;
+                }
                 [] if job.status.is_terminal() => deliveries.violations.push(format!(
                     "{}: no event for {} job {}",
                     tenant.label, job.status, job.id
@@ -76,7 +88,27 @@ pub async fn check(
     deliveries
 }
 
-fn all_arrived(hooked: &[(&Tenant, &Receiver)], snapshot: &Snapshot) -> bool {
+/// The jobs whose events failed for good, of every hooked (live) tenant.
+async fn failed_jobs(t: &TestStack, hooked: &[(&Tenant, &Receiver)]) -> HashSet<String> {
+    let mut jobs = HashSet::new();
+    for (tenant, _) in hooked {
+        let failed = t
+            .stack
+            .app
+            .store
+            .failed_deliveries(Scope::new(&tenant.id, KeyMode::Live), None)
+            .await
+            .expect("reading the failed deliveries");
+        jobs.extend(failed.into_iter().map(|f| f.job_id));
+    }
+    jobs
+}
+
+fn all_arrived(
+    hooked: &[(&Tenant, &Receiver)],
+    snapshot: &Snapshot,
+    failed: &HashSet<String>,
+) -> bool {
     hooked.iter().all(|(tenant, receiver)| {
         let bodies: Vec<Value> = receiver
             .received()
@@ -86,7 +118,7 @@ fn all_arrived(hooked: &[(&Tenant, &Receiver)], snapshot: &Snapshot) -> bool {
         snapshot
             .jobs_of(&tenant.id)
             .iter()
-            .filter(|j| j.status.is_terminal())
+            .filter(|j| j.status.is_terminal() && !failed.contains(&j.id))
             .all(|j| bodies.iter().any(|b| b["jobId"] == j.id.as_str()))
     })
 }

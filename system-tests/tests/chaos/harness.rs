@@ -33,6 +33,9 @@ pub const VISIBILITY: Duration = Duration::from_secs(6);
 /// First webhook retry backoff: the handler's quick retries and the
 /// stream's retries together then span at least 13 × this (6.5 s).
 pub const WEBHOOK_RETRY_BASE: Duration = Duration::from_millis(500);
+/// The Standard Webhooks schedule's seven retries, a second apart.
+pub const WEBHOOK_SCHEDULE_SECS: [u32; 7] = [1; 7];
+pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(2);
 /// The API key the worker sends to the fake Gemini.
 pub const GEMINI_KEY: &str = "fake-gemini-key";
 
@@ -86,6 +89,11 @@ pub async fn chaos_stack(endpoint: &str, gemini: &FakeGemini) -> TestStack {
     options.retry_base_delay = RETRY_BASE;
     options.lease = LEASE;
     options.webhook_retry_base = WEBHOOK_RETRY_BASE;
+    options.webhook_schedule = shared::webhooks::RetrySchedule::from_seconds(
+        WEBHOOK_SCHEDULE_SECS.to_vec(),
+    )
+    .expect("a valid schedule");
+    options.webhook_timeout = WEBHOOK_TIMEOUT;
     let mut stack = Stack::provision(endpoint, options)
         .await
         .expect("provisioning a chaos stack");

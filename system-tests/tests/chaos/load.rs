@@ -131,7 +131,7 @@ async fn racing_load_keeps_every_invariant() {
     let history = history::replay(&t, &tenants).await;
     let bill = billing::check(&gemini.calls(), &snapshot, GEMINI_TIMEOUT, true);
     let hooked: Vec<(&Tenant, &Receiver)> = tenants.iter().zip(&receivers).collect();
-    let webhooks = deliveries::check(&hooked, &snapshot, PATIENCE).await;
+    let webhooks = deliveries::check(&t, &hooked, &snapshot, PATIENCE).await;
 
     let stored = results::check(&t, &snapshot, RESULTS_DOWNLOADED).await;
 

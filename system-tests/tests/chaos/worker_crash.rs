@@ -55,6 +55,7 @@ async fn a_worker_killed_mid_job_is_reclaimed_after_its_lease() {
                 aws_sdk_sqs::Client::new(&t.stack.sdk),
                 t.stack.queue_url.clone(),
                 doomed_worker.clone(),
+                1,
             ))
         })
         .collect();
@@ -93,7 +94,7 @@ async fn a_worker_killed_mid_job_is_reclaimed_after_its_lease() {
     let table = invariants::check(&snapshot, std::slice::from_ref(&tenant), Answers::AllSeen);
     let history = history::replay(&t, std::slice::from_ref(&tenant)).await;
     let bill = billing::check(&gemini.calls(), &snapshot, GEMINI_TIMEOUT, true);
-    let webhooks = deliveries::check(&[(&tenant, &receiver)], &snapshot, PATIENCE).await;
+    let webhooks = deliveries::check(&t, &[(&tenant, &receiver)], &snapshot, PATIENCE).await;
     let mut outcome = Vec::new();
     for job in snapshot.jobs_of(&tenant.id) {
         if (job.status, job.attempts) != (JobStatus::Succeeded, 2) {
