@@ -9,7 +9,8 @@ disagreement, when:
 - an error code of the spec is missing from API.md's error table, has
   another HTTP status there, or the table names a code the spec lacks;
 - an operation's section in API.md does not name, as `STATUS CODE`, each
-  error response the spec declares for it, or names one the spec does not;
+  error response the spec declares for it (each code of a `oneOf` of error
+  schemas, when one status has two codes), or names one the spec does not;
 - a job failure code, an enum value, a schema property, a parameter or a
   header of the spec never appears in API.md (in backticks), or a field in
   a table of API.md's routes is in no schema of the spec;
@@ -98,12 +99,23 @@ class Spec:
                 if method in item:
                     yield method.upper(), path, item[method], shared_params
 
-    def error_code_of(self, response):
-        """The single error code a response's schema allows, if any."""
+    def error_codes_of(self, response):
+        """The error codes a response's schema allows: the single code of
+        an error schema, or one per alternative of a `oneOf` of them (one
+        status answered with either of two codes)."""
         response = self.deref(response)
         schema = response.get("content", {}).get("application/json", {}).get("schema")
         if not schema:
-            return None
+            return set()
+        schema = self.deref(schema)
+        if "oneOf" in schema:
+            codes = [self.single_code(alt) for alt in schema["oneOf"]]
+            return set(codes) if all(codes) else set()
+        code = self.single_code(schema)
+        return {code} if code else set()
+
+    def single_code(self, schema):
+        """The one error code an error schema allows, if any."""
         schema = self.deref(schema)
         enum = self.deref(schema.get("properties", {}).get("error", {})).get("enum")
         if enum and len(enum) == 1:
@@ -144,8 +156,7 @@ def main():
     for (method, path), (op, _) in spec_ops.items():
         errors = set()
         for status, response in op.get("responses", {}).items():
-            code = spec.error_code_of(response)
-            if code:
+            for code in spec.error_codes_of(response):
                 errors.add((int(status), code))
                 if code_status.setdefault(code, int(status)) != int(status):
                     problem(f"openapi.yaml gives {code} two statuses")

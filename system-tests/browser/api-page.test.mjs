@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { mkdirSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -16,10 +17,16 @@ const root = resolve(here, '..', '..');
 const DEV_KEY = 'img_test_dev_123456789';
 const QUEUED_SAMPLE_JOB = 'cmkuz35wf00034rk15ycgzvcf'; // seeded by --seed-samples, never queued
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+// The dev tenant gets a webhook URL and secret (DEV_WEBHOOK_URL/SECRET), so
+// per-job webhookUrls are accepted; both point at `receiver` below.
+const DEV_WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
 let server;
 let browser;
 let base;
+let receiver;
+let hooksBase;
+const hooks = []; // every webhook request: { path, id, event }
 
 function freePort() {
   return new Promise((ok, fail) => {
@@ -31,6 +38,35 @@ function freePort() {
       s.close(() => ok(port));
     });
   });
+}
+
+// A webhook receiver on loopback that answers 204 to every POST.
+function startReceiver() {
+  return new Promise((ok, fail) => {
+    const s = createHttpServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk) => { body += chunk; });
+      req.on('end', () => {
+        let event = null;
+        try { event = JSON.parse(body); } catch { /* recorded as null */ }
+        hooks.push({ path: req.url, id: req.headers['webhook-id'], event });
+        res.writeHead(204).end();
+      });
+    });
+    s.on('error', fail);
+    s.listen(0, '127.0.0.1', () => ok(s));
+  });
+}
+
+async function until(what, check, deadlineMs = 30_000) {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 async function waitForHealth(url, deadlineMs) {
@@ -50,8 +86,13 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   const bin = join(root, 'target', 'debug', 'dev-server');
   assert.ok(existsSync(bin), `build it first: cargo build -p devstack --bin dev-server (${bin})`);
+  receiver = await startReceiver();
+  hooksBase = `http://127.0.0.1:${receiver.address().port}`;
   server = spawn(bin, ['--seed-samples'], {
-    env: { ...process.env, PORT: String(port), RUST_LOG: 'warn' },
+    env: {
+      ...process.env, PORT: String(port), RUST_LOG: 'warn',
+      DEV_WEBHOOK_URL: `${hooksBase}/tenant`, DEV_WEBHOOK_SECRET,
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   await waitForHealth(base, 60_000);
@@ -68,11 +109,14 @@ after(async () => {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
   }
+  await new Promise((r) => (receiver ? receiver.close(r) : r()));
 });
 
 const statusOf = (page, card) => page.locator(`#out-${card} .status-line`).first();
 
 async function send(page, card, expected) {
+  // Empty the output first, so an earlier answer with the same status is never read as this one.
+  await page.locator(`#out-${card}`).evaluate((out) => out.replaceChildren());
   await page.click(`#send-${card}`);
   await page.waitForFunction(
     ([sel, want]) => document.querySelector(sel)?.textContent.trim().startsWith(want),
@@ -82,7 +126,17 @@ async function send(page, card, expected) {
   return page.locator(`#out-${card} pre.body`).first().textContent();
 }
 
-test('a user submits, watches, lists and cancels jobs from docs/api.html', async () => {
+// Lists the job's deliveries in the card until `enough` holds for the log
+// (an attempt is logged when it completes, a moment after the receiver has it).
+async function deliveriesUntil(page, what, enough) {
+  return until(what, async () => {
+    const log = JSON.parse(await send(page, 'deliveries', 200));
+    assert.ok(Array.isArray(log.items), 'the answer is {"items":[...]}');
+    return enough(log) ? log : null;
+  });
+}
+
+test('a user submits, watches, lists and cancels jobs, and reads and redelivers webhooks, from docs/api.html', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -93,9 +147,13 @@ test('a user submits, watches, lists and cancels jobs from docs/api.html', async
   assert.match(await send(page, 'health', 200), /"status": ?"ok"/);
 
   await page.fill('#generate-body', JSON.stringify({ prompt: 'A cute cat sitting on a couch', mode: 'draft' }, null, 2));
+  // The webhookUrl input writes the field into the body that is sent.
+  await page.fill('#generate-webhook-url', `${hooksBase}/job`);
+  assert.equal(JSON.parse(await page.inputValue('#generate-body')).webhookUrl, `${hooksBase}/job`);
   await page.check('#generate-poll');
   const submitted = JSON.parse(await send(page, 'generate', 202));
   assert.equal(submitted.status, 'QUEUED');
+  assert.equal(await page.inputValue('#deliveries-job-id'), submitted.jobId, 'the submit fills in the deliveries card');
   await page.waitForFunction(
     () => document.querySelector('#poll-status')?.textContent.includes('SUCCEEDED'),
     null,
@@ -113,6 +171,39 @@ test('a user submits, watches, lists and cancels jobs from docs/api.html', async
 
   const listed = await send(page, 'list', 200);
   assert.ok(listed.includes(submitted.jobId), 'the new job is listed');
+
+  // Deliveries: the job's event went to its own webhookUrl, and the log shows it.
+  const first = await until('the job\'s webhook', () =>
+    hooks.find((h) => h.event?.jobId === submitted.jobId && h.event?.status === 'SUCCEEDED'));
+  assert.equal(first.path, '/job', 'the per-job webhookUrl received the event');
+  assert.equal(first.id, first.event.eventId, 'webhook-id is the eventId');
+  const log = await deliveriesUntil(page, 'the first attempt in the log', (l) => l.items.length >= 1);
+  assert.equal(log.items.length, 1);
+  assert.equal(log.items[0].eventId, first.event.eventId);
+  assert.equal(log.items[0].attempt, 1);
+  assert.equal(log.items[0].status, 'delivered');
+  assert.equal(log.items[0].httpStatus, 204);
+  assert.equal(log.items[0].url, `${hooksBase}/job`);
+  assert.equal(log.items[0].nextAttemptAt, null);
+  await page.locator('#out-deliveries .badge.delivered').first().waitFor();
+
+  // Redeliver the terminal job: 202 pending, the same eventId again, a second attempt logged.
+  const again = JSON.parse(await send(page, 'redeliver', 202));
+  assert.deepEqual(again, { eventId: first.event.eventId, status: 'pending' });
+  await until('the redelivered webhook', () =>
+    hooks.filter((h) => h.event?.jobId === submitted.jobId).length >= 2);
+  assert.ok(hooks.filter((h) => h.event?.jobId === submitted.jobId).every((h) =>
+    h.path === '/job' && h.id === first.event.eventId), 'every attempt: the job\'s URL, the same eventId');
+  const relog = await deliveriesUntil(page, 'the redelivery in the log', (l) => l.items.length >= 2);
+  assert.deepEqual(relog.items.map((d) => [d.attempt, d.status, d.eventId]),
+    [[2, 'delivered', first.event.eventId], [1, 'delivered', first.event.eventId]], 'newest first, numbered on');
+
+  // A job that is not terminal: no attempts, and nothing to redeliver.
+  await page.fill('#deliveries-job-id', QUEUED_SAMPLE_JOB);
+  assert.deepEqual(JSON.parse(await send(page, 'deliveries', 200)), { items: [] });
+  const notTerminal = JSON.parse(await send(page, 'redeliver', 400));
+  assert.equal(notTerminal.error, 'INVALID_STATE');
+  await page.locator('#out-redeliver .error-banner').first().waitFor();
 
   await page.fill('#cancel-job-id', QUEUED_SAMPLE_JOB);
   const canceled = JSON.parse(await send(page, 'cancel', 200));
