@@ -20,7 +20,9 @@ curl -fsS "$BASE/health" >/dev/null || { echo "the local stack did not start" >&
 export AWS_ENDPOINT_URL
 AWS_ENDPOINT_URL=$(grep -oE 'AWS +http://127\.0\.0\.1:[0-9]+' "$LOG/dev.log" | awk '{print $2}')
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 TABLE_NAME=imagesaas-jobs LOCAL_MODE=1
-TENANT=$(target/debug/imagesaas-admin --json tenant create --name fuzz --rpm 100000 --max-concurrency 1000 \
+# A webhook (to a closed loopback port), so a generated per-job `webhookUrl`
+# has a secret to be signed with.
+TENANT=$(target/debug/imagesaas-admin --json tenant create --name fuzz --rpm 100000 --max-concurrency 1000 --webhook-url http://127.0.0.1:9/hooks \
   | "${MOTO_PYTHON:-python3}" -c 'import json,sys;print(json.load(sys.stdin)["tenantId"])')
 KEY=$(target/debug/imagesaas-admin --json key create --tenant "$TENANT" --mode test \
   | "${MOTO_PYTHON:-python3}" -c 'import json,sys;print(json.load(sys.stdin)["key"])')

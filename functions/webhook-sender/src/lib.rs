@@ -159,7 +159,10 @@ impl Sender {
         let (url, attempted) = match tenant.as_ref().and_then(|t| webhooks::target(&job, t)) {
             Some((url, secret)) => (url.to_string(), self.deliverer.attempt(url, secret, &event).await),
             None => (
-                job.webhook_url.clone().unwrap_or_default(),
+                job.webhook_url
+                    .clone()
+                    .or_else(|| tenant.as_ref().and_then(|t| t.webhook_url.clone()))
+                    .unwrap_or_default(),
                 Attempted {
                     outcome: Outcome::Final,
                     http_status: None,

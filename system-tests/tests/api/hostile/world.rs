@@ -179,6 +179,9 @@ async fn fill_tenant_placeholders(
     let other_page = t.get(&other.key, "/v1/jobs?limit=1").await;
     let other_job = other_page.body["items"][0]["id"].as_str().expect("a job");
     placeholders.set("other_tenant_job", other_job);
+    let own_page = t.get(&victim.key, "/v1/jobs?limit=1").await;
+    let own_job = own_page.body["items"][0]["id"].as_str().expect("a job");
+    placeholders.set("own_job", own_job);
     placeholders.set(
         "other_tenant_cursor",
         next_cursor(&other.key, "limit=1").await,
