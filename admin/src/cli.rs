@@ -5,10 +5,11 @@
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use shared::domain::{KeyMode, TenantLimits};
+use shared::time::Timestamp;
 
 use crate::input;
 
-/// Administer Image SaaS tenants and API keys.
+/// Administer Image SaaS tenants, API keys and webhook deliveries.
 ///
 /// Works on the DynamoDB table the standard AWS configuration reaches
 /// (profile, region, AWS_ENDPOINT_URL for the local stack). Human-readable
@@ -36,6 +37,9 @@ pub enum Command {
     /// Create, list and revoke API keys.
     #[command(subcommand, arg_required_else_help = true)]
     Key(KeyCommand),
+    /// Redeliver a job's webhook event; list events that failed for good.
+    #[command(subcommand, arg_required_else_help = true)]
+    Webhook(WebhookCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,6 +153,38 @@ pub enum KeyCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Send a SUCCEEDED, FAILED or CANCELED job's event again now: same
+    /// event id, the whole retry schedule (as `POST
+    /// /v1/jobs/{jobId}/deliveries`). The job is looked up in the tenant's
+    /// test and live modes.
+    Redeliver(WebhookRedeliverArgs),
+    /// List the tenant's events that failed for good, test and live, oldest
+    /// first: retries exhausted, `410 Gone`, a refused URL or no target.
+    Failed {
+        /// The tenant whose failed events to list.
+        #[arg(long, value_name = "TENANT_ID")]
+        tenant: String,
+        /// Only events that failed on or after this UTC day (from its start).
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = input::parse_since)]
+        since: Option<Timestamp>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct WebhookRedeliverArgs {
+    /// The job id (`c` + 24 characters).
+    #[arg(value_name = "JOB_ID")]
+    pub job_id: String,
+    /// The tenant the job belongs to.
+    #[arg(long, value_name = "TENANT_ID")]
+    pub tenant: String,
+    /// The webhook delivery queue (default: $DELIVERY_QUEUE_URL).
+    #[arg(long, value_name = "URL")]
+    pub queue_url: Option<String>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ModeArg {
     Test,
@@ -220,6 +256,41 @@ mod tests {
             .expect_err("name is required");
         let line = one_line(&err.to_string());
         assert!(line.contains("--name"), "{line}");
+    }
+
+    #[test]
+    fn webhook_commands_parse() {
+        let cli = Cli::try_parse_from([
+            "imagesaas-admin",
+            "webhook",
+            "failed",
+            "--tenant",
+            "cmkuz35wf00034rk15ycgzvce",
+            "--since",
+            "2026-01-26",
+        ])
+        .expect("a valid command line");
+        let Command::Webhook(WebhookCommand::Failed { since, .. }) = cli.command else {
+            panic!("webhook failed: {cli:?}");
+        };
+        assert_eq!(
+            since.map(|t| shared::time::iso_millis(&t)).as_deref(),
+            Some("2026-01-26T00:00:00.000Z")
+        );
+        let err = Cli::try_parse_from([
+            "imagesaas-admin",
+            "webhook",
+            "failed",
+            "--tenant",
+            "cmkuz35wf00034rk15ycgzvce",
+            "--since",
+            "26/01/2026",
+        ])
+        .expect_err("not a YYYY-MM-DD date");
+        assert!(one_line(&err.to_string()).contains("--since"));
+        let err = Cli::try_parse_from(["imagesaas-admin", "webhook", "redeliver", "cjob"])
+            .expect_err("--tenant is required");
+        assert!(one_line(&err.to_string()).contains("--tenant"));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Every way a command can fail. Each message is one line and says what to
 //! do; `main` prints it and exits non-zero.
 
+use shared::domain::JobStatus;
 use shared::netguard::UrlRejected;
+use shared::queue::QueueError;
 use shared::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,8 +26,28 @@ pub enum AdminError {
     NoWebhook(String),
     #[error("no jobs queue to send stuck jobs to: pass --queue-url URL or set QUEUE_URL")]
     NoQueue,
+    #[error("no job `{job_id}` of tenant `{tenant_id}` (looked in test and live mode)")]
+    UnknownJob { job_id: String, tenant_id: String },
+    #[error(
+        "job `{job_id}` is {status}; only a SUCCEEDED, FAILED or CANCELED job has an event to redeliver"
+    )]
+    NotTerminal { job_id: String, status: JobStatus },
+    #[error(
+        "job `{job_id}` has no webhook target: it has no webhookUrl and tenant `{tenant_id}` has no webhook URL and secret (set them with `tenant update {tenant_id} --webhook-url URL`)"
+    )]
+    NoWebhookTarget { job_id: String, tenant_id: String },
+    #[error(
+        "no delivery queue to send the event to: pass --queue-url URL or set DELIVERY_QUEUE_URL"
+    )]
+    NoDeliveryQueue,
+    /// The new delivery run is recorded but has no message: nothing will
+    /// deliver it until the command is run again (which starts the next run).
+    #[error(
+        "redelivery run {run} was recorded but its message was not sent ({cause}); run the command again"
+    )]
+    RedeliveryNotSent { run: u32, cause: QueueError },
     #[error("{0}")]
-    Queue(shared::queue::QueueError),
+    Queue(QueueError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
     /// Should never happen: a fresh id or key collided or came out malformed.

@@ -1,8 +1,10 @@
-//! Judging operator input before anything is written: limits, names, ids
-//! and webhook URLs. Every rejection says what is wrong and what is
+//! Judging operator input before anything is written: limits, names, ids,
+//! dates and webhook URLs. Every rejection says what is wrong and what is
 //! allowed, and echoes the input only in a safe, shortened form.
 
+use chrono::{NaiveDate, TimeZone, Utc};
 use shared::netguard::{self, UrlPolicy};
+use shared::time::Timestamp;
 
 use crate::error::AdminError;
 
@@ -58,6 +60,26 @@ pub fn parse_name(s: &str) -> Result<String, String> {
         return Err("must not contain control characters".into());
     }
     Ok(name.to_string())
+}
+
+/// clap value parser for `webhook failed --since`: a UTC day as
+/// `YYYY-MM-DD`, meaning its first millisecond.
+pub fn parse_since(s: &str) -> Result<Timestamp, String> {
+    let expected = || "must be a UTC date as YYYY-MM-DD, e.g. 2026-01-26".to_string();
+    // The exact shape: chrono alone would also take `2026-1-5` or `+2026-01-05`.
+    let shaped = s.len() == 10
+        && s.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !shaped {
+        return Err(expected());
+    }
+    let day = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| expected())?;
+    Ok(Utc.from_utc_datetime(&day.and_time(chrono::NaiveTime::MIN)))
 }
 
 /// A tenant id as given; one not of our shape cannot exist, so it is
@@ -116,6 +138,27 @@ mod tests {
         assert_eq!(parse_max_concurrency("1000"), Ok(1000));
         assert!(parse_max_concurrency("1001").is_err());
         assert!(parse_rpm("0").unwrap_err().contains("from 1 to 100000"));
+    }
+
+    #[test]
+    fn since_is_the_start_of_a_utc_day() {
+        let t = parse_since("2026-01-26").expect("a date");
+        assert_eq!(shared::time::iso_millis(&t), "2026-01-26T00:00:00.000Z");
+        assert!(parse_since("2028-02-29").is_ok());
+        for bad in [
+            "",
+            "2026-13-01",
+            "2026-02-30",
+            "2026-1-5",
+            "+2026-01-05",
+            "2026-01-26T00:00:00Z",
+            "26/01/2026",
+            "yesterday",
+            " 2026-01-26",
+        ] {
+            let err = parse_since(bad).expect_err(bad);
+            assert!(err.contains("YYYY-MM-DD"), "{bad}: {err}");
+        }
     }
 
     #[test]

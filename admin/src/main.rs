@@ -1,7 +1,7 @@
-//! `imagesaas-admin`: operators' tool for tenants, limits, webhooks and API
-//! keys, working on the service's DynamoDB table directly (there is no
-//! admin API to attack). Parses the arguments, builds the AWS client once
-//! and hands the command to its module.
+//! `imagesaas-admin`: operators' tool for tenants, limits, webhooks (and
+//! their deliveries) and API keys, working on the service's DynamoDB table
+//! directly (there is no admin API to attack). Parses the arguments,
+//! builds the AWS client once and hands the command to its module.
 
 mod audit;
 mod cli;
@@ -11,6 +11,7 @@ mod keygen;
 mod keys;
 mod output;
 mod tenants;
+mod webhooks;
 
 use std::process::ExitCode;
 
@@ -25,7 +26,8 @@ use crate::output::Output;
 /// What every command works with.
 pub struct Ctx {
     pub store: Store,
-    /// For the clients only some commands need (the jobs queue).
+    /// For the clients only some commands need (the jobs and delivery
+    /// queues).
     pub sdk: aws_config::SdkConfig,
     /// Which webhook URLs are acceptable (`LOCAL_MODE`: the local stack's).
     pub url_policy: UrlPolicy,
@@ -81,5 +83,6 @@ async fn run(cli: &Cli) -> Result<Output, AdminError> {
     match &cli.command {
         Command::Tenant(command) => tenants::run(&ctx, command).await,
         Command::Key(command) => keys::run(&ctx, command).await,
+        Command::Webhook(command) => webhooks::run(&ctx, command).await,
     }
 }

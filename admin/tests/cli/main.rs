@@ -10,3 +10,4 @@ mod limits;
 mod seed;
 mod sweeper;
 mod tenants;
+mod webhooks;

@@ -95,6 +95,7 @@ impl Env {
             aws_sdk_sqs::Client::new(&self.resources.sdk),
             self.resources.queue_url.clone(),
             Arc::new(worker),
+            1,
         ))
     }
 
