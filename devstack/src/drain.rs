@@ -79,33 +79,33 @@ async fn delete_done(
     event: &SqsEvent,
     response: &SqsBatchResponse,
 ) {
-        let failed: Vec<&str> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
-        let done: Vec<DeleteMessageBatchRequestEntry> = event
-            .records
-            .iter()
-            .filter(|m| !failed.contains(&m.message_id.as_deref().unwrap_or_default()))
-            .filter_map(|m| {
-                DeleteMessageBatchRequestEntry::builder()
-                    .id(m.message_id.clone()?)
-                    .receipt_handle(m.receipt_handle.clone()?)
-                    .build()
-                    .ok()
-            })
-            .collect();
-        if !done.is_empty()
-            && let Err(e) = sqs
-                .delete_message_batch()
-                .queue_url(queue_url)
-                .set_entries(Some(done))
-                .send()
-                .await
-        {
-            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "deleting processed messages failed");
-        }
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    let done: Vec<DeleteMessageBatchRequestEntry> = event
+        .records
+        .iter()
+        .filter(|m| !failed.contains(&m.message_id.as_deref().unwrap_or_default()))
+        .filter_map(|m| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(m.message_id.clone()?)
+                .receipt_handle(m.receipt_handle.clone()?)
+                .build()
+                .ok()
+        })
+        .collect();
+    if !done.is_empty()
+        && let Err(e) = sqs
+            .delete_message_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(done))
+            .send()
+            .await
+    {
+        tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "deleting processed messages failed");
+    }
 }
 
 fn to_event_record(m: aws_sdk_sqs::types::Message) -> SqsMessage {

@@ -66,7 +66,8 @@ pub async fn create_table(ddb: &aws_sdk_dynamodb::Client, name: &str) -> Result<
 
 /// The jobs queue and its dead-letter queue; returns the jobs queue URL.
 pub async fn create_queues(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, BoxError> {
-    let (url, _) = create_queue_with_dlq(sqs, name, WORKER_TIMEOUT_SECS * 6, MAX_RECEIVE_COUNT, 4).await?;
+    let (url, _) =
+        create_queue_with_dlq(sqs, name, WORKER_TIMEOUT_SECS * 6, MAX_RECEIVE_COUNT, 4).await?;
     Ok(url)
 }
 

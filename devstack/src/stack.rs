@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use shared::App;
-use shared::store::Store;
 use shared::queue::DeliveryQueue;
+use shared::store::Store;
 use shared::webhooks::Deliverer;
 use webhook_sender::Sender;
 use webhooks::Notifier;
@@ -38,8 +38,17 @@ impl Stack {
         let resources = Resources::create(endpoint, options).await?;
         let app = Arc::new(App::new(&resources.sdk, resources.config()));
         let worker = Arc::new(resources.worker()?);
-        let notifier = Arc::new(notifier(&resources.sdk, &resources)?);
-        let sender = Arc::new(sender(&resources.sdk, &resources)?);
+        let notifier = Arc::new(notifier(
+            &resources.sdk,
+            &resources.options,
+            &resources.delivery_queue_url,
+        ));
+        let sender = Arc::new(sender(
+            &resources.sdk,
+            &resources.options,
+            &resources.delivery_queue_url,
+            &resources.delivery_dlq_url,
+        )?);
         let Resources {
             sdk,
             options,
@@ -123,26 +132,31 @@ const SENDER_BATCHES: usize = 4;
 
 /// The webhooks handler on this stack's table and delivery queue, with
 /// clients built from `sdk` (the benchmarks pass a metered one).
-pub fn notifier(sdk: &SdkConfig, resources: &Resources) -> Result<Notifier, BoxError> {
-    Ok(Notifier::new(
-        Store::new(aws_sdk_dynamodb::Client::new(sdk), resources.options.table.clone()),
+pub fn notifier(sdk: &SdkConfig, options: &StackOptions, delivery_queue_url: &str) -> Notifier {
+    Notifier::new(
+        Store::new(aws_sdk_dynamodb::Client::new(sdk), options.table.clone()),
         DeliveryQueue::new(
             aws_sdk_sqs::Client::new(sdk),
-            resources.delivery_queue_url.clone(),
+            delivery_queue_url.to_string(),
             None,
         ),
-    ))
+    )
 }
 
-/// The webhook sender on this stack, as its Lambda would build it.
-pub fn sender(sdk: &SdkConfig, resources: &Resources) -> Result<Sender, BoxError> {
-    let options = &resources.options;
+/// The webhook sender on this stack's table and delivery queues, as its
+/// Lambda would build it.
+pub fn sender(
+    sdk: &SdkConfig,
+    options: &StackOptions,
+    delivery_queue_url: &str,
+    delivery_dlq_url: &str,
+) -> Result<Sender, BoxError> {
     Ok(Sender::new(
         Store::new(aws_sdk_dynamodb::Client::new(sdk), options.table.clone()),
         DeliveryQueue::new(
             aws_sdk_sqs::Client::new(sdk),
-            resources.delivery_queue_url.clone(),
-            Some(resources.delivery_dlq_url.clone()),
+            delivery_queue_url.to_string(),
+            Some(delivery_dlq_url.to_string()),
         ),
         Deliverer::new(options.webhook_url_policy, options.webhook_timeout)?,
         options.webhook_schedule.clone(),

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use lambda_http::RequestExt;
 use lambda_http::http::HeaderMap;
-pub use lambda_http::http::{Method, StatusCode};
 use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue};
+pub use lambda_http::http::{Method, StatusCode};
 use lambda_http::request::RequestContext;
 pub use lambda_http::{Body, Request, Response};
 use serde::Serialize;

@@ -49,9 +49,10 @@ impl App {
             ),
             queue: JobQueue::new(aws_sdk_sqs::Client::new(sdk), config.queue_url.clone()),
             auth: Authenticator::new(config.auth_cache_ttl),
-            deliveries: config.delivery_queue_url.as_ref().map(|url| {
-                DeliveryQueue::new(aws_sdk_sqs::Client::new(sdk), url.clone(), None)
-            }),
+            deliveries: config
+                .delivery_queue_url
+                .as_ref()
+                .map(|url| DeliveryQueue::new(aws_sdk_sqs::Client::new(sdk), url.clone(), None)),
             cursors: config
                 .cursor_secret
                 .as_ref()

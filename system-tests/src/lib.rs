@@ -380,7 +380,8 @@ impl TestStack {
 
     /// `GET /v1/jobs/{jobId}/deliveries`.
     pub async fn deliveries(&self, key: &str, job_id: &str) -> Reply {
-        self.get(key, &format!("/v1/jobs/{job_id}/deliveries")).await
+        self.get(key, &format!("/v1/jobs/{job_id}/deliveries"))
+            .await
     }
 
     /// `POST /v1/jobs/{jobId}/deliveries`, without a body.

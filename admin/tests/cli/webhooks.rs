@@ -9,7 +9,9 @@ use chrono::{Duration, NaiveTime, TimeZone, Utc};
 use serde_json::{Value, json};
 use shared::domain::{JobStatus, KeyMode, Scope};
 use shared::queue::DeliveryMessage;
-use shared::store::{CancelOutcome, DeliveryAttempt, EventState, NewJob, SubmitOutcome, schema};
+use shared::store::{
+    CancelOutcome, Claimed, DeliveryAttempt, EventState, NewJob, SubmitOutcome, schema,
+};
 use shared::time::{self, Timestamp};
 use shared::{ids, webhooks};
 
@@ -73,11 +75,13 @@ async fn job(env: &Env, tenant_id: &str, mode: KeyMode, queued: bool) -> String 
 async fn attempt(env: &Env, scope: Scope<'_>, job_id: &str, at: Timestamp, state: EventState) {
     let store = &env.app.store;
     let event_id = webhooks::event_id(job_id, JobStatus::Canceled);
-    let claim = store
-        .claim_delivery_attempt(scope, job_id, &event_id, 0, at)
+    let Claimed::Attempt(claim) = store
+        .claim_delivery_attempt(scope, job_id, &event_id, 0, at, at)
         .await
         .expect("a claim")
-        .expect("a fresh event is claimed");
+    else {
+        panic!("a fresh event is claimed");
+    };
     let delivered = state == EventState::Delivered;
     let a = DeliveryAttempt {
         event_id,
@@ -413,15 +417,17 @@ async fn redeliver_queues_the_event_again_in_a_new_run() {
     let store = &env.app.store;
     let now = time::now();
     let stale = store
-        .claim_delivery_attempt(scope, &job_id, &event_id, 1, now)
+        .claim_delivery_attempt(scope, &job_id, &event_id, 1, now, now)
         .await
         .expect("a claim");
-    assert_eq!(stale, None);
-    let claim = store
-        .claim_delivery_attempt(scope, &job_id, &event_id, 2, now)
+    assert_eq!(stale, Claimed::Stale);
+    let Claimed::Attempt(claim) = store
+        .claim_delivery_attempt(scope, &job_id, &event_id, 2, now, now)
         .await
         .expect("a claim")
-        .expect("the current run is claimed");
+    else {
+        panic!("the current run is claimed");
+    };
     assert_eq!((claim.attempt, claim.in_run), (2, 1));
 }
 

@@ -56,7 +56,8 @@ const GET_QUEUED: &str = "get (QUEUED job)";
 const GET_SUCCEEDED: &str = "get (SUCCEEDED job)";
 const CANCEL: &str = "cancel";
 const WORKER: &str = "worker job (test key, offline render)";
-const WEBHOOK: &str = "webhook delivery (one terminal record)";
+const WEBHOOK: &str = "webhook event queued (one terminal record)";
+const DELIVERY: &str = "webhook delivery (one attempt, delivered)";
 
 /// The flow of one image, for the bill: how often a client polls the job.
 const POLLS_PER_IMAGE: u32 = 5;
@@ -88,6 +89,7 @@ enum Function {
     CancelJob,
     Worker,
     Webhooks,
+    WebhookSender,
 }
 
 impl Function {
@@ -95,13 +97,19 @@ impl Function {
         let mb = match self {
             Function::Generate | Function::ListJobs => 256,
             Function::Worker => 512,
-            Function::GetJob | Function::CancelJob | Function::Webhooks => 128,
+            Function::GetJob
+            | Function::CancelJob
+            | Function::Webhooks
+            | Function::WebhookSender => 128,
         };
         f64::from(mb) / 1024.0
     }
 
     fn behind_api_gateway(self) -> bool {
-        !matches!(self, Function::Worker | Function::Webhooks)
+        !matches!(
+            self,
+            Function::Worker | Function::Webhooks | Function::WebhookSender
+        )
     }
 }
 
@@ -152,6 +160,7 @@ struct Bench {
     app: App,
     worker: Worker,
     notifier: Notifier,
+    sender: webhook_sender::Sender,
 }
 
 impl Bench {
@@ -168,13 +177,21 @@ impl Bench {
                 ..worker_config(&stack.options, &stack.queue_url)
             },
         )?;
-        let notifier = devstack::stack::notifier(&metered, &stack.options)?;
+        let notifier =
+            devstack::stack::notifier(&metered, &stack.options, &stack.delivery_queue_url);
+        let sender = devstack::stack::sender(
+            &metered,
+            &stack.options,
+            &stack.delivery_queue_url,
+            &stack.delivery_dlq_url,
+        )?;
         Ok(Bench {
             stack,
             meter,
             app,
             worker,
             notifier,
+            sender,
         })
     }
 
@@ -357,12 +374,56 @@ async fn main() -> Result<(), BoxError> {
     let event: Event = serde_json::from_str(&std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/webhooks-terminal.json"),
     )?)?;
+    // The sender reads the job the event names: store it as the record's
+    // new image has it (outside the meter).
+    if let Some(record) = event.records.first() {
+        let item: HashMap<String, aws_sdk_dynamodb::types::AttributeValue> = record
+            .change
+            .new_image
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect();
+        bench
+            .stack
+            .app
+            .store
+            .client()
+            .put_item()
+            .table_name(&bench.stack.options.table)
+            .set_item(Some(item))
+            .send()
+            .await?;
+    }
     let (_, m) = bench
         .measure(WEBHOOK, Function::Webhooks, async {
             Ok::<_, BoxError>(bench.notifier.process(event).await)
         })
         .await?;
-    if receiver.call_count() != 1 {
+    rows.push(m);
+    // The SQS event source's receive (and delete, below) are not the
+    // sender's calls: they are added to the bill.
+    let received = aws_sdk_sqs::Client::new(&bench.stack.sdk)
+        .receive_message()
+        .queue_url(&bench.stack.delivery_queue_url)
+        .wait_time_seconds(5)
+        .send()
+        .await?
+        .messages
+        .unwrap_or_default();
+    let [message] = received.as_slice() else {
+        return Err(format!("{} delivery messages, not one", received.len()).into());
+    };
+    let event = testkit::sqs::message_event(
+        message.message_id.clone().unwrap_or_default(),
+        message.receipt_handle.clone(),
+        message.body.clone().unwrap_or_default(),
+    );
+    let (outcome, m) = bench
+        .measure(DELIVERY, Function::WebhookSender, async {
+            Ok::<_, BoxError>(bench.sender.process_batch(event).await)
+        })
+        .await?;
+    if receiver.call_count() != 1 || !outcome.batch_item_failures.is_empty() {
         return Err("the webhook was not delivered".into());
     }
     rows.push(m);
@@ -596,6 +657,7 @@ fn flow(rows: &[Measured], prices: &Prices) -> Result<String, BoxError> {
     let poll = find(rows, GET_SUCCEEDED)?;
     let worker = find(rows, WORKER)?;
     let webhook = find(rows, WEBHOOK)?;
+    let delivery = find(rows, DELIVERY)?;
     let api_gateway = |m: &Measured| {
         if m.function.behind_api_gateway() {
             prices.http_api_request
@@ -640,11 +702,18 @@ fn flow(rows: &[Measured], prices: &Prices) -> Result<String, BoxError> {
             f64::from(EVENT_SOURCE_SQS_REQUESTS) * prices.sqs_request,
         ),
         step(
-            "webhook delivery",
+            "webhook event (stream → delivery queue)",
             webhook,
             1.0,
             webhook.lambda_usd(prices, Duration::ZERO),
             0.0,
+        ),
+        step(
+            "webhook delivery (+ the SQS event source's receive and delete)",
+            delivery,
+            1.0,
+            delivery.lambda_usd(prices, Duration::ZERO),
+            f64::from(EVENT_SOURCE_SQS_REQUESTS) * prices.sqs_request,
         ),
     ];
     let total: f64 = steps.iter().map(|(_, t)| t).sum();

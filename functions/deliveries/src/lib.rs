@@ -57,10 +57,7 @@ async fn redeliver(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
 }
 
 /// The caller and the job named in the path, of the caller's scope.
-async fn job_of_caller(
-    app: &App,
-    req: &Request,
-) -> Result<(shared::auth::Caller, Job), ApiError> {
+async fn job_of_caller(app: &App, req: &Request) -> Result<(shared::auth::Caller, Job), ApiError> {
     let caller = app.auth.authenticate(&app.store, req.headers()).await?;
     let job_id = http::job_id_param(req)?;
     let job = app

@@ -67,7 +67,10 @@ impl Sender {
         let queue_url = env.required("DELIVERY_QUEUE_URL")?;
         let dead_letters = env.optional("DELIVERY_DLQ_URL");
         let schedule: RetrySchedule = env
-            .parsed("WEBHOOK_RETRY_SCHEDULE_SECONDS", "a comma list of whole seconds")?
+            .parsed(
+                "WEBHOOK_RETRY_SCHEDULE_SECONDS",
+                "a comma list of whole seconds",
+            )?
             .unwrap_or_default();
         let timeout = Duration::from_secs(
             env.parsed_or("WEBHOOK_TIMEOUT_SECONDS", DEFAULT_TIMEOUT.as_secs()),
@@ -157,7 +160,10 @@ impl Sender {
         };
         let tenant: Option<Tenant> = tenant?;
         let (url, attempted) = match tenant.as_ref().and_then(|t| webhooks::target(&job, t)) {
-            Some((url, secret)) => (url.to_string(), self.deliverer.attempt(url, secret, &event).await),
+            Some((url, secret)) => (
+                url.to_string(),
+                self.deliverer.attempt(url, secret, &event).await,
+            ),
             None => (
                 job.webhook_url
                     .clone()
@@ -166,7 +172,9 @@ impl Sender {
                 Attempted {
                     outcome: Outcome::Final,
                     http_status: None,
-                    error: Some("no webhook target: the tenant has no webhook URL or secret".into()),
+                    error: Some(
+                        "no webhook target: the tenant has no webhook URL or secret".into(),
+                    ),
                     duration: Duration::ZERO,
                 },
             ),

@@ -33,9 +33,8 @@ static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
         .expect("a tokio runtime")
 });
 
-static NOTIFIER: LazyLock<Notifier> = LazyLock::new(|| {
-    Notifier::new(refusing_store(), refusing_queue())
-});
+static NOTIFIER: LazyLock<Notifier> =
+    LazyLock::new(|| Notifier::new(refusing_store(), refusing_queue()));
 
 /// A loopback endpoint nothing listens on (a port bound, then released).
 fn refusing_endpoint() -> String {

@@ -137,7 +137,9 @@ impl SubmitRequest {
         let mut canonical = vec![
             Value::from(self.prompt.as_str()),
             Value::from(self.mode.as_str()),
-            self.input_image_url.as_deref().map_or(Value::Null, Value::from),
+            self.input_image_url
+                .as_deref()
+                .map_or(Value::Null, Value::from),
             Value::from(self.aspect_ratio.as_str()),
         ];
         // 1.1 fields join only when given, so every 1.0 request keeps the

@@ -75,7 +75,9 @@ pub enum EventState {
     /// Failed for good: `exhausted` when the schedule ran out (the message
     /// goes to the dead-letter queue), otherwise a final answer (410, a
     /// refused URL, no target).
-    Failed { exhausted: bool },
+    Failed {
+        exhausted: bool,
+    },
 }
 
 /// An event that failed for good, as `webhook failed` lists it.
@@ -98,7 +100,11 @@ fn expires(now: Timestamp) -> i64 {
 }
 
 /// The state item's identity, set on whichever write makes it.
-fn identity(update: UpdateItemFluentBuilder, job_id: &str, event_id: &str) -> UpdateItemFluentBuilder {
+fn identity(
+    update: UpdateItemFluentBuilder,
+    job_id: &str,
+    event_id: &str,
+) -> UpdateItemFluentBuilder {
     update
         .expression_attribute_values(":type", s("WEBHOOK_EVENT"))
         .expression_attribute_values(":job", s(job_id))
@@ -124,7 +130,10 @@ impl Store {
             self.client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(key(schema::scope_pk(scope), schema::webhook_event_sk(job_id))))
+                .set_key(Some(key(
+                    schema::scope_pk(scope),
+                    schema::webhook_event_sk(job_id),
+                )))
                 .update_expression(format!(
                     "SET {IDENTITY}, #status = if_not_exists(#status, :pending), \
                      run = if_not_exists(run, :zero), runFirst = if_not_exists(runFirst, :one), \
@@ -188,11 +197,31 @@ impl Store {
         state: EventState,
     ) -> Result<(), StoreError> {
         let log = attempt_item(&self.table, scope, job_id, attempt)?;
-        let mut items = vec![tx_put(log.clone()), tx_update(state_after(&self.table, scope, job_id, run, attempt, state)?)];
+        let mut items = vec![
+            tx_put(log.clone()),
+            tx_update(state_after(
+                &self.table,
+                scope,
+                job_id,
+                run,
+                attempt,
+                state,
+            )?),
+        ];
         if let EventState::Failed { exhausted } = state {
-            items.push(tx_put(failed_item(&self.table, scope, job_id, attempt, exhausted)?));
+            items.push(tx_put(failed_item(
+                &self.table,
+                scope,
+                job_id,
+                attempt,
+                exhausted,
+            )?));
         }
-        match self.transact(items).await {
+        // The same token on the SDK's own retries: a transaction that landed
+        // but whose answer was lost succeeds again instead of failing its
+        // log item's condition.
+        let token = record_token(&attempt.event_id, attempt.attempt);
+        match self.transact(items, &token).await {
             Ok(()) => Ok(()),
             Err(e) => match canceled(&e) {
                 Some(c) if c.condition_failed(1) => {
@@ -213,13 +242,18 @@ impl Store {
     async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
-    ) -> Result<(), aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-        aws_sdk_dynamodb::config::http::HttpResponse,
-    >> {
+        token: &str,
+    ) -> Result<
+        (),
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+            aws_sdk_dynamodb::config::http::HttpResponse,
+        >,
+    > {
         self.client
             .transact_write_items()
             .set_transact_items(Some(items))
+            .client_request_token(token)
             .send()
             .await
             .map(|_| ())
@@ -298,7 +332,10 @@ impl Store {
         scope: Scope<'_>,
         since: Option<Timestamp>,
     ) -> Result<Vec<FailedEvent>, StoreError> {
-        let from = schema::failed_delivery_sk(&since.map(|t| time::iso_millis(&t)).unwrap_or_default(), "");
+        let from = schema::failed_delivery_sk(
+            &since.map(|t| time::iso_millis(&t)).unwrap_or_default(),
+            "",
+        );
         let query = self
             .client
             .query()
@@ -308,7 +345,10 @@ impl Store {
             .expression_attribute_names("#sk", schema::SK)
             .expression_attribute_values(":pk", s(schema::scope_pk(scope)))
             .expression_attribute_values(":from", s(from))
-            .expression_attribute_values(":to", s(format!("{}\u{10FFFF}", schema::FAILED_DELIVERY_PREFIX)))
+            .expression_attribute_values(
+                ":to",
+                s(format!("{}\u{10FFFF}", schema::FAILED_DELIVERY_PREFIX)),
+            )
             .consistent_read(true);
         crate::store::pages::query_items(query)
             .await?
@@ -316,6 +356,13 @@ impl Store {
             .map(|item| failed_from_item(item, scope.livemode()))
             .collect()
     }
+}
+
+/// At most 36 characters: a digest of the attempt's identity.
+fn record_token(event_id: &str, attempt: u32) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{event_id}#{attempt}").as_bytes());
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Why a claim was refused, from the state it found: busy only when that
@@ -354,7 +401,10 @@ fn attempt_item(
         .item("attempt", n(a.attempt))
         .item("url", s(&a.url))
         .item("at", s(time::iso_millis(&a.at)))
-        .item("status", s(if a.delivered { "delivered" } else { "failed" }))
+        .item(
+            "status",
+            s(if a.delivered { "delivered" } else { "failed" }),
+        )
         .item("durationMs", n(a.duration_ms))
         .item(schema::TTL_ATTRIBUTE, n(expires(a.at)))
         .condition_expression("attribute_not_exists(PK)");
@@ -385,7 +435,10 @@ fn state_after(
     };
     let mut update = Update::builder()
         .table_name(table)
-        .set_key(Some(key(schema::scope_pk(scope), schema::webhook_event_sk(job_id))))
+        .set_key(Some(key(
+            schema::scope_pk(scope),
+            schema::webhook_event_sk(job_id),
+        )))
         .condition_expression("run = :run")
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":status", s(status))
@@ -421,7 +474,10 @@ fn failed_item(
         .item("eventId", s(&a.event_id))
         .item("failedAt", s(at))
         .item("attempts", n(a.attempt))
-        .item("exhausted", aws_sdk_dynamodb::types::AttributeValue::Bool(exhausted))
+        .item(
+            "exhausted",
+            aws_sdk_dynamodb::types::AttributeValue::Bool(exhausted),
+        )
         .item("reason", s(a.error.as_deref().unwrap_or("failed")))
         .item("url", s(&a.url))
         .item(schema::TTL_ATTRIBUTE, n(expires(a.at)))

@@ -47,7 +47,8 @@ pub use api_keys::{
     new_key_id,
 };
 pub use deliveries::{
-    Claim, Claimed, DELIVERY_TTL_SECS, DeliveryAttempt, EventState, FailedEvent, MAX_LISTED_ATTEMPTS,
+    Claim, Claimed, DELIVERY_TTL_SECS, DeliveryAttempt, EventState, FailedEvent,
+    MAX_LISTED_ATTEMPTS,
 };
 pub use idempotency::{IDEMPOTENCY_TTL_SECS, IdempotencyRecord};
 pub use items::{Item, ItemError};

@@ -74,11 +74,20 @@ impl Deliverer {
         let started = Instant::now();
         let target = match netguard::check_url(url, self.policy) {
             Ok(u) => u,
-            Err(e) => return Attempted::failed(Outcome::Final, None, format!("the webhook URL {e}"), started),
+            Err(e) => {
+                return Attempted::failed(
+                    Outcome::Final,
+                    None,
+                    format!("the webhook URL {e}"),
+                    started,
+                );
+            }
         };
         let body = match serde_json::to_string(event) {
             Ok(b) => b,
-            Err(e) => return Attempted::failed(Outcome::Final, None, format!("payload: {e}"), started),
+            Err(e) => {
+                return Attempted::failed(Outcome::Final, None, format!("payload: {e}"), started);
+            }
         };
         let timestamp = crate::time::now().timestamp();
         let signature = match signature(secret, &event.event_id, timestamp, &body) {
@@ -121,7 +130,10 @@ impl Deliverer {
             Err(e) if e.is_timeout() => Attempted::failed(
                 Outcome::Retryable,
                 None,
-                format!("the receiver timed out (after {} ms)", self.timeout.as_millis()),
+                format!(
+                    "the receiver timed out (after {} ms)",
+                    self.timeout.as_millis()
+                ),
                 started,
             ),
             Err(_) => Attempted::failed(

@@ -84,7 +84,10 @@ impl WebhookEvent {
 /// URL; always signed with the tenant's secret. `None` when there is no URL
 /// or no secret to sign with.
 pub fn target<'a>(job: &'a Job, tenant: &'a crate::domain::Tenant) -> Option<(&'a str, &'a str)> {
-    let url = job.webhook_url.as_deref().or(tenant.webhook_url.as_deref())?;
+    let url = job
+        .webhook_url
+        .as_deref()
+        .or(tenant.webhook_url.as_deref())?;
     Some((url, tenant.webhook_secret.as_deref()?))
 }
 

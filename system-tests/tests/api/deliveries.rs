@@ -32,11 +32,17 @@ async fn a_receiver_down_for_four_attempts_gets_the_event_once_and_the_log_shows
     let attempts: Vec<u64> = log.iter().map(|i| i["attempt"].as_u64().unwrap()).collect();
     assert_eq!(attempts, [5, 4, 3, 2, 1], "newest first");
     let statuses: Vec<&str> = log.iter().map(|i| i["status"].as_str().unwrap()).collect();
-    assert_eq!(statuses, ["delivered", "failed", "failed", "failed", "failed"]);
+    assert_eq!(
+        statuses,
+        ["delivered", "failed", "failed", "failed", "failed"]
+    );
     let codes: Vec<&Value> = log.iter().map(|i| &i["httpStatus"]).collect();
     assert_eq!(codes, [200, 500, 502, 503, 503]);
     let event_id = log[0]["eventId"].as_str().unwrap();
-    assert!(log.iter().all(|i| i["eventId"] == event_id && i["url"] == receiver.url.as_str()));
+    assert!(
+        log.iter()
+            .all(|i| i["eventId"] == event_id && i["url"] == receiver.url.as_str())
+    );
     assert!(log[0]["nextAttemptAt"].is_null() && log[0]["error"].is_null());
     for pair in log.windows(2) {
         // Each failed attempt scheduled the next; the next came no earlier.
@@ -47,7 +53,10 @@ async fn a_receiver_down_for_four_attempts_gets_the_event_once_and_the_log_shows
             time(&later["at"]).timestamp_millis() >= next.timestamp_millis() - 5,
             "{pair:?}"
         );
-        assert!(failed["error"].as_str().unwrap().contains("HTTP"), "{failed}");
+        assert!(
+            failed["error"].as_str().unwrap().contains("HTTP"),
+            "{failed}"
+        );
         assert!(failed["durationMs"].is_u64());
     }
 
@@ -55,7 +64,11 @@ async fn a_receiver_down_for_four_attempts_gets_the_event_once_and_the_log_shows
     assert_eq!(got.len(), 5, "one request per logged attempt");
     assert!(got.iter().all(|r| r.headers["webhook-id"] == event_id));
     assert!(got.iter().all(|r| verify(SECRET, r)));
-    assert_eq!(json(&got[4])["eventId"], event_id, "the original eventId arrived");
+    assert_eq!(
+        json(&got[4])["eventId"],
+        event_id,
+        "the original eventId arrived"
+    );
 }
 
 #[tokio::test]
@@ -85,7 +98,10 @@ async fn a_hanging_tenant_neither_delays_nor_duplicates_another_tenants_events()
     for r in &hanging_got {
         let id = r.headers["webhook-id"].to_str().unwrap().to_string();
         if first_seen.contains(&id) {
-            assert!(r.at > last_healthy, "a retry of {id} came before the healthy events");
+            assert!(
+                r.at > last_healthy,
+                "a retry of {id} came before the healthy events"
+            );
         } else {
             first_seen.push(id);
         }
@@ -99,7 +115,10 @@ async fn a_hanging_tenant_neither_delays_nor_duplicates_another_tenants_events()
 async fn submit(t: &TestStack, key: &str, n: usize) -> Vec<String> {
     let mut jobs = Vec::new();
     for i in 0..n {
-        jobs.push(t.submit_job(key, &format!(r#"{{"prompt":"job {i}"}}"#)).await);
+        jobs.push(
+            t.submit_job(key, &format!(r#"{{"prompt":"job {i}"}}"#))
+                .await,
+        );
     }
     jobs
 }
@@ -149,7 +168,10 @@ async fn redelivery_sends_the_same_event_again_and_logs_a_new_attempt() {
 
     let r = t.redeliver(&key, &job).await;
     assert_eq!(r.status, 202, "{}", r.body);
-    assert_eq!(r.body, serde_json::json!({"eventId": event_id, "status": "pending"}));
+    assert_eq!(
+        r.body,
+        serde_json::json!({"eventId": event_id, "status": "pending"})
+    );
     let log = t.wait_for_deliveries(&key, &job, |i| i.len() == 2).await;
     assert_eq!(log[0]["attempt"], 2);
     assert_eq!(log[0]["status"], "delivered");
@@ -157,15 +179,31 @@ async fn redelivery_sends_the_same_event_again_and_logs_a_new_attempt() {
     let got = receiver.received();
     assert_eq!(got.len(), 2);
     assert_eq!(got[1].headers["webhook-id"], event_id.as_str());
-    assert_eq!(json(&got[0]), json(&got[1]), "the same event, byte for byte");
+    assert_eq!(
+        json(&got[0]),
+        json(&got[1]),
+        "the same event, byte for byte"
+    );
 
     // `{}` counts as no body; anything else is refused.
     let r = t
-        .send(reqwest::Method::POST, &format!("/v1/jobs/{job}/deliveries"), Some(&key), Some("{}"), &[])
+        .send(
+            reqwest::Method::POST,
+            &format!("/v1/jobs/{job}/deliveries"),
+            Some(&key),
+            Some("{}"),
+            &[],
+        )
         .await;
     assert_eq!(r.status, 202, "{}", r.body);
     let r = t
-        .send(reqwest::Method::POST, &format!("/v1/jobs/{job}/deliveries"), Some(&key), Some(r#"{"url":"x"}"#), &[])
+        .send(
+            reqwest::Method::POST,
+            &format!("/v1/jobs/{job}/deliveries"),
+            Some(&key),
+            Some(r#"{"url":"x"}"#),
+            &[],
+        )
         .await;
     r.assert_error(400, "INVALID_REQUEST");
 }
@@ -177,20 +215,34 @@ async fn redelivery_refuses_open_jobs_jobs_without_a_target_and_other_scopes_job
     let receiver = Receiver::start([]).await;
     let (tenant, key) = hooked_tenant(&t, &receiver, false).await;
     let queued = t.submit_job(&key, r#"{"prompt":"not yet"}"#).await;
-    t.redeliver(&key, &queued).await.assert_error(400, "INVALID_STATE");
+    t.redeliver(&key, &queued)
+        .await
+        .assert_error(400, "INVALID_STATE");
     let r = t.deliveries(&key, &queued).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body, serde_json::json!({"items": []}));
 
     // Another tenant's job, and the same tenant's job seen with a live key.
     let (_, other_key) = t.tenant(60, 5).await;
-    t.redeliver(&other_key, &queued).await.assert_error(404, "JOB_NOT_FOUND");
-    t.deliveries(&other_key, &queued).await.assert_error(404, "JOB_NOT_FOUND");
+    t.redeliver(&other_key, &queued)
+        .await
+        .assert_error(404, "JOB_NOT_FOUND");
+    t.deliveries(&other_key, &queued)
+        .await
+        .assert_error(404, "JOB_NOT_FOUND");
     let live_key = t.add_key(&tenant, "img_live_").await;
-    t.redeliver(&live_key, &queued).await.assert_error(404, "JOB_NOT_FOUND");
-    t.deliveries(&live_key, &queued).await.assert_error(404, "JOB_NOT_FOUND");
-    t.deliveries(&key, "not-a-job").await.assert_error(404, "JOB_NOT_FOUND");
-    t.deliveries("img_test_nope", &queued).await.assert_error(401, "INVALID_API_KEY");
+    t.redeliver(&live_key, &queued)
+        .await
+        .assert_error(404, "JOB_NOT_FOUND");
+    t.deliveries(&live_key, &queued)
+        .await
+        .assert_error(404, "JOB_NOT_FOUND");
+    t.deliveries(&key, "not-a-job")
+        .await
+        .assert_error(404, "JOB_NOT_FOUND");
+    t.deliveries("img_test_nope", &queued)
+        .await
+        .assert_error(401, "INVALID_API_KEY");
 
     // A terminal job of a tenant with no webhook has nothing to redeliver.
     let canceled = t.submit_job(&other_key, r#"{"prompt":"no hook"}"#).await;
@@ -242,7 +294,10 @@ async fn a_per_job_webhook_url_is_checked_at_submit() {
         r.assert_error(400, "INVALID_REQUEST");
         assert!(r.message().contains("webhookUrl"), "{url}: {}", r.message());
     }
-    for bad in [r#"{"prompt":"x","webhookUrl":42}"#, r#"{"prompt":"x","webhookUrl":"not a url"}"#] {
+    for bad in [
+        r#"{"prompt":"x","webhookUrl":42}"#,
+        r#"{"prompt":"x","webhookUrl":"not a url"}"#,
+    ] {
         let r = t.submit(&key, bad).await;
         r.assert_error(400, "INVALID_REQUEST");
         assert!(r.message().contains("webhookUrl"), "{bad}: {}", r.message());

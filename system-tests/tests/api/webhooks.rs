@@ -135,7 +135,11 @@ async fn a_succeeded_job_is_delivered_once_signed() {
     assert_eq!(done["status"], "SUCCEEDED");
 
     let log = delivered(&t, &key, &job).await;
-    assert_eq!(log.len(), 1, "QUEUED→RUNNING→SUCCEEDED is one event: {log:?}");
+    assert_eq!(
+        log.len(),
+        1,
+        "QUEUED→RUNNING→SUCCEEDED is one event: {log:?}"
+    );
     let got = receiver.received();
     assert_eq!(got.len(), 1, "and the receiver saw one request");
     let r = &got[0];
@@ -308,7 +312,9 @@ async fn a_receiver_that_keeps_failing_is_failed_listed_and_dead_lettered() {
     assert!(failed[0].exhausted, "the schedule ran out");
     assert_eq!(failed[0].attempts, 3);
 
-    let message = dead_letter(&t).await.expect("the event's message is dead-lettered");
+    let message = dead_letter(&t)
+        .await
+        .expect("the event's message is dead-lettered");
     let body: Value = serde_json::from_str(message.body().unwrap()).unwrap();
     assert_eq!(body["jobId"], job.as_str());
     assert_eq!(body["tenantId"], tenant.as_str());
@@ -325,7 +331,7 @@ pub async fn dead_letter(t: &TestStack) -> Option<aws_sdk_sqs::types::Message> {
             .wait_time_seconds(1)
             .send()
             .await
-            .unwrap();
+            .expect("reading the dead-letter queue");
         if let Some(m) = got.messages.unwrap_or_default().into_iter().next() {
             return Some(m);
         }
@@ -352,7 +358,10 @@ async fn a_gone_receiver_gets_one_attempt_and_the_event_fails() {
         .await
         .unwrap();
     assert_eq!(failed.len(), 1);
-    assert!(!failed[0].exhausted, "410 is the receiver's answer, not an outage");
+    assert!(
+        !failed[0].exhausted,
+        "410 is the receiver's answer, not an outage"
+    );
 }
 
 #[tokio::test]
@@ -447,11 +456,20 @@ async fn a_replayed_stream_record_is_delivered_once_with_one_event_id() {
     // until the queue is empty to know it was handled.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while t.messages_on(&t.stack.delivery_queue_url).await > 0 {
-        assert!(std::time::Instant::now() < deadline, "messages left on the queue");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "messages left on the queue"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(log.len(), 1, "{log:?}");
-    assert_eq!(t.deliveries(&key, &job_id).await.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        t.deliveries(&key, &job_id).await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(receiver.received().len(), 1, "delivered once");
 }
 

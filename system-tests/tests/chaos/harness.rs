@@ -89,10 +89,9 @@ pub async fn chaos_stack(endpoint: &str, gemini: &FakeGemini) -> TestStack {
     options.retry_base_delay = RETRY_BASE;
     options.lease = LEASE;
     options.webhook_retry_base = WEBHOOK_RETRY_BASE;
-    options.webhook_schedule = shared::webhooks::RetrySchedule::from_seconds(
-        WEBHOOK_SCHEDULE_SECS.to_vec(),
-    )
-    .expect("a valid schedule");
+    options.webhook_schedule =
+        shared::webhooks::RetrySchedule::from_seconds(WEBHOOK_SCHEDULE_SECS.to_vec())
+            .expect("a valid schedule");
     options.webhook_timeout = WEBHOOK_TIMEOUT;
     let mut stack = Stack::provision(endpoint, options)
         .await
