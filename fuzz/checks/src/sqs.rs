@@ -1,6 +1,7 @@
-//! The worker's input: an SQS batch whose message bodies are job messages
-//! (`{"tenantId":…,"livemode":…,"jobId":…}`, the only shape the generate
-//! function sends).
+//! The worker's and the webhook sender's input: an SQS batch whose message
+//! bodies are job messages (`{"tenantId":…,"livemode":…,"jobId":…}`, the
+//! only shape the generate function sends) or delivery messages (the same
+//! and `"run":…`, the only shape the webhooks function and redelivery send).
 //! Whatever arrives, decoding never panics; a body the worker accepts is
 //! exactly such an object (no other keys, two strings and a boolean) or, as
 //! serde reads any struct, the array of those three in order (harmless: only the
@@ -12,7 +13,7 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::Value;
-use shared::queue::JobMessage;
+use shared::queue::{DeliveryMessage, JobMessage};
 
 pub fn check(data: &[u8]) {
     match serde_json::from_slice::<SqsEvent>(data) {
@@ -25,8 +26,49 @@ pub fn check(data: &[u8]) {
     }
 }
 
-/// The worker's decoding of one body, as it runs it.
+/// Both consumers' decoding of one body.
 pub fn check_body(body: &str) {
+    check_job_body(body);
+    check_delivery_body(body);
+}
+
+/// The webhook sender's decoding of one body, as it runs it: a decoded
+/// body is exactly the four keys (or serde's array of them), and what the
+/// senders write reads back unchanged.
+fn check_delivery_body(body: &str) {
+    let Ok(message) = DeliveryMessage::from_body(body) else {
+        return;
+    };
+    let read = serde_json::from_str::<Value>(body).expect("a decoded body is JSON");
+    let as_object = serde_json::json!({
+        "tenantId": message.tenant_id,
+        "livemode": message.livemode,
+        "jobId": message.job_id,
+        "run": message.run,
+    });
+    let as_array = serde_json::json!([
+        message.tenant_id,
+        message.livemode,
+        message.job_id,
+        message.run
+    ]);
+    assert!(
+        read == as_object || read == as_array,
+        "the webhook sender read {body:?} as {message:?}"
+    );
+    check_delivery_round_trip(&message);
+}
+
+/// What `DeliveryQueue::send` writes is what the webhook sender reads.
+pub fn check_delivery_round_trip(message: &DeliveryMessage) {
+    let sent = message.to_body().expect("a delivery message serializes");
+    let received =
+        DeliveryMessage::from_body(&sent).unwrap_or_else(|e| panic!("{sent} does not decode: {e}"));
+    assert_eq!(&received, message);
+}
+
+/// The worker's decoding of one body, as it runs it.
+fn check_job_body(body: &str) {
     let Ok(message) = JobMessage::from_body(body) else {
         return;
     };

@@ -90,8 +90,12 @@ fn assert_invariants(request: &SubmitRequest, policy: UrlPolicy) {
         "control character accepted in {prompt:?}"
     );
     assert!(AspectRatio::ALLOWED.contains(&request.aspect_ratio.as_str()));
-    if let Some(url) = &request.input_image_url {
-        // The worker fetches the stored string and checks it again.
+    // The worker fetches the stored input URL, and the webhook sender posts
+    // to the stored webhook URL, each checking it again.
+    for url in [&request.input_image_url, &request.webhook_url]
+        .into_iter()
+        .flatten()
+    {
         let again =
             check_url(url, policy).unwrap_or_else(|e| panic!("{url} refused on re-check: {e}"));
         assert_eq!(
@@ -110,6 +114,7 @@ fn assert_meaning_survives_rewriting(request: &SubmitRequest, policy: UrlPolicy)
         "inputImageUrl": request.input_image_url,
         "mode": request.mode.as_str(),
         "prompt": request.prompt,
+        "webhookUrl": request.webhook_url,
     });
     let reparsed = SubmitRequest::from_body(rewritten.to_string().as_bytes(), policy)
         .unwrap_or_else(|e| panic!("{rewritten} refused: {e}"));

@@ -4,12 +4,12 @@
 
 use proptest::prelude::*;
 use serde_json::Value;
-use shared::queue::JobMessage;
+use shared::queue::{DeliveryMessage, JobMessage};
 
 use crate::support::{config, replay};
-use fuzz_checks::sqs::{check, check_body, check_round_trip};
+use fuzz_checks::sqs::{check, check_body, check_delivery_round_trip, check_round_trip};
 
-const KEYS: [&str; 5] = ["tenantId", "livemode", "jobId", "tenant_id", "extra"];
+const KEYS: [&str; 6] = ["tenantId", "livemode", "jobId", "run", "tenant_id", "extra"];
 
 /// Most bodies start as a well-formed message, so the extra, repeated or
 /// mistyped members that follow are what decides.
@@ -19,6 +19,9 @@ fn body() -> impl Strategy<Value = String> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         any::<i32>().prop_map(Value::from),
+        any::<u32>().prop_map(Value::from),
+        Just(Value::from(-1)),
+        Just(Value::from(u64::from(u32::MAX) + 1)),
     ];
     let well_formed =
         ("\\PC{0,12}", any::<bool>(), "c[0-9a-z]{24}").prop_map(|(tenant, live, job)| {
@@ -56,5 +59,10 @@ proptest! {
     #[test]
     fn sent_messages_are_read_back(tenant_id in "\\PC{0,30}", livemode in any::<bool>(), job_id in "\\PC{0,30}") {
         check_round_trip(&JobMessage { tenant_id, livemode, job_id });
+    }
+
+    #[test]
+    fn sent_delivery_messages_are_read_back(tenant_id in "\\PC{0,30}", livemode in any::<bool>(), job_id in "\\PC{0,30}", run in any::<u32>()) {
+        check_delivery_round_trip(&DeliveryMessage { tenant_id, livemode, job_id, run });
     }
 }

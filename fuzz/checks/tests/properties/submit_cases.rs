@@ -10,11 +10,12 @@ use crate::netguard_cases::url_text;
 use crate::support::{config, replay};
 use fuzz_checks::submit::check;
 
-const NAMES: [&str; 6] = [
+const NAMES: [&str; 7] = [
     "prompt",
     "mode",
     "inputImageUrl",
     "aspectRatio",
+    "webhookUrl",
     "Prompt",
     "colour",
 ];
