@@ -4,13 +4,14 @@
 //! handler for every invocation: [`run_http`] for the API's functions
 //! (`lambda_http`, with [`http`]: the one place an `ApiError` becomes a
 //! response), [`run_event`] for the queue, stream and schedule functions
-//! (`lambda_runtime`).
+//! (`lambda_runtime`), and [`sqs`]: how the queue functions answer a batch.
 //!
 //! The HTTP half is the `http` feature, so a crate that links an event
 //! function (the fuzz targets link webhooks) does not compile `lambda_http`.
 
 #[cfg(feature = "http")]
 pub mod http;
+pub mod sqs;
 
 use std::fmt::Debug;
 use std::future::Future;

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
+use runtime::sqs::Disposition;
 use shared::domain::Tenant;
 use shared::env::Env;
 use shared::queue::{DeliveryMessage, DeliveryQueue};
@@ -32,15 +33,6 @@ pub struct Sender {
     queue: DeliveryQueue,
     deliverer: Deliverer,
     schedule: RetrySchedule,
-}
-
-/// What becomes of a message.
-enum Disposition {
-    /// Delete it: delivered, failed for good, or stale.
-    Done,
-    /// Leave it on the queue, to come back after this long (`None`: after
-    /// the queue's own visibility timeout, for an error of ours).
-    Again(Option<Duration>),
 }
 
 impl Sender {
@@ -88,22 +80,17 @@ impl Sender {
     /// holds up only its own attempts); the failures are the messages that
     /// come back later.
     pub async fn process_batch(&self, event: SqsEvent) -> SqsBatchResponse {
-        let dispositions =
-            futures_util::future::join_all(event.records.iter().map(|m| self.process_message(m)))
-                .await;
-        let mut response = SqsBatchResponse::default();
-        for (message, disposition) in event.records.iter().zip(dispositions) {
-            if let Disposition::Again(delay) = disposition {
-                if let (Some(delay), Some(receipt)) = (delay, &message.receipt_handle)
-                    && let Err(e) = self.queue.delay(receipt, delay).await
-                {
+        runtime::sqs::each_message(
+            &event,
+            |m| self.process_message(m),
+            |receipt, delay| async move {
+                if let Err(e) = self.queue.delay(receipt, delay).await {
                     // It still comes back, after the queue's own timeout.
                     tracing::warn!(error = %e, "could not schedule the next attempt");
                 }
-                response.add_failure(message.message_id.clone().unwrap_or_default());
-            }
-        }
-        response
+            },
+        )
+        .await
     }
 
     async fn process_message(&self, message: &SqsMessage) -> Disposition {
@@ -229,5 +216,7 @@ pub async fn handle(
     sender: &Sender,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Infallible> {
-    Ok(sender.process_batch(event.payload).await)
+    // Boxed: the batch's future inside the runtime's is laid out past the
+    // compiler's depth limit.
+    Ok(Box::pin(sender.process_batch(event.payload)).await)
 }

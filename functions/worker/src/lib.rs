@@ -14,6 +14,7 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
+use runtime::sqs::Disposition;
 use shared::domain::{FailureCode, Job, JobError, KeyMode};
 use shared::env::{Env, EnvError};
 use shared::images::gemini::{GeminiClient, GeminiConfig, Models};
@@ -146,19 +147,12 @@ impl Worker {
     /// Processes every record of a batch concurrently; the failures are
     /// the messages to run again.
     pub async fn process_batch(&self, event: SqsEvent) -> SqsBatchResponse {
-        let dispositions =
-            futures_util::future::join_all(event.records.iter().map(|m| self.process_message(m)))
-                .await;
-        let mut response = SqsBatchResponse::default();
-        for (message, disposition) in event.records.iter().zip(dispositions) {
-            if let Disposition::Again(delay) = disposition {
-                if let (Some(delay), Some(receipt)) = (delay, &message.receipt_handle) {
-                    self.delay_message(receipt, delay).await;
-                }
-                response.add_failure(message.message_id.clone().unwrap_or_default());
-            }
-        }
-        response
+        runtime::sqs::each_message(
+            &event,
+            |m| self.process_message(m),
+            |receipt, delay| self.delay_message(receipt, delay),
+        )
+        .await
     }
 
     async fn delay_message(&self, receipt: &str, delay: Duration) {
@@ -384,15 +378,6 @@ impl Worker {
             },
         })
     }
-}
-
-/// What happens to a message after processing.
-#[derive(Debug, PartialEq, Eq)]
-enum Disposition {
-    /// Delete it.
-    Done,
-    /// Keep it; it comes back after the delay (or the queue's timeout).
-    Again(Option<Duration>),
 }
 
 /// What an attempt leads to.
