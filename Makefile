@@ -1,5 +1,9 @@
 # The two commands of the quick start, plus the checks CI runs.
-#   make dev    the whole service on http://localhost:3001 (PORT overrides)
+#   make dev    the whole service on http://localhost:3001 (PORT overrides).
+#               Make passes its environment (and VAR=value arguments) to
+#               the dev server, which reads e.g. WEBHOOK_RETRY_SCHEDULE_SECONDS
+#               (a compressed retry schedule: WEBHOOK_RETRY_SCHEDULE_SECONDS=1,2,3 make dev),
+#               DEV_WEBHOOK_URL, GEMINI_API_KEY, MOTO_PORT.
 #   make test   every test, against a moto server the tests start themselves
 #   make ci     everything CI runs (.ci/run is `make ci` from a clean clone)
 
@@ -57,7 +61,7 @@ bench-sizes: bench-build
 
 # ---- Lambda artifacts (arm64) and the SAM template, without Docker.
 VENV := .venv-lambda
-FUNCTIONS := health generate list-jobs get-job cancel-job worker webhooks sweeper
+FUNCTIONS := health generate list-jobs get-job cancel-job deliveries worker webhooks webhook-sender sweeper
 LAMBDA_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 
 $(VENV)/.installed: system-tests/lambda/requirements.txt
@@ -81,7 +85,8 @@ build-lambda: lambda-tools
 	@$(PYTHON) bench/lambda_sizes.py $(FUNCTIONS)
 
 # The real Lambda runtime loop: `cargo lambda watch` serves the functions,
-# `cargo lambda invoke` replays events/ against moto.
+# `cargo lambda invoke` replays events/ against moto; the dev tenant's
+# webhooks go to a receiver on loopback (set with imagesaas-admin).
 lambda-smoke: lambda-tools python-deps
 	MOTO_PYTHON="$$(command -v $(PYTHON))" $(LAMBDA_ENV) bash system-tests/lambda/lambda-smoke.sh
 
@@ -94,7 +99,7 @@ lambda-smoke: lambda-tools python-deps
 # for why not arm64.
 sam-local-test: $(VENV)/.installed python-deps
 	@test -x /usr/bin/dockerd -a -x /usr/bin/docker -a -x /usr/sbin/debootstrap || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap; }
-	cargo build --quiet -p devstack --bin dev-server $(addprefix -p ,$(FUNCTIONS)) $(addprefix --bin ,$(FUNCTIONS))
+	cargo build --quiet -p devstack --bin dev-server -p imagesaas-admin --bin imagesaas-admin $(addprefix -p ,$(FUNCTIONS)) $(addprefix --bin ,$(FUNCTIONS))
 	MOTO_PYTHON="$$(command -v $(PYTHON))" $(LAMBDA_ENV) bash system-tests/lambda/sam-local-test.sh
 
 # ---- docs/api.html in a real browser, and the API fuzzed from docs/openapi.yaml.

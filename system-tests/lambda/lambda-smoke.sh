@@ -2,8 +2,9 @@
 # The functions under the real Lambda runtime loop: `cargo lambda watch`
 # emulates the Lambda Runtime API and runs each function binary; `cargo
 # lambda invoke` sends the sample events. AWS is a moto server on a free
-# port. Everything started here is stopped on exit. The moto setup and the
-# checks are smoke-lib.sh, shared with sam-local-test.sh (both in
+# port, and the dev tenant's webhooks go to a receiver on loopback.
+# Everything started here is stopped on exit. The moto setup, the receiver
+# and the checks are smoke-lib.sh, shared with sam-local-test.sh (both in
 # system-tests/lambda/).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,12 +19,13 @@ cleanup() {
 trap cleanup EXIT
 
 smoke_start_moto cargo run --quiet -p devstack --bin dev-server --
+smoke_start_receiver cargo run --quiet -p imagesaas-admin --
 # CURSOR_SECRET_ARN as the template gives it to list-jobs: its cold start
 # reads the secret from (moto's) Secrets Manager.
 export LOCAL_MODE=1 RUST_LOG=info
 
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
-  --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL,TABLE_NAME=$TABLE_NAME,QUEUE_URL=$QUEUE_URL,RESULTS_BUCKET=$RESULTS_BUCKET,CURSOR_SECRET_ARN=$CURSOR_SECRET_ARN,LOCAL_MODE=1" \
+  --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL,TABLE_NAME=$TABLE_NAME,QUEUE_URL=$QUEUE_URL,RESULTS_BUCKET=$RESULTS_BUCKET,CURSOR_SECRET_ARN=$CURSOR_SECRET_ARN,DELIVERY_QUEUE_URL=$DELIVERY_QUEUE_URL,DELIVERY_DLQ_URL=$DELIVERY_DLQ_URL,LOCAL_MODE=1" \
   >"$SMOKE_LOG/watch.log" 2>&1 &
 watch_pid=$!
 smoke_pids+=("$watch_pid")

@@ -110,10 +110,12 @@ if ! "$DOCKER" image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
   rm -rf "$rootfs"
 fi
 
-# ---- moto, the dev tenant, the sample jobs; SAM's inputs for this run.
+# ---- moto, the dev tenant (its webhooks to a receiver on loopback), the
+# sample jobs; SAM's inputs for this run.
 smoke_start_moto "$BIN_DIR/dev-server"
+smoke_start_receiver "$BIN_DIR/imagesaas-admin"
 "$SAM_PYTHON" system-tests/lambda/sam_local_files.py "$RUN" "$BIN_DIR" "$AWS_ENDPOINT_URL" "$QUEUE_URL" \
-  "$CURSOR_SECRET_ARN" "$TABLE_NAME" "$RESULTS_BUCKET"
+  "$CURSOR_SECRET_ARN" "$TABLE_NAME" "$RESULTS_BUCKET" "$DELIVERY_QUEUE_URL" "$DELIVERY_DLQ_URL"
 
 # SAM itself: without the service's settings in its environment (the
 # functions get them from --env-vars only: that is what is under test), its
@@ -122,6 +124,7 @@ smoke_start_moto "$BIN_DIR/dev-server"
 # A command, not a function: `"${sam_cli[@]}" ... &` is then SAM's own
 # process ($! is its pid, and it gets the SIGINT that stops it cleanly).
 sam_cli=(env -u AWS_ENDPOINT_URL -u TABLE_NAME -u QUEUE_URL -u RESULTS_BUCKET -u CURSOR_SECRET_ARN -u LOCAL_MODE
+  -u DELIVERY_QUEUE_URL -u DELIVERY_DLQ_URL
   AWS_ENDPOINT_URL_STS="$AWS_ENDPOINT_URL" AWS_DEFAULT_REGION="$AWS_REGION" SAM_CLI_TELEMETRY=0
   "$SAM_PYTHON" system-tests/lambda/sam_host_network.py)
 # The flags of docs/deploying.md's recipe; sam_host_network.py explains why the

@@ -6,11 +6,12 @@
   CodeUri is a directory holding its host-built binary as `bootstrap`, the
   layout `sam build` produces, without rebuilding for Lambda.
 - env.json: system-tests/lambda/sam-env.json with the addresses of this run (moto's free
-  port on 127.0.0.1, the queue and secret provisioning made).
+  port on 127.0.0.1, the queues and secret provisioning made).
 
 Usage: python system-tests/lambda/sam_local_files.py OUT_DIR BIN_DIR ENDPOINT QUEUE_URL
-CURSOR_SECRET_ARN TABLE BUCKET (run with .venv-lambda's Python: it reads the
-template with SAM's own YAML loader, which knows the !Ref/!If tags).
+CURSOR_SECRET_ARN TABLE BUCKET DELIVERY_QUEUE_URL DELIVERY_DLQ_URL (run with
+.venv-lambda's Python: it reads the template with SAM's own YAML loader,
+which knows the !Ref/!If tags).
 """
 
 import json
@@ -20,7 +21,17 @@ import sys
 from samcli.yamlhelper import yaml_dump, yaml_parse
 
 
-def main(out_dir, bin_dir, endpoint, queue_url, cursor_secret_arn, table, bucket):
+def main(
+    out_dir,
+    bin_dir,
+    endpoint,
+    queue_url,
+    cursor_secret_arn,
+    table,
+    bucket,
+    delivery_queue_url,
+    delivery_dlq_url,
+):
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
     with open(os.path.join(root, "template.yaml")) as f:
         template = yaml_parse(f.read())
@@ -57,9 +68,11 @@ def main(out_dir, bin_dir, endpoint, queue_url, cursor_secret_arn, table, bucket
             "QUEUE_URL": queue_url,
             "TABLE_NAME": table,
             "RESULTS_BUCKET": bucket,
+            "DELIVERY_QUEUE_URL": delivery_queue_url,
         }
     )
     env["ListJobsFunction"]["CURSOR_SECRET_ARN"] = cursor_secret_arn
+    env["WebhookSenderFunction"]["DELIVERY_DLQ_URL"] = delivery_dlq_url
     with open(os.path.join(out_dir, "env.json"), "w") as f:
         json.dump(env, f, indent=2)
 

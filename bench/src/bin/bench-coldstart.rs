@@ -28,14 +28,16 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const RUNS: usize = 20;
 /// (binary, event file it is invoked with)
-const FUNCTIONS: [(&str, &str); 8] = [
+const FUNCTIONS: [(&str, &str); 10] = [
     ("health", "health.json"),
     ("generate", "generate.json"),
     ("list-jobs", "list-jobs.json"),
     ("get-job", "get-job.json"),
     ("cancel-job", "cancel-job.json"),
+    ("deliveries", "deliveries-list.json"),
     ("worker", "worker-sqs.json"),
     ("webhooks", "webhooks-non-terminal.json"),
+    ("webhook-sender", "webhook-sender-sqs.json"),
     ("sweeper", "sweeper-schedule.json"),
 ];
 
@@ -94,6 +96,8 @@ async fn main() -> Result<(), BoxError> {
         ("AWS_REGION", "us-east-1".into()),
         ("TABLE_NAME", stack.options.table.clone()),
         ("QUEUE_URL", stack.queue_url.clone()),
+        ("DELIVERY_QUEUE_URL", stack.delivery_queue_url.clone()),
+        ("DELIVERY_DLQ_URL", stack.delivery_dlq_url.clone()),
         ("RESULTS_BUCKET", stack.options.bucket.clone()),
         // Given as the value, so no init here includes a Secrets Manager
         // call (in Lambda list-jobs makes one, the worker one if it has a
@@ -118,7 +122,7 @@ async fn main() -> Result<(), BoxError> {
         let (init, first) = measure(name, &cmd, &body, &env).await?;
         let size = std::fs::metadata(release.join(name)).ok().map(|m| m.len());
         println!(
-            "{name:<12} init median {:.1} ms, p90 {:.1} ms; first response median {:.1} ms, p90 {:.1} ms",
+            "{name:<14} init median {:.1} ms, p90 {:.1} ms; first response median {:.1} ms, p90 {:.1} ms",
             init.0, init.1, first.0, first.1
         );
         rows.push((name.to_string(), init, first, size));

@@ -15,7 +15,7 @@ use testkit::Receiver;
 
 const GET_ID: &str = devstack::provision::SAMPLE_JOB_IDS[0];
 const CANCEL_ID: &str = devstack::provision::SAMPLE_JOB_IDS[1];
-const ORDER: [&str; 9] = [
+const ORDER: [&str; 12] = [
     "health.json",
     "generate.json",
     "list-jobs.json",
@@ -24,8 +24,28 @@ const ORDER: [&str; 9] = [
     "worker-sqs.json",
     "webhooks-non-terminal.json",
     "webhooks-terminal.json",
+    "webhook-sender-sqs.json",
+    "deliveries-list.json",
+    "deliveries-redeliver.json",
     "sweeper-schedule.json",
 ];
+
+/// Messages waiting on the delivery queue (nothing drains it here).
+async fn queued_deliveries(t: &TestStack) -> u64 {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let attrs = aws_sdk_sqs::Client::new(&t.stack.sdk)
+        .get_queue_attributes()
+        .queue_url(&t.stack.delivery_queue_url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .expect("the delivery queue's attributes")
+        .attributes
+        .unwrap_or_default();
+    attrs[&QueueAttributeName::ApproximateNumberOfMessages]
+        .parse()
+        .expect("a count")
+}
 
 fn body(resp: &lambda_http::Response<Body>) -> Value {
     match resp.body() {
@@ -63,6 +83,8 @@ async fn every_sample_event_replays_through_its_handler() {
         .await
         .unwrap();
     let app = &t.stack.app;
+    // The event the sender delivered: the redelivery must carry the same id.
+    let mut event_id = String::new();
 
     for name in ORDER {
         let text = std::fs::read_to_string(dir.join(name)).unwrap();
@@ -83,16 +105,41 @@ async fn every_sample_event_replays_through_its_handler() {
                 assert_eq!(job.status, JobStatus::Succeeded, "{name}");
             }
             "webhooks-terminal.json" | "webhooks-non-terminal.json" => {
+                // The stream function queues the terminal event and calls
+                // no receiver.
                 let event: StreamEvent = serde_json::from_str(&text).unwrap();
-                let before = receiver.received().len();
+                let before = queued_deliveries(&t).await;
                 let resp = t.stack.notifier.process(event).await;
                 assert!(resp.batch_item_failures.is_empty(), "{name}");
-                let sent = receiver.received().len() - before;
                 assert_eq!(
-                    sent,
-                    usize::from(name == "webhooks-terminal.json"),
+                    queued_deliveries(&t).await - before,
+                    u64::from(name == "webhooks-terminal.json"),
                     "{name}"
                 );
+                assert!(receiver.received().is_empty(), "{name}");
+            }
+            "webhook-sender-sqs.json" => {
+                // One signed POST of the sample job's event to the tenant's
+                // receiver.
+                let event: SqsEvent = serde_json::from_str(&text).unwrap();
+                let resp = t.stack.sender.process_batch(event).await;
+                assert!(resp.batch_item_failures.is_empty(), "{name}: {resp:?}");
+                let received = receiver.received();
+                assert_eq!(received.len(), 1, "{name}");
+                let header = |h: &str| {
+                    received[0]
+                        .headers
+                        .get(h)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                event_id = header("webhook-id");
+                assert!(event_id.starts_with("evt_"), "{name}: {event_id}");
+                assert!(!header("webhook-signature").is_empty(), "{name}");
+                let payload: Value = serde_json::from_str(&received[0].body).unwrap();
+                assert_eq!(payload["jobId"], GET_ID, "{name}");
+                assert_eq!(payload["eventId"], event_id.as_str(), "{name}");
             }
             "sweeper-schedule.json" => {
                 let event: Value = serde_json::from_str(&text).unwrap();
@@ -115,11 +162,14 @@ async fn every_sample_event_replays_through_its_handler() {
                     "list-jobs.json" => list_jobs::handle(app, req).await,
                     "get-job.json" => get_job::handle(app, req).await,
                     "cancel-job.json" => cancel_job::handle(app, req).await,
+                    "deliveries-list.json" | "deliveries-redeliver.json" => {
+                        deliveries::handle(app, req).await
+                    }
                     other => panic!("no handler for {other}"),
                 };
                 let b = body(&resp);
                 let expected = match http {
-                    "generate.json" => 202,
+                    "generate.json" | "deliveries-redeliver.json" => 202,
                     _ => 200,
                 };
                 assert_eq!(resp.status().as_u16(), expected, "{name}: {b}");
@@ -136,6 +186,20 @@ async fn every_sample_event_replays_through_its_handler() {
                     }
                     "get-job.json" => assert_eq!(b["jobId"], GET_ID),
                     "cancel-job.json" => assert_eq!(b["status"], "CANCELED"),
+                    "deliveries-list.json" => {
+                        let items = b["items"].as_array().unwrap();
+                        assert_eq!(items.len(), 1, "{b}");
+                        assert_eq!(items[0]["eventId"], event_id.as_str(), "{b}");
+                        assert_eq!(items[0]["attempt"], 1, "{b}");
+                        assert_eq!(items[0]["status"], "delivered", "{b}");
+                        assert_eq!(items[0]["url"], receiver.url.as_str(), "{b}");
+                    }
+                    "deliveries-redeliver.json" => {
+                        assert_eq!(
+                            b,
+                            serde_json::json!({"eventId": event_id, "status": "pending"})
+                        );
+                    }
                     _ => {}
                 }
             }

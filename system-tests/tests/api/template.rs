@@ -1,8 +1,10 @@
 //! The SAM template and the local stack describe one system: this test
 //! fails when they drift (table shape, indexes, TTL, stream, queue settings,
-//! functions, routes).
+//! functions, routes, the webhook pipeline's wiring).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+
+use aws_sdk_sqs::types::QueueAttributeName;
 
 use serde_yaml_ng::Value;
 use shared::store::schema;
@@ -181,6 +183,77 @@ async fn the_local_table_and_queues_have_the_templates_shape() {
         redrive["maxReceiveCount"].to_string().trim_matches('"'),
         max_receive.to_string()
     );
+
+    // The delivery queue: the template's, devstack's constants and moto's.
+    let sender_timeout: u32 = s(&t["Resources"]["WebhookSenderFunction"]["Properties"]["Timeout"])
+        .parse()
+        .unwrap();
+    assert_eq!(
+        sender_timeout,
+        devstack::provision::WEBHOOK_SENDER_TIMEOUT_SECS
+    );
+    let queue = &t["Resources"]["DeliveryQueue"]["Properties"];
+    let visibility: u32 = s(&queue["VisibilityTimeout"]).parse().unwrap();
+    assert_eq!(visibility, 6 * sender_timeout, "6x the sender's timeout");
+    let max_receive: u32 = s(&queue["RedrivePolicy"]["maxReceiveCount"])
+        .parse()
+        .unwrap();
+    assert_eq!(max_receive, devstack::provision::DELIVERY_MAX_RECEIVE_COUNT);
+    assert!(
+        max_receive as usize > shared::webhooks::schedule::MAX_DELAYS + 1,
+        "the queue's redrive never cuts a schedule short"
+    );
+    assert_eq!(
+        s(call(&queue["RedrivePolicy"]["deadLetterTargetArn"], "GetAtt").expect("a GetAtt")),
+        "DeliveryDeadLetterQueue.Arn"
+    );
+    let retention: u64 = s(&queue["MessageRetentionPeriod"]).parse().unwrap();
+    let default_schedule: u64 = shared::webhooks::schedule::DEFAULT_SECONDS
+        .iter()
+        .map(|d| u64::from(*d))
+        .sum();
+    assert!(
+        retention > default_schedule,
+        "a message outlives its schedule: {retention} s vs {default_schedule} s"
+    );
+    let live = queue_attributes(&stack, &stack.stack.delivery_queue_url).await;
+    assert_eq!(
+        live[&QueueAttributeName::VisibilityTimeout],
+        visibility.to_string()
+    );
+    assert_eq!(
+        live[&QueueAttributeName::MessageRetentionPeriod],
+        retention.to_string()
+    );
+    let redrive: serde_json::Value =
+        serde_json::from_str(&live[&QueueAttributeName::RedrivePolicy]).unwrap();
+    assert_eq!(
+        redrive["maxReceiveCount"].to_string().trim_matches('"'),
+        max_receive.to_string()
+    );
+    let dlq = queue_attributes(&stack, &stack.stack.delivery_dlq_url).await;
+    assert_eq!(
+        redrive["deadLetterTargetArn"].as_str(),
+        Some(dlq[&QueueAttributeName::QueueArn].as_str()),
+        "the delivery queue's redrive goes to the sender's DELIVERY_DLQ_URL"
+    );
+    assert_eq!(
+        dlq[&QueueAttributeName::MessageRetentionPeriod],
+        s(&t["Resources"]["DeliveryDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"])
+    );
+}
+
+/// Every attribute of one of the stack's queues, as SQS reports it.
+async fn queue_attributes(stack: &TestStack, url: &str) -> HashMap<QueueAttributeName, String> {
+    aws_sdk_sqs::Client::new(&stack.stack.sdk)
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .expect("the queue's attributes")
+        .attributes
+        .expect("attributes in the answer")
 }
 
 #[tokio::test]
@@ -216,7 +289,7 @@ async fn every_function_crate_is_deployed_and_every_route_is_served_locally() {
         binaries, crates,
         "one deployed function per crate in functions/"
     );
-    assert_eq!(routes.len(), 5, "{routes:?}");
+    assert_eq!(routes.len(), 7, "{routes:?}");
     // CORS: the HTTP API's configuration is the local server's.
     let cors = &t["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"];
     let list = |v: &Value| -> Vec<String> { v.as_sequence().unwrap().iter().map(s).collect() };
@@ -237,26 +310,35 @@ async fn every_function_crate_is_deployed_and_every_route_is_served_locally() {
         s(&cors["MaxAge"]),
         devstack::server::CORS_MAX_AGE_SECS.to_string()
     );
-    // Each template route reaches a handler in the local server: anything
-    // but the router's NOT_FOUND.
+    // Each template route reaches a handler in the local server (anything
+    // but the router's NOT_FOUND), and on the template's paths the local
+    // server serves no method API Gateway would not route.
     let stack = TestStack::start().await;
-    for route in &routes {
-        let (method, path) = route.split_once(' ').unwrap();
-        let path = path.replace("{jobId}", "cmkuz35wf00034rk15ycgzvce");
-        let req = lambda_http::http::Request::builder()
-            .method(method)
-            .uri(&path)
-            .body(lambda_http::Body::Empty)
-            .unwrap();
-        let resp = devstack::server::dispatch(&stack.stack.app, req).await;
-        let body = match resp.body() {
-            lambda_http::Body::Text(t) => t.clone(),
-            _ => String::new(),
-        };
-        assert!(
-            !body.contains("\"NOT_FOUND\""),
-            "{route} is not served locally: {body}"
-        );
+    let paths: BTreeSet<&str> = routes
+        .iter()
+        .map(|r| r.split_once(' ').unwrap().1)
+        .collect();
+    for path in paths {
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+            let route = format!("{method} {path}");
+            let req = lambda_http::http::Request::builder()
+                .method(method)
+                .uri(path.replace("{jobId}", "cmkuz35wf00034rk15ycgzvce"))
+                .body(lambda_http::Body::Empty)
+                .unwrap();
+            let resp = devstack::server::dispatch(&stack.stack.app, req).await;
+            let body = match resp.body() {
+                lambda_http::Body::Text(t) => t.clone(),
+                _ => String::new(),
+            };
+            let served = !body.contains("\"NOT_FOUND\"");
+            assert_eq!(
+                served,
+                routes.contains(&route),
+                "{route}: served locally {served}, in the template {}: {body}",
+                routes.contains(&route)
+            );
+        }
     }
 }
 
@@ -346,7 +428,7 @@ fn optional_reservation(t: &Value, function: &str) -> String {
 }
 
 #[test]
-fn the_worker_and_webhooks_can_be_given_concurrency_no_http_flood_can_take() {
+fn the_pipeline_functions_can_be_given_concurrency_no_http_flood_can_take() {
     let t = template();
     assert_eq!(
         optional_reservation(&t, "WorkerFunction"),
@@ -356,11 +438,27 @@ fn the_worker_and_webhooks_can_be_given_concurrency_no_http_flood_can_take() {
         optional_reservation(&t, "WebhooksFunction"),
         "WebhooksReservedConcurrency"
     );
+    assert_eq!(
+        optional_reservation(&t, "WebhookSenderFunction"),
+        "WebhookSenderReservedConcurrency"
+    );
     // The Gemini quota guard stays where it was: on the event source.
     let scaling = &t["Resources"]["WorkerFunction"]["Properties"]["Events"]["Jobs"]["Properties"]["ScalingConfig"];
     assert_eq!(
         ref_to(&scaling["MaximumConcurrency"]).as_deref(),
         Some("WorkerMaxConcurrency")
+    );
+    // And hanging receivers cannot scale the sender over the account.
+    let scaling = &t["Resources"]["WebhookSenderFunction"]["Properties"]["Events"]["Deliveries"]["Properties"]
+        ["ScalingConfig"];
+    assert_eq!(
+        ref_to(&scaling["MaximumConcurrency"]).as_deref(),
+        Some("WebhookSenderMaxConcurrency")
+    );
+    let p = &t["Parameters"]["WebhookSenderMaxConcurrency"];
+    assert!(
+        s(&p["Default"]).parse::<u32>().is_ok_and(|d| d >= 2),
+        "SQS's MaximumConcurrency is at least 2"
     );
 }
 
@@ -372,7 +470,7 @@ fn every_http_function_can_be_capped_and_the_defaults_reserve_nothing() {
         .filter(|(_, f)| is_http_function(f))
         .map(|(id, _)| id)
         .collect();
-    assert_eq!(http.len(), 5, "{http:?}");
+    assert_eq!(http.len(), 6, "{http:?}");
     for id in &http {
         assert_eq!(
             optional_reservation(&t, id),
@@ -431,6 +529,8 @@ fn submits_and_reads_have_separate_throttle_budgets() {
         "GET /v1/jobs",
         "GET /v1/jobs/{jobId}",
         "DELETE /v1/jobs/{jobId}",
+        "GET /v1/jobs/{jobId}/deliveries",
+        "POST /v1/jobs/{jobId}/deliveries",
     ] {
         assert_eq!(
             budget(read),
@@ -500,6 +600,182 @@ fn actions(statement: &Value) -> Vec<String> {
     match &statement["Action"] {
         Value::Sequence(a) => a.iter().map(s).collect(),
         one => vec![s(one)],
+    }
+}
+
+/// Which functions may call `action` on `resource` (a `!GetAtt X.Arn`).
+fn allowed(t: &Value, action: &str, resource: &str) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    for (id, f) in functions(t) {
+        for (_, statement) in statements(f) {
+            let resources: Vec<String> = match &statement["Resource"] {
+                Value::Sequence(r) => r.iter().filter_map(|r| call(r, "GetAtt").map(s)).collect(),
+                one => call(one, "GetAtt").map(s).into_iter().collect(),
+            };
+            if actions(statement).iter().any(|a| a == action)
+                && resources.iter().any(|r| r == &format!("{resource}.Arn"))
+            {
+                ids.insert(id.clone());
+            }
+        }
+    }
+    ids
+}
+
+/// The functions whose environment sets `name`, with its value.
+fn given<'t>(t: &'t Value, name: &str) -> Vec<(String, &'t Value)> {
+    functions(t)
+        .into_iter()
+        .filter_map(|(id, f)| {
+            environment(f)
+                .into_iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| (id, v))
+        })
+        .collect()
+}
+
+fn set(ids: &[&str]) -> BTreeSet<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
+/// The stream function only queues events; the sender alone calls
+/// receivers, changes a delivery message's visibility (the retry schedule)
+/// and fills the dead-letter queue; the deliveries routes only queue a
+/// redelivery. Each gets the variables its `from_env` reads.
+#[test]
+fn the_webhook_pipeline_is_wired_as_the_functions_read_it() {
+    let t = template();
+    let refs = |name: &str| -> Vec<(String, Option<String>)> {
+        given(&t, name)
+            .into_iter()
+            .map(|(id, v)| (id, ref_to(v)))
+            .collect()
+    };
+    let by = |ids: &[&str], to: &str| -> Vec<(String, Option<String>)> {
+        ids.iter()
+            .map(|id| (id.to_string(), Some(to.to_string())))
+            .collect()
+    };
+    assert_eq!(
+        refs("DELIVERY_QUEUE_URL"),
+        by(
+            &[
+                "DeliveriesFunction",
+                "WebhooksFunction",
+                "WebhookSenderFunction"
+            ],
+            "DeliveryQueue"
+        )
+    );
+    assert_eq!(
+        refs("DELIVERY_DLQ_URL"),
+        by(&["WebhookSenderFunction"], "DeliveryDeadLetterQueue")
+    );
+    assert_eq!(
+        refs("WEBHOOK_RETRY_SCHEDULE_SECONDS"),
+        by(&["WebhookSenderFunction"], "WebhookRetryScheduleSeconds")
+    );
+    // The parameter's default is the code's default schedule, and valid.
+    let schedule = &t["Parameters"]["WebhookRetryScheduleSeconds"];
+    assert_eq!(s(&schedule["Type"]), "String");
+    let default: shared::webhooks::RetrySchedule =
+        s(&schedule["Default"]).parse().expect("a valid schedule");
+    assert_eq!(default, shared::webhooks::RetrySchedule::default());
+    // One attempt fits in the sender's run, with room for the table writes.
+    let (_, timeout) = given(&t, "WEBHOOK_TIMEOUT_SECONDS").pop().expect("set");
+    let timeout: u64 = s(timeout).parse().unwrap();
+    assert_eq!(
+        timeout,
+        shared::webhooks::delivery::DEFAULT_TIMEOUT.as_secs()
+    );
+    let sender = &t["Resources"]["WebhookSenderFunction"]["Properties"];
+    let function_timeout: u64 = s(&sender["Timeout"]).parse().unwrap();
+    assert!(function_timeout >= 2 * timeout, "{function_timeout} s");
+
+    // The sender on the delivery queue, with partial batch failures (a
+    // failed attempt is a message left on the queue).
+    let source = &sender["Events"]["Deliveries"];
+    assert_eq!(s(&source["Type"]), "SQS");
+    let props = &source["Properties"];
+    assert_eq!(
+        s(call(&props["Queue"], "GetAtt").expect("a GetAtt")),
+        "DeliveryQueue.Arn"
+    );
+    assert_eq!(
+        seq(&props["FunctionResponseTypes"])
+            .iter()
+            .map(s)
+            .collect::<Vec<_>>(),
+        ["ReportBatchItemFailures"]
+    );
+    assert_eq!(s(&props["BatchSize"]), "10");
+
+    // Who may do what with the delivery queues.
+    assert_eq!(
+        allowed(&t, "sqs:SendMessage", "DeliveryQueue"),
+        set(&["DeliveriesFunction", "WebhooksFunction"])
+    );
+    assert_eq!(
+        allowed(&t, "sqs:ChangeMessageVisibility", "DeliveryQueue"),
+        set(&["WebhookSenderFunction"])
+    );
+    assert_eq!(
+        allowed(&t, "sqs:SendMessage", "DeliveryDeadLetterQueue"),
+        set(&["WebhookSenderFunction"])
+    );
+    // The jobs queue is not the webhook pipeline's.
+    assert_eq!(
+        allowed(&t, "sqs:SendMessage", "JobsQueue"),
+        set(&["GenerateFunction", "SweeperFunction"])
+    );
+    // Only the sender writes attempts (puts); only it and the deliveries
+    // routes move an event's state.
+    assert_eq!(
+        allowed(&t, "dynamodb:PutItem", "JobsTable"),
+        set(&["GenerateFunction", "WebhookSenderFunction"])
+    );
+    assert!(
+        allowed(&t, "dynamodb:UpdateItem", "JobsTable")
+            .is_superset(&set(&["DeliveriesFunction", "WebhookSenderFunction"]))
+    );
+    assert!(!allowed(&t, "dynamodb:UpdateItem", "JobsTable").contains("WebhooksFunction"));
+    assert!(allowed(&t, "dynamodb:Query", "JobsTable").contains("DeliveriesFunction"));
+
+    // Stream records the webhooks function could not queue still end on
+    // the stream's on-failure queue.
+    let stream = &t["Resources"]["WebhooksFunction"]["Properties"]["Events"]["TerminalTransitions"]
+        ["Properties"];
+    assert_eq!(
+        s(call(
+            &stream["DestinationConfig"]["OnFailure"]["Destination"],
+            "GetAtt"
+        )
+        .expect("a GetAtt")),
+        "WebhookFailuresQueue.Arn"
+    );
+    assert_eq!(
+        allowed(&t, "sqs:SendMessage", "WebhookFailuresQueue"),
+        set(&["WebhooksFunction"])
+    );
+
+    // An alarm on each dead-letter queue.
+    for (alarm, queue) in [
+        ("JobsDeadLetterAlarm", "JobsDeadLetterQueue"),
+        ("DeliveryDeadLetterAlarm", "DeliveryDeadLetterQueue"),
+    ] {
+        let a = &t["Resources"][alarm]["Properties"];
+        assert_eq!(
+            s(&a["MetricName"]),
+            "ApproximateNumberOfMessagesVisible",
+            "{alarm}"
+        );
+        assert_eq!(
+            s(call(&seq(&a["Dimensions"])[0]["Value"], "GetAtt").expect("a GetAtt")),
+            format!("{queue}.QueueName"),
+            "{alarm}"
+        );
+        assert_eq!(s(&a["Threshold"]), "0", "{alarm}");
     }
 }
 
