@@ -22,8 +22,15 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn list(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
     let (caller, job) = job_of_caller(app, req).await?;
     let attempts = app.store.delivery_attempts(caller.scope(), &job.id).await?;
-    let items: Vec<DeliveryView<'_>> = attempts.iter().map(DeliveryView::from).collect();
-    Ok(ApiResponse::ok(&serde_json::json!({ "items": items })))
+    Ok(ApiResponse::ok(&DeliveryList {
+        items: attempts.iter().map(DeliveryView::from).collect(),
+    }))
+}
+
+/// A struct, not `json!`, so the items keep the contract's key order.
+#[derive(serde::Serialize)]
+struct DeliveryList<'a> {
+    items: Vec<DeliveryView<'a>>,
 }
 
 async fn redeliver(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
