@@ -70,6 +70,24 @@ async fn events_held_back_by_a_down_receiver_arrive_later_with_the_same_ids() {
     let down_for = down_since.elapsed();
 
     let snapshot = invariants::settle(&t, PATIENCE).await;
+    // The events refused last wait out their step of the schedule: until
+    // each job's event came after the switch (or the patience ran out,
+    // which the outage check below reports).
+    let job_ids: Vec<String> = snapshot
+        .jobs_of(&tenant.id)
+        .iter()
+        .map(|j| j.id.clone())
+        .collect();
+    harness::eventually(PATIENCE, || {
+        let after: Vec<Value> = receiver.received()[back_at..]
+            .iter()
+            .filter_map(|r| serde_json::from_str(&r.body).ok())
+            .collect();
+        job_ids
+            .iter()
+            .all(|id| after.iter().any(|b| b["jobId"] == id.as_str()))
+    })
+    .await;
     let webhooks = deliveries::check(&t, &[(&tenant, &receiver)], &snapshot, PATIENCE).await;
     let table = invariants::check(&snapshot, std::slice::from_ref(&tenant), Answers::AllSeen);
     let history = history::replay(&t, std::slice::from_ref(&tenant)).await;
