@@ -38,6 +38,9 @@ pub struct StackOptions {
     pub webhook_schedule: RetrySchedule,
     /// The webhook sender's request timeout.
     pub webhook_timeout: Duration,
+    /// Batches of the delivery queue the local event source runs at once
+    /// (Lambda's `MaximumConcurrency` of the sender's event source).
+    pub sender_batches: usize,
 }
 
 impl StackOptions {
@@ -57,6 +60,7 @@ impl StackOptions {
             webhook_retry_base: Duration::from_millis(500),
             webhook_schedule: RetrySchedule::default(),
             webhook_timeout: shared::webhooks::delivery::DEFAULT_TIMEOUT,
+            sender_batches: 8,
         }
     }
 }

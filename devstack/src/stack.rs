@@ -86,7 +86,7 @@ impl Stack {
             aws_sdk_sqs::Client::new(&self.sdk),
             self.delivery_queue_url.clone(),
             self.sender.clone(),
-            SENDER_BATCHES,
+            self.options.sender_batches,
         );
         tokio::spawn(async move {
             tokio::join!(stream, deliveries);
@@ -127,8 +127,6 @@ impl Stack {
     }
 }
 
-/// Batches of the delivery queue in flight at once.
-const SENDER_BATCHES: usize = 4;
 
 /// The webhooks handler on this stack's table and delivery queue, with
 /// clients built from `sdk` (the benchmarks pass a metered one).
