@@ -38,6 +38,8 @@ pub struct StackOptions {
     pub webhook_schedule: RetrySchedule,
     /// The webhook sender's request timeout.
     pub webhook_timeout: Duration,
+    /// How long a timeout holds the endpoint's other events.
+    pub webhook_hold: Duration,
     /// Batches of the delivery queue the local event source runs at once
     /// (Lambda's `MaximumConcurrency` of the sender's event source).
     pub sender_batches: usize,
@@ -60,6 +62,7 @@ impl StackOptions {
             webhook_retry_base: Duration::from_millis(500),
             webhook_schedule: RetrySchedule::default(),
             webhook_timeout: shared::webhooks::delivery::DEFAULT_TIMEOUT,
+            webhook_hold: shared::webhooks::delivery::DEFAULT_HOLD,
             sender_batches: 8,
         }
     }

@@ -127,7 +127,6 @@ impl Stack {
     }
 }
 
-
 /// The webhooks handler on this stack's table and delivery queue, with
 /// clients built from `sdk` (the benchmarks pass a metered one).
 pub fn notifier(sdk: &SdkConfig, options: &StackOptions, delivery_queue_url: &str) -> Notifier {
@@ -158,5 +157,6 @@ pub fn sender(
         ),
         Deliverer::new(options.webhook_url_policy, options.webhook_timeout)?,
         options.webhook_schedule.clone(),
+        options.webhook_hold,
     ))
 }

@@ -110,7 +110,10 @@ async fn main() -> Result<(), BoxError> {
         timeout = TIMEOUT.as_secs(),
         alone_row = row("alone", &alone),
         beside_row = row(&format!("beside a hanging tenant ({JOBS} events)"), &beside),
-        flooded_row = row(&format!("beside a hanging tenant ({FLOOD} more events)"), &flooded),
+        flooded_row = row(
+            &format!("beside a hanging tenant ({FLOOD} more events)"),
+            &flooded
+        ),
     );
     println!("{report}");
     bench::write_section("webhooks", &report)?;

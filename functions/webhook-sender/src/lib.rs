@@ -15,15 +15,19 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use runtime::sqs::Disposition;
-use shared::domain::Tenant;
+use shared::domain::Job;
 use shared::env::Env;
 use shared::queue::{DeliveryMessage, DeliveryQueue};
-use shared::store::{Claimed, DeliveryAttempt, EventState, Store, StoreError};
-use shared::time;
+use shared::store::{Claim, Claimed, DeliveryAttempt, EventState, Store, StoreError, WebhookHold};
+use shared::time::{self, Timestamp};
 use shared::webhooks::{self, Attempted, Deliverer, Outcome, RetrySchedule, WebhookEvent};
 use tracing::Instrument;
 
-pub use shared::webhooks::delivery::DEFAULT_TIMEOUT;
+pub use shared::webhooks::delivery::{DEFAULT_HOLD, DEFAULT_TIMEOUT};
+
+/// Receives of one message after which a hold no longer makes it wait:
+/// with the schedule's 8 attempts, below the queue's `maxReceiveCount` (50).
+const MAX_HELD_RECEIVES: u32 = 30;
 
 /// An attempt's lease is its timeout and this: time to record the outcome.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
@@ -33,6 +37,8 @@ pub struct Sender {
     queue: DeliveryQueue,
     deliverer: Deliverer,
     schedule: RetrySchedule,
+    /// How long a timeout holds the endpoint's other events.
+    hold: Duration,
 }
 
 impl Sender {
@@ -41,18 +47,21 @@ impl Sender {
         queue: DeliveryQueue,
         deliverer: Deliverer,
         schedule: RetrySchedule,
+        hold: Duration,
     ) -> Sender {
         Sender {
             store,
             queue,
             deliverer,
             schedule,
+            hold,
         }
     }
 
     /// `TABLE_NAME`, `DELIVERY_QUEUE_URL`, `DELIVERY_DLQ_URL`,
     /// `WEBHOOK_RETRY_SCHEDULE_SECONDS` (default: Standard Webhooks'),
-    /// `WEBHOOK_TIMEOUT_SECONDS` (10); `LOCAL_MODE` allows http to loopback.
+    /// `WEBHOOK_TIMEOUT_SECONDS` (10), `WEBHOOK_HOLD_SECONDS` (30); `LOCAL_MODE`
+    /// allows http to loopback.
     pub async fn from_env() -> Result<Sender, Box<dyn std::error::Error + Send + Sync>> {
         let env = Env::process();
         let table = env.required("TABLE_NAME")?;
@@ -73,6 +82,7 @@ impl Sender {
             DeliveryQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url, dead_letters),
             Deliverer::new(env.url_policy(), timeout)?,
             schedule,
+            Duration::from_secs(env.parsed_or("WEBHOOK_HOLD_SECONDS", DEFAULT_HOLD.as_secs())),
         ))
     }
 
@@ -103,7 +113,14 @@ impl Sender {
         };
         let span = tracing::info_span!("delivery", tenant_id = %msg.tenant_id, job_id = %msg.job_id, run = msg.run);
         async {
-            match self.deliver(&msg).await {
+            let receives = message
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|n| n.parse::<u32>().ok())
+                .unwrap_or(1);
+            // Boxed: the attempt's reads, claim, POST and writes make a
+            // large future, one per message of the batch.
+            match Box::pin(self.deliver(&msg, receives)).await {
                 Ok(d) => d,
                 Err(e) => {
                     tracing::error!(error = %e, "delivery failed on our side; the message will come back");
@@ -115,38 +132,42 @@ impl Sender {
         .await
     }
 
-    async fn deliver(&self, msg: &DeliveryMessage) -> Result<Disposition, StoreError> {
+    /// One message, received `receives` times so far (SQS's count).
+    async fn deliver(
+        &self,
+        msg: &DeliveryMessage,
+        receives: u32,
+    ) -> Result<Disposition, StoreError> {
         let scope = msg.scope();
-        let (job, tenant) = tokio::join!(
+        let (job, tenant, hold) = tokio::join!(
             self.store.get_job(scope, &msg.job_id),
-            self.store.get_tenant(&msg.tenant_id)
+            self.store.get_tenant(&msg.tenant_id),
+            self.store.webhook_hold(&msg.tenant_id)
         );
         let Some((job, event)) = job?.and_then(|j| WebhookEvent::of(&j).map(|e| (j, e))) else {
             tracing::warn!("the job is gone or not terminal; nothing to deliver");
             return Ok(Disposition::Done);
         };
+        let (tenant, hold) = (tenant?, hold?);
+        let target = tenant.as_ref().and_then(|t| webhooks::target(&job, t));
         let now = time::now();
-        let lease_until = now + self.deliverer.timeout() + LEASE_MARGIN;
-        let claim = match self
-            .store
-            .claim_delivery_attempt(scope, &job.id, &event.event_id, msg.run, now, lease_until)
-            .await?
+        // Waiting is bounded: a message held this often is attempted
+        // anyway, so it never reaches the queue's redrive by waiting.
+        if let (Some((url, _)), Some(hold)) = (target, &hold)
+            && hold.url == url
+            && hold.until > now
+            && receives < MAX_HELD_RECEIVES
         {
-            Claimed::Attempt(claim) => claim,
-            Claimed::Stale => {
-                tracing::info!(event_id = %event.event_id, "stale message: delivered, failed or superseded");
-                return Ok(Disposition::Done);
-            }
-            Claimed::Busy { until } => {
-                // Back when the other copy's attempt is over: then it is
-                // stale, or (that copy crashed) this one takes over.
-                let wait = (until - now).to_std().unwrap_or_default() + Duration::from_secs(1);
-                tracing::info!(event_id = %event.event_id, "another copy is attempting the event; checking back later");
-                return Ok(Disposition::Again(Some(wait)));
-            }
+            tracing::info!(event_id = %event.event_id, "the endpoint is timing out; the event waits");
+            return Ok(Disposition::Again(Some(held_wait(
+                hold.until, now, self.hold,
+            ))));
+        }
+        let claim = match self.claim(msg, &job, &event, now).await? {
+            Ok(claim) => claim,
+            Err(disposition) => return Ok(disposition),
         };
-        let tenant: Option<Tenant> = tenant?;
-        let (url, attempted) = match tenant.as_ref().and_then(|t| webhooks::target(&job, t)) {
+        let (url, attempted) = match target {
             Some((url, secret)) => (
                 url.to_string(),
                 self.deliverer.attempt(url, secret, &event).await,
@@ -156,16 +177,11 @@ impl Sender {
                     .clone()
                     .or_else(|| tenant.as_ref().and_then(|t| t.webhook_url.clone()))
                     .unwrap_or_default(),
-                Attempted {
-                    outcome: Outcome::Final,
-                    http_status: None,
-                    error: Some(
-                        "no webhook target: the tenant has no webhook URL or secret".into(),
-                    ),
-                    duration: Duration::ZERO,
-                },
+                no_target(),
             ),
         };
+        self.mind_the_endpoint(&msg.tenant_id, &url, &attempted, hold.as_ref(), now)
+            .await;
         let (state, next) = match attempted.outcome {
             Outcome::Delivered => (EventState::Delivered, None),
             Outcome::Final => (EventState::Failed { exhausted: false }, None),
@@ -196,7 +212,89 @@ impl Sender {
             ?state,
             "webhook attempt"
         );
-        Ok(match state {
+        Ok(self.after(msg, state, next).await)
+    }
+
+    /// The next attempt number for this message, or what to do with a
+    /// message that is not to make one.
+    async fn claim(
+        &self,
+        msg: &DeliveryMessage,
+        job: &Job,
+        event: &WebhookEvent,
+        now: Timestamp,
+    ) -> Result<Result<Claim, Disposition>, StoreError> {
+        let lease_until = now + self.deliverer.timeout() + LEASE_MARGIN;
+        Ok(
+            match self
+                .store
+                .claim_delivery_attempt(
+                    msg.scope(),
+                    &job.id,
+                    &event.event_id,
+                    msg.run,
+                    now,
+                    lease_until,
+                )
+                .await?
+            {
+                Claimed::Attempt(claim) => Ok(claim),
+                Claimed::Stale => {
+                    tracing::info!(event_id = %event.event_id, "stale message: delivered, failed or superseded");
+                    Err(Disposition::Done)
+                }
+                Claimed::Busy { until } => {
+                    // Back when the other copy's attempt is over: then it is
+                    // stale, or (that copy crashed) this one takes over.
+                    let wait = (until - now).to_std().unwrap_or_default() + Duration::from_secs(1);
+                    tracing::info!(event_id = %event.event_id, "another copy is attempting the event; checking back later");
+                    Err(Disposition::Again(Some(wait)))
+                }
+            },
+        )
+    }
+
+    /// A timeout holds the endpoint's other events for a while, so a
+    /// hanging receiver ties up one sender per hold rather than one per
+    /// event (its events wait, other tenants' go out); an answer lifts the
+    /// hold. Best effort: without it the events are simply attempted.
+    async fn mind_the_endpoint(
+        &self,
+        tenant_id: &str,
+        url: &str,
+        attempted: &Attempted,
+        hold: Option<&WebhookHold>,
+        now: Timestamp,
+    ) {
+        let result = if attempted.timed_out {
+            let until = now + attempted.duration + self.hold;
+            self.store
+                .hold_webhook(
+                    tenant_id,
+                    &WebhookHold {
+                        url: url.to_string(),
+                        until,
+                    },
+                )
+                .await
+        } else if attempted.http_status.is_some() && hold.is_some_and(|h| h.url == url) {
+            self.store.release_webhook_hold(tenant_id, url).await
+        } else {
+            Ok(())
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not record the endpoint's hold");
+        }
+    }
+
+    /// What becomes of the message once its attempt is logged.
+    async fn after(
+        &self,
+        msg: &DeliveryMessage,
+        state: EventState,
+        next: Option<Duration>,
+    ) -> Disposition {
+        match state {
             EventState::Retrying => Disposition::Again(next),
             EventState::Failed { exhausted: true } => {
                 if let Err(e) = self.queue.dead_letter(msg).await {
@@ -207,8 +305,29 @@ impl Sender {
                 Disposition::Done
             }
             EventState::Delivered | EventState::Failed { .. } => Disposition::Done,
-        })
+        }
     }
+}
+
+/// The attempt of an event whose tenant no longer has a URL or a secret.
+fn no_target() -> Attempted {
+    Attempted {
+        outcome: Outcome::Final,
+        http_status: None,
+        error: Some("no webhook target: the tenant has no webhook URL or secret".into()),
+        duration: Duration::ZERO,
+        timed_out: false,
+    }
+}
+
+/// Until the hold ends, and a random part of one more hold: the held
+/// events come back spread out, so the first probes the endpoint (and, if
+/// it still hangs, holds the rest again) rather than all at once.
+fn held_wait(until: Timestamp, now: Timestamp, hold: Duration) -> Duration {
+    let mut b = [0u8; 2];
+    shared::ids::fill_random(&mut b);
+    let spread = hold.mul_f64(f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX));
+    (until - now).to_std().unwrap_or_default() + spread + Duration::from_secs(1)
 }
 
 /// The Lambda entry point.

@@ -11,6 +11,10 @@
 //!   what `imagesaas-admin webhook failed` lists, by time.
 //!
 //! All three expire 30 days after their last write (TTL).
+//!
+//! And one per tenant, `TENANT#<tid>`/`WEBHOOK_HOLD`: the endpoint that
+//! last ran into the sender's timeout, and until when the events due for it
+//! wait instead of holding more senders (expires with its hold).
 
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
@@ -93,7 +97,16 @@ pub struct FailedEvent {
     pub url: String,
 }
 
+/// A tenant's endpoint that is timing out: events due for `url` before
+/// `until` wait rather than tie up senders.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookHold {
+    pub url: String,
+    pub until: Timestamp,
+}
+
 const PENDING: &str = "pending";
+const HOLD: &str = "WEBHOOK_HOLD";
 
 fn expires(now: Timestamp) -> i64 {
     now.timestamp() + DELIVERY_TTL_SECS
@@ -295,6 +308,59 @@ impl Store {
         .await
         .map_err(|e| StoreError::aws("UpdateItem", e))?;
         Ok(Item(out.attributes.unwrap_or_default()).num("run")?)
+    }
+
+    /// The tenant's hold on a timing-out endpoint, if any (expired or not).
+    pub async fn webhook_hold(&self, tenant_id: &str) -> Result<Option<WebhookHold>, StoreError> {
+        let Some(item) = self.get(schema::tenant_pk(tenant_id), HOLD.into()).await? else {
+            return Ok(None);
+        };
+        Ok(Some(WebhookHold {
+            url: item.str("url")?.to_string(),
+            until: item.time("until")?,
+        }))
+    }
+
+    /// Holds `url`'s events until `until` (the latest hold wins: a later
+    /// timeout extends it).
+    pub async fn hold_webhook(
+        &self,
+        tenant_id: &str,
+        hold: &WebhookHold,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(schema::PK, s(schema::tenant_pk(tenant_id)))
+            .item(schema::SK, s(HOLD))
+            .item("type", s("WEBHOOK_HOLD"))
+            .item("url", s(&hold.url))
+            .item("until", s(time::iso_millis(&hold.until)))
+            .item(schema::TTL_ATTRIBUTE, n(hold.until.timestamp() + 60))
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("PutItem", e))?;
+        Ok(())
+    }
+
+    /// Lifts the hold on `url` (it answered), unless a hold on another URL
+    /// replaced it meanwhile.
+    pub async fn release_webhook_hold(&self, tenant_id: &str, url: &str) -> Result<(), StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(schema::tenant_pk(tenant_id), HOLD.into())))
+            .condition_expression("#url = :url")
+            .expression_attribute_names("#url", "url")
+            .expression_attribute_values(":url", s(url))
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(StoreError::aws("DeleteItem", e)),
+        }
     }
 
     /// The job's attempts, newest first: the newest `MAX_LISTED_ATTEMPTS`

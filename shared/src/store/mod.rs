@@ -15,6 +15,7 @@
 //! | `deliveries` | webhook event state (TTL) | `TENANT#<tid>#<mode>` | `WEBHOOK#<jobId>` |
 //! | `deliveries` | delivery attempt (TTL) | `TENANT#<tid>#<mode>` | `DELIVERY#<jobId>#<n>` |
 //! | `deliveries` | failed event (TTL) | `TENANT#<tid>#<mode>` | `WEBHOOK_FAILED#<at>#<jobId>` |
+//! | `deliveries` | timing-out endpoint hold (TTL) | `TENANT#<tid>` | `WEBHOOK_HOLD` |
 //!
 //! `schema` holds every key format; `submit` composes the submit
 //! transaction out of the item modules' writes and writes no item of its
@@ -48,7 +49,7 @@ pub use api_keys::{
 };
 pub use deliveries::{
     Claim, Claimed, DELIVERY_TTL_SECS, DeliveryAttempt, EventState, FailedEvent,
-    MAX_LISTED_ATTEMPTS,
+    MAX_LISTED_ATTEMPTS, WebhookHold,
 };
 pub use idempotency::{IDEMPOTENCY_TTL_SECS, IdempotencyRecord};
 pub use items::{Item, ItemError};

@@ -12,6 +12,8 @@ use super::{USER_AGENT, WebhookEvent, signature};
 /// A receiver gets this long for one request, connecting included (at
 /// most 5 s of it).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a timed-out endpoint's other events wait before one probes it.
+pub const DEFAULT_HOLD: Duration = Duration::from_secs(30);
 
 /// How an attempt ended, as the delivery log records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +36,8 @@ pub struct Attempted {
     pub http_status: Option<u16>,
     pub error: Option<String>,
     pub duration: Duration,
+    /// No answer within the timeout: the endpoint held a sender that long.
+    pub timed_out: bool,
 }
 
 impl Attempted {
@@ -43,6 +47,7 @@ impl Attempted {
             http_status,
             error: Some(error),
             duration: started.elapsed(),
+            timed_out: false,
         }
     }
 }
@@ -111,6 +116,7 @@ impl Deliverer {
                 http_status: Some(resp.status().as_u16()),
                 error: None,
                 duration: started.elapsed(),
+                timed_out: false,
             },
             Ok(resp) if resp.status() == reqwest::StatusCode::GONE => Attempted::failed(
                 Outcome::Final,
@@ -127,15 +133,18 @@ impl Deliverer {
                     started,
                 )
             }
-            Err(e) if e.is_timeout() => Attempted::failed(
-                Outcome::Retryable,
-                None,
-                format!(
-                    "the receiver timed out (after {} ms)",
-                    self.timeout.as_millis()
-                ),
-                started,
-            ),
+            Err(e) if e.is_timeout() => Attempted {
+                timed_out: true,
+                ..Attempted::failed(
+                    Outcome::Retryable,
+                    None,
+                    format!(
+                        "the receiver timed out (after {} ms)",
+                        self.timeout.as_millis()
+                    ),
+                    started,
+                )
+            },
             Err(_) => Attempted::failed(
                 Outcome::Retryable,
                 None,

@@ -111,6 +111,55 @@ async fn a_hanging_tenant_neither_delays_nor_duplicates_another_tenants_events()
     }
 }
 
+#[tokio::test]
+async fn a_flood_of_hanging_events_ties_up_the_senders_once_not_per_event() {
+    // Two batches of ten at once: twenty attempts in flight at most.
+    let gemini = FakeGemini::start().await.unwrap();
+    let t = stack_with(&gemini, |o| {
+        o.webhook_timeout = Duration::from_secs(3);
+        o.sender_batches = 2;
+    })
+    .await;
+    let healthy = Receiver::start([]).await;
+    let hanging = Receiver::start([]).await;
+    hanging.hang(Duration::from_secs(60));
+    let (_, quiet_key) = hooked_tenant(&t, &healthy, false).await;
+    let (noisy_tenant, noisy_key) = t.tenant(100, 100).await;
+    t.stack
+        .app
+        .store
+        .set_tenant_webhook(&noisy_tenant, Some((&hanging.url, SECRET)))
+        .await
+        .expect("setting the webhook");
+
+    // Twice as many hanging events as the senders hold, all queued first.
+    let noisy = submit(&t, &noisy_key, 40).await;
+    for job in &noisy {
+        wait_for_job(&t, &noisy_key, job, is_terminal).await;
+    }
+    let lags = deliver_all(&t, &quiet_key, &healthy, 5, 0).await;
+    let hanging_seen = hanging.received().len();
+    eprintln!(
+        "healthy lags beside 40 hanging events: {lags:?}; the hanging endpoint saw {hanging_seen}"
+    );
+    // The first timeout held the endpoint's other events: they wait
+    // instead of taking the senders in a second wave before the healthy
+    // tenant's turn.
+    assert!(
+        hanging_seen <= 20,
+        "{hanging_seen} requests reached the hanging endpoint: more than one wave of senders"
+    );
+    let log = t.deliveries(&noisy_key, &noisy[0]).await;
+    assert_eq!(log.status, 200);
+    assert!(
+        log.body["items"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("timed out")),
+        "{}",
+        log.body
+    );
+}
+
 /// Submits `n` jobs.
 async fn submit(t: &TestStack, key: &str, n: usize) -> Vec<String> {
     let mut jobs = Vec::new();
