@@ -142,6 +142,23 @@ pub fn header<'r>(req: &'r Request, name: &str) -> Result<Option<&'r str>, ApiEr
     shared::request::header(req.headers(), name)
 }
 
+/// The caller and the job the path names, of the caller's scope: another
+/// tenant's job, or the tenant's job of the other mode, is not found (its
+/// key is never built).
+pub async fn caller_job(
+    app: &App,
+    req: &Request,
+) -> Result<(shared::auth::Caller, shared::domain::Job), ApiError> {
+    let caller = app.auth.authenticate(&app.store, req.headers()).await?;
+    let job_id = job_id_param(req)?;
+    let job = app
+        .store
+        .get_job(caller.scope(), &job_id)
+        .await?
+        .ok_or(ApiError::JobNotFound)?;
+    Ok((caller, job))
+}
+
 /// The `{jobId}` path parameter (see `shared::request::job_id`).
 pub fn job_id_param(req: &Request) -> Result<String, ApiError> {
     shared::request::job_id(req.path_parameters_ref().and_then(|p| p.first("jobId")))

@@ -5,7 +5,6 @@
 //! it includes tenant and mode.
 
 use runtime::http::{self, ApiResponse, Body, Method, Request, Response, StatusCode};
-use shared::domain::Job;
 use shared::queue::DeliveryMessage;
 use shared::views::DeliveryView;
 use shared::webhooks::WebhookEvent;
@@ -20,7 +19,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn list(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
-    let (caller, job) = job_of_caller(app, req).await?;
+    let (caller, job) = http::caller_job(app, req).await?;
     let attempts = app.store.delivery_attempts(caller.scope(), &job.id).await?;
     Ok(ApiResponse::ok(&DeliveryList {
         items: attempts.iter().map(DeliveryView::from).collect(),
@@ -34,7 +33,7 @@ struct DeliveryList<'a> {
 }
 
 async fn redeliver(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
-    let (caller, job) = job_of_caller(app, req).await?;
+    let (caller, job) = http::caller_job(app, req).await?;
     require_no_body(req)?;
     let Some(event) = WebhookEvent::of(&job) else {
         return Err(ApiError::InvalidState(format!(
@@ -61,18 +60,6 @@ async fn redeliver(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
         StatusCode::ACCEPTED,
         &serde_json::json!({ "eventId": event.event_id, "status": "pending" }),
     ))
-}
-
-/// The caller and the job named in the path, of the caller's scope.
-async fn job_of_caller(app: &App, req: &Request) -> Result<(shared::auth::Caller, Job), ApiError> {
-    let caller = app.auth.authenticate(&app.store, req.headers()).await?;
-    let job_id = http::job_id_param(req)?;
-    let job = app
-        .store
-        .get_job(caller.scope(), &job_id)
-        .await?
-        .ok_or(ApiError::JobNotFound)?;
-    Ok((caller, job))
 }
 
 /// Redelivery takes no body; `{}` is accepted as none, so clients that

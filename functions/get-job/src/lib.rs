@@ -11,12 +11,6 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn get_job(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
-    let caller = app.auth.authenticate(&app.store, req.headers()).await?;
-    let job_id = http::job_id_param(req)?;
-    let job = app
-        .store
-        .get_job(caller.scope(), &job_id)
-        .await?
-        .ok_or(ApiError::JobNotFound)?;
+    let (_, job) = http::caller_job(app, req).await?;
     Ok(ApiResponse::ok(&JobView::from(&job)))
 }

@@ -371,17 +371,9 @@ impl Store {
         job_id: &str,
     ) -> Result<Vec<DeliveryAttempt>, StoreError> {
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", schema::PK)
-            .expression_attribute_names("#sk", schema::SK)
-            .expression_attribute_values(":pk", s(schema::scope_pk(scope)))
-            .expression_attribute_values(":prefix", s(schema::delivery_prefix(job_id)))
+            .prefix_query(schema::scope_pk(scope), schema::delivery_prefix(job_id))
             .scan_index_forward(false)
             .limit(MAX_LISTED_ATTEMPTS)
-            .consistent_read(true)
             .send()
             .await
             .map_err(|e| StoreError::aws("Query", e))?;

@@ -155,6 +155,24 @@ impl Store {
         Ok(out.item.map(Item::from))
     }
 
+    /// A strongly consistent query of partition `pk`'s items whose sort key
+    /// starts with `prefix`.
+    fn prefix_query(
+        &self,
+        pk: String,
+        prefix: String,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", schema::PK)
+            .expression_attribute_names("#sk", schema::SK)
+            .expression_attribute_values(":pk", AttributeValue::S(pk))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix))
+            .consistent_read(true)
+    }
+
     /// Every item of partition `pk` whose sort key starts with `prefix`,
     /// following pages, as `decode` reads it; strongly consistent, so a
     /// command sees the writes of the one before it.
@@ -164,17 +182,7 @@ impl Store {
         prefix: String,
         decode: impl Fn(&Item) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", schema::PK)
-            .expression_attribute_names("#sk", schema::SK)
-            .expression_attribute_values(":pk", AttributeValue::S(pk))
-            .expression_attribute_values(":prefix", AttributeValue::S(prefix))
-            .consistent_read(true);
-        pages::query_items(query)
+        pages::query_items(self.prefix_query(pk, prefix))
             .await?
             .iter()
             .map(decode)

@@ -299,13 +299,7 @@ async fn a_receiver_that_keeps_failing_is_failed_listed_and_dead_lettered() {
     assert!(log.iter().all(|i| i["httpStatus"] == 503));
     assert_eq!(receiver.received().len(), 3, "bounded by the schedule");
 
-    let failed = t
-        .stack
-        .app
-        .store
-        .failed_deliveries(scope(&tenant, &key), None)
-        .await
-        .unwrap();
+    let failed = failed_events(&t, &tenant, &key).await;
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0].job_id, job);
     assert_eq!(failed[0].event_id, log[0]["eventId"].as_str().unwrap());
@@ -318,6 +312,16 @@ async fn a_receiver_that_keeps_failing_is_failed_listed_and_dead_lettered() {
     let body: Value = serde_json::from_str(message.body().unwrap()).unwrap();
     assert_eq!(body["jobId"], job.as_str());
     assert_eq!(body["tenantId"], tenant.as_str());
+}
+
+/// The scope's events that failed for good, as `webhook failed` lists them.
+async fn failed_events(t: &TestStack, tenant: &str, key: &str) -> Vec<shared::store::FailedEvent> {
+    t.stack
+        .app
+        .store
+        .failed_deliveries(scope(tenant, key), None)
+        .await
+        .expect("reading the failed events")
 }
 
 /// The first message on the delivery dead-letter queue, waiting up to 60 s.
@@ -350,13 +354,7 @@ async fn a_gone_receiver_gets_one_attempt_and_the_event_fails() {
     assert_eq!(log.len(), 1, "{log:?}");
     assert_eq!(log[0]["httpStatus"], 410);
     assert_eq!(receiver.received().len(), 1);
-    let failed = t
-        .stack
-        .app
-        .store
-        .failed_deliveries(scope(&tenant, &key), None)
-        .await
-        .unwrap();
+    let failed = failed_events(&t, &tenant, &key).await;
     assert_eq!(failed.len(), 1);
     assert!(
         !failed[0].exhausted,
