@@ -25,14 +25,17 @@ const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// test keeps the two equal), so `docs/api.html` works from `file://` or any
 /// origin. No credentials are involved: the key travels in a header.
 pub const CORS_ALLOW_METHODS: [&str; 4] = ["GET", "POST", "DELETE", "OPTIONS"];
-pub const CORS_ALLOW_HEADERS: [&str; 3] = ["authorization", "content-type", "idempotency-key"];
-pub const CORS_EXPOSE_HEADERS: [&str; 6] = [
+pub const CORS_ALLOW_HEADERS: [&str; 4] =
+    ["authorization", "content-type", "idempotency-key", "prefer"];
+pub const CORS_EXPOSE_HEADERS: [&str; 8] = [
     "x-ratelimit-limit",
     "x-ratelimit-remaining",
     "x-ratelimit-reset",
     "retry-after",
     "idempotent-replayed",
     "x-request-id",
+    "location",
+    "preference-applied",
 ];
 pub const CORS_MAX_AGE_SECS: u32 = 600;
 

@@ -164,6 +164,17 @@ pub fn job_id_param(req: &Request) -> Result<String, ApiError> {
     shared::request::job_id(req.path_parameters_ref().and_then(|p| p.first("jobId")))
 }
 
+/// The one value of query parameter `name`, others ignored (see
+/// `shared::request::Query::once`).
+pub fn query_once<'r>(req: &'r Request, name: &str) -> Result<Option<&'r str>, ApiError> {
+    Query::once(
+        req.query_string_parameters_ref()
+            .into_iter()
+            .flat_map(|map| map.iter()),
+        name,
+    )
+}
+
 /// The query string, with only the `allowed` parameters, each once (see
 /// `shared::request::Query`).
 pub fn query<'r>(req: &'r Request, allowed: &[&str]) -> Result<Query<'r>, ApiError> {

@@ -23,6 +23,7 @@ pub mod store;
 pub mod telemetry;
 pub mod time;
 pub mod views;
+pub mod waiting;
 pub mod webhooks;
 
 pub use app::{App, Needs};

@@ -11,6 +11,7 @@ use shared::domain::{Job, SubmitRequest};
 use shared::queue::JobMessage;
 use shared::store::{NewJob, StoreError, SubmitOutcome};
 use shared::time::{self, Timestamp};
+use shared::views::JobView;
 use shared::{ApiError, App, ids};
 
 /// Concurrent submits of one tenant contend on its counters; DynamoDB
@@ -31,7 +32,13 @@ async fn generate(app: &App, req: &Request) -> ApiResponse {
     };
     let now = time::now();
     let (result, window_used) = match submit(app, req, &mut caller, now).await {
-        Ok(accepted) => (Ok(accepted.response), accepted.window_used),
+        Ok(accepted) => {
+            let window_used = accepted.window_used;
+            match shared::request::prefer_wait(req.headers()) {
+                Some(seconds) => (waited(app, accepted, seconds).await, window_used),
+                None => (Ok(accepted.response), window_used),
+            }
+        }
         Err(e) => (Err(e), None),
     };
     let mut resp = ApiResponse::from(result);
@@ -40,10 +47,42 @@ async fn generate(app: &App, req: &Request) -> ApiResponse {
 }
 
 /// A 202, with the rate window's count when it was read alongside the
-/// job's queueing or replay, so the headers need no second read.
+/// job's queueing or replay, so the headers need no second read, and the
+/// job as it was then (for `Prefer: wait`).
 struct Accepted {
     response: ApiResponse,
     window_used: Option<u32>,
+    job: Job,
+    replayed: bool,
+}
+
+/// `Prefer: wait=N` applied: the job's view once it is terminal (200) or
+/// after `seconds` (202, with where to poll). A replay says so, as its 202
+/// would have.
+async fn waited(app: &App, accepted: Accepted, seconds: u32) -> Result<ApiResponse, ApiError> {
+    let job = shared::waiting::until_terminal(
+        &app.store,
+        accepted.job.scope(),
+        accepted.job.clone(),
+        Duration::from_secs(u64::from(seconds)),
+    )
+    .await?
+    .ok_or_else(|| ApiError::internal("the job vanished while the submit waited for it"))?;
+    let terminal = job.status.is_terminal();
+    let status = if terminal {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let mut response = ApiResponse::json(status, &JobView::from(&job));
+    if !terminal {
+        response.set_header("location", &format!("/v1/jobs/{}", job.id));
+    }
+    response.set_header("preference-applied", &format!("wait={seconds}"));
+    if accepted.replayed {
+        response.set_header("idempotent-replayed", "true");
+    }
+    Ok(response)
 }
 
 /// What the submit transaction's retries came to.
@@ -182,6 +221,8 @@ async fn queue(app: &App, new: &NewJob<'_>) -> Result<Accepted, ApiError> {
             &serde_json::json!({ "jobId": job.id, "status": job.status }),
         ),
         window_used: used.ok(),
+        job: job.clone(),
+        replayed: false,
     })
 }
 
@@ -252,6 +293,8 @@ async fn replay(
     Ok(Some(Accepted {
         response,
         window_used: used.ok(),
+        job,
+        replayed: true,
     }))
 }
 

@@ -1,4 +1,5 @@
-//! `GET /v1/jobs/{jobId}`: one job of the caller's scope. Another tenant's
+//! `GET /v1/jobs/{jobId}`: one job of the caller's scope; with `?wait=N`, a
+//! long poll that answers once the job is terminal or N seconds passed. Another tenant's
 //! job, or the tenant's job of the other key mode, is simply not found: the
 //! key includes tenant and mode, so it is never read.
 
@@ -11,6 +12,17 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn get_job(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
-    let (_, job) = http::caller_job(app, req).await?;
+    let (caller, job) = http::caller_job(app, req).await?;
+    let Some(seconds) = shared::request::wait_param(http::query_once(req, "wait")?)? else {
+        return Ok(ApiResponse::ok(&JobView::from(&job)));
+    };
+    let job = shared::waiting::until_terminal(
+        &app.store,
+        caller.scope(),
+        job,
+        std::time::Duration::from_secs(u64::from(seconds)),
+    )
+    .await?
+    .ok_or(ApiError::JobNotFound)?;
     Ok(ApiResponse::ok(&JobView::from(&job)))
 }

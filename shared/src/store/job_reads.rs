@@ -75,6 +75,33 @@ impl Store {
         Ok(item.map(|i| job_from_item(&i)).transpose()?)
     }
 
+    /// An eventually consistent read of one job (half the read units):
+    /// what a waiting request polls. It may show a job not yet terminal a
+    /// moment after it became so, never a terminal status it does not have
+    /// (terminal statuses are final).
+    pub async fn peek_job(
+        &self,
+        scope: Scope<'_>,
+        job_id: &str,
+    ) -> Result<Option<Job>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(
+                schema::PK,
+                aws_sdk_dynamodb::types::AttributeValue::S(schema::scope_pk(scope)),
+            )
+            .key(
+                schema::SK,
+                aws_sdk_dynamodb::types::AttributeValue::S(schema::job_sk(job_id)),
+            )
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", e))?;
+        Ok(out.item.map(|i| job_from_item(&Item(i))).transpose()?)
+    }
+
     /// Newest first, from one index query: `limit + 1` items are read so
     /// that `next` is set exactly when another item exists. The cost is
     /// bounded by `limit`, whatever the tenant's total.

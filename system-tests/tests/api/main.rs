@@ -15,5 +15,6 @@ mod routes;
 mod secrets;
 mod sweeper;
 mod template;
+mod waiting;
 mod webhooks;
 mod worker;

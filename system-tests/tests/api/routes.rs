@@ -378,6 +378,13 @@ async fn browsers_may_call_the_api_from_any_origin() {
             .unwrap()
             .contains("idempotency-key")
     );
+    assert!(
+        h["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("prefer"),
+        "a page may ask to wait"
+    );
 
     let r = t.submit(&key, r#"{"prompt":"a"}"#).await;
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
@@ -387,6 +394,8 @@ async fn browsers_may_call_the_api_from_any_origin() {
         "retry-after",
         "idempotent-replayed",
         "x-request-id",
+        "location",
+        "preference-applied",
     ] {
         assert!(exposed.contains(h), "{h} not exposed: {exposed}");
     }

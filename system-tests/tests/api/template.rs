@@ -1041,3 +1041,18 @@ fn sam_local_env_vars_are_declared_and_absent_from_a_default_deploy() {
         );
     }
 }
+
+#[test]
+fn the_functions_that_wait_outlast_the_longest_wait_inside_api_gateways_limit() {
+    let t = template();
+    let longest = u64::from(shared::request::MAX_WAIT_SECS);
+    for function in ["GenerateFunction", "GetJobFunction"] {
+        let timeout: u64 = s(&t["Resources"][function]["Properties"]["Timeout"])
+            .parse()
+            .unwrap_or_else(|_| panic!("{function} has its own Timeout"));
+        assert!(
+            timeout >= longest + 2 && timeout < 30,
+            "{function}: {timeout} s for a {longest} s wait under API Gateway's 30 s"
+        );
+    }
+}
