@@ -297,6 +297,7 @@ mod tests {
             created_at: at,
             updated_at: at,
             lease_until_ms: lease_in_ms.map(|d| now.timestamp_millis() + d),
+            deadline_at: None,
         }
     }
 

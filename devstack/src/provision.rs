@@ -295,6 +295,7 @@ pub fn test_job(
         created_at: at,
         updated_at: at,
         webhook_url: None,
+        deadline_at: None,
     }
 }
 

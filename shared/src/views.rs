@@ -75,6 +75,8 @@ struct Stamps {
     livemode: bool,
     created_at: String,
     updated_at: String,
+    /// 1.1: when the job's last attempt may start, or `null`.
+    deadline_at: Option<String>,
 }
 
 impl Stamps {
@@ -83,6 +85,7 @@ impl Stamps {
             livemode: job.scope().livemode(),
             created_at: time::iso_millis(&job.created_at),
             updated_at: time::iso_millis(&job.updated_at),
+            deadline_at: job.deadline_at.as_ref().map(time::iso_millis),
         }
     }
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
+use shared::domain::submit::DEADLINE_SECONDS;
 use shared::domain::{KeyMode, Scope};
 use shared::env::{Env, EnvError};
 use shared::queue::{JobMessage, JobQueue, QueueError};
@@ -61,6 +62,9 @@ pub struct SweepReport {
     pub tenants: usize,
     /// `tenantId/jobId` of every job sent to the queue again.
     pub requeued: Vec<String>,
+    /// `tenantId/jobId` of every job ended FAILED `TIMEOUT`: its deadline
+    /// passed before an attempt started.
+    pub expired: Vec<String>,
 }
 
 impl Sweeper {
@@ -96,7 +100,7 @@ impl Sweeper {
             .map_err(SweepError::Tenants)?;
         let mut report = SweepReport {
             tenants: tenants.len(),
-            requeued: Vec::new(),
+            ..SweepReport::default()
         };
         let mut failures = Vec::new();
         for tenant in &tenants {
@@ -124,10 +128,27 @@ impl Sweeper {
         // A job updated after this cutoff is not stuck, and `updatedAt` is
         // never before `createdAt`: only older jobs need reading.
         let cutoff = now - self.stale_after;
+        // A deadline is at least 10 s after the submit: jobs younger than
+        // that cannot have passed theirs. Open jobs are bounded by the
+        // scope's concurrency limit, so reading them all costs little.
+        let oldest_deadline = now - Duration::from_secs(u64::from(*DEADLINE_SECONDS.start()));
         for mode in KeyMode::ALL {
             let scope = Scope::new(tenant_id, mode);
-            let candidates = self.store.open_jobs_created_before(scope, cutoff).await?;
+            let candidates = self
+                .store
+                .open_jobs_created_before(scope, oldest_deadline.max(cutoff))
+                .await?;
             for job in candidates {
+                if job.expired(now) {
+                    if self.store.expire_job(scope, &job.id, now).await? {
+                        tracing::warn!(tenant_id, livemode = scope.livemode(), job_id = %job.id, "deadline passed before generation started; job FAILED TIMEOUT");
+                        report.expired.push(format!("{tenant_id}/{}", job.id));
+                    }
+                    continue;
+                }
+                if job.created_at >= cutoff {
+                    continue;
+                }
                 let Some(reason) = job.stuck_reason(now, self.stale_after) else {
                     continue;
                 };
@@ -164,6 +185,7 @@ pub async fn handle(
     tracing::info!(
         tenants = report.tenants,
         requeued = report.requeued.len(),
+        expired = report.expired.len(),
         "sweep done"
     );
     Ok(report)

@@ -238,6 +238,12 @@ impl Worker {
                 tracing::info!(%status, "job already finished; duplicate message dropped");
                 ControlFlow::Break(Disposition::Done)
             }
+            ClaimOutcome::PastDeadline => {
+                if self.store.expire_job(msg.scope(), &msg.job_id, now).await? {
+                    tracing::info!("deadline passed before generation started; job FAILED TIMEOUT");
+                }
+                ControlFlow::Break(Disposition::Done)
+            }
             ClaimOutcome::Busy { lease_until } => {
                 // Another invocation is running it. Keep the message until its
                 // lease ends: if that run crashed, this copy reclaims the job.
@@ -287,7 +293,8 @@ impl Worker {
     }
 
     /// A transient provider failure: another attempt after the backoff (or
-    /// the provider's own `retryDelay` if longer), unless this was the last.
+    /// the provider's own `retryDelay` if longer), unless this was the last,
+    /// or the next attempt would start after the job's deadline.
     fn after_transient(&self, job: &Job, reason: String, retry_after: Option<Duration>) -> Next {
         if job.attempts >= self.config.max_attempts {
             let message = format!("{reason}; gave up after {} attempts", job.attempts);
@@ -300,6 +307,12 @@ impl Worker {
         let delay = retry_after
             .map_or(backoff, |r| r.max(backoff))
             .min(MAX_BACKOFF);
+        if job.past_deadline_after(time::now(), delay) {
+            return Next::Finish(Finish::Failed(JobError::new(
+                FailureCode::Timeout,
+                shared::domain::job::DEADLINE_PASSED,
+            )));
+        }
         Next::Retry { reason, delay }
     }
 

@@ -86,10 +86,14 @@ pub enum Transition {
     /// A submit that could not queue its job deletes it again: the job
     /// never existed for the client.
     TakeBack,
+    /// The job's deadline passed before an attempt could start: waiting,
+    /// or running on a lease that ended (its worker crashed). FAILED with
+    /// `TIMEOUT`; no provider call is made.
+    Expire,
 }
 
 impl Transition {
-    pub const ALL: [Transition; 7] = [
+    pub const ALL: [Transition; 8] = [
         Transition::Claim,
         Transition::Reclaim,
         Transition::Retry,
@@ -97,6 +101,7 @@ impl Transition {
         Transition::Fail,
         Transition::Cancel,
         Transition::TakeBack,
+        Transition::Expire,
     ];
 
     /// The statuses the move may start from.
@@ -108,6 +113,7 @@ impl Transition {
             Transition::Retry | Transition::Succeed | Transition::Fail => &[Running],
             Transition::Cancel => &[Queued, Retrying],
             Transition::TakeBack => &[Queued],
+            Transition::Expire => &[Queued, Retrying, Running],
         }
     }
 
@@ -117,7 +123,7 @@ impl Transition {
             Transition::Claim | Transition::Reclaim => Some(JobStatus::Running),
             Transition::Retry => Some(JobStatus::Retrying),
             Transition::Succeed => Some(JobStatus::Succeeded),
-            Transition::Fail => Some(JobStatus::Failed),
+            Transition::Fail | Transition::Expire => Some(JobStatus::Failed),
             Transition::Cancel => Some(JobStatus::Canceled),
             Transition::TakeBack => None,
         }
@@ -264,6 +270,8 @@ pub struct Job {
     /// The submit's `webhookUrl`: where this job's event goes instead of
     /// the tenant's URL.
     pub webhook_url: Option<String>,
+    /// `createdAt + deadlineSeconds`: no attempt starts after it.
+    pub deadline_at: Option<Timestamp>,
 }
 
 impl Job {
@@ -297,9 +305,30 @@ impl Job {
             created_at: now,
             updated_at: now,
             webhook_url: request.webhook_url,
+            deadline_at: request
+                .deadline_seconds
+                .map(|secs| now + chrono::Duration::seconds(i64::from(secs))),
         }
     }
+
+    /// Whether an attempt starting at `now` would start after the job's
+    /// deadline.
+    pub fn past_deadline(&self, now: Timestamp) -> bool {
+        self.deadline_at.is_some_and(|deadline| now >= deadline)
+    }
+
+    /// Whether an attempt starting `delay` after `now` would.
+    pub fn past_deadline_after(&self, now: Timestamp, delay: std::time::Duration) -> bool {
+        chrono::Duration::from_std(delay)
+            .ok()
+            .and_then(|d| now.checked_add_signed(d))
+            .is_none_or(|start| self.past_deadline(start))
+            && self.deadline_at.is_some()
+    }
 }
+
+/// The message of a job ended by its deadline (code `TIMEOUT`).
+pub const DEADLINE_PASSED: &str = "The job's deadline passed before generation started";
 
 #[cfg(test)]
 mod tests {

@@ -16,13 +16,16 @@ pub const MAX_PROMPT_CHARS: usize = 8_000;
 /// characters written as `\u` surrogate pairs are 96 KB (contract 1.1);
 /// anything larger is refused before it is parsed.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
-const FIELDS: [&str; 5] = [
+const FIELDS: [&str; 6] = [
     "prompt",
     "mode",
     "inputImageUrl",
     "aspectRatio",
     "webhookUrl",
+    "deadlineSeconds",
 ];
+/// `deadlineSeconds`: at least 10 s, at most a day (contract 1.1).
+pub const DEADLINE_SECONDS: std::ops::RangeInclusive<u32> = 10..=86_400;
 
 /// A submit request that passed validation, with defaults applied.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,6 +36,8 @@ pub struct SubmitRequest {
     pub aspect_ratio: AspectRatio,
     /// Where this job's webhook goes instead of the tenant's URL (1.1).
     pub webhook_url: Option<String>,
+    /// No attempt starts later than this many seconds after the submit (1.1).
+    pub deadline_seconds: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,6 +81,7 @@ impl SubmitRequest {
         let mut input_image_url = None;
         let mut aspect_ratio = None;
         let mut webhook_url = None;
+        let mut deadline_seconds = None;
         for (name, value) in fields {
             let slot = match name.as_str() {
                 "prompt" => &mut prompt,
@@ -83,6 +89,7 @@ impl SubmitRequest {
                 "inputImageUrl" => &mut input_image_url,
                 "aspectRatio" => &mut aspect_ratio,
                 "webhookUrl" => &mut webhook_url,
+                "deadlineSeconds" => &mut deadline_seconds,
                 _ => {
                     return Err(invalid(format!(
                         "Unknown field `{}`; allowed fields are {}",
@@ -121,12 +128,14 @@ impl SubmitRequest {
         };
         let input_image_url = optional_url("inputImageUrl", input_image_url, url_policy)?;
         let webhook_url = optional_url("webhookUrl", webhook_url, url_policy)?;
+        let deadline_seconds = deadline(deadline_seconds)?;
         Ok(SubmitRequest {
             prompt,
             mode,
             input_image_url,
             aspect_ratio,
             webhook_url,
+            deadline_seconds,
         })
     }
 
@@ -146,6 +155,9 @@ impl SubmitRequest {
         // fingerprint its stored idempotency records were made with.
         if let Some(url) = &self.webhook_url {
             canonical.push(serde_json::json!({ "webhookUrl": url }));
+        }
+        if let Some(seconds) = self.deadline_seconds {
+            canonical.push(serde_json::json!({ "deadlineSeconds": seconds }));
         }
         let canonical = Value::Array(canonical);
         let digest = Sha256::digest(canonical.to_string().as_bytes());
@@ -179,6 +191,28 @@ fn is_visible(c: char) -> bool {
                 | '\u{1D173}'..='\u{1D17A}'
                 | '\u{E0000}'..='\u{E0FFF}'
         ))
+}
+
+/// `deadlineSeconds`: a JSON integer (not a string, not `10.0`) in range;
+/// `null` is absent, as for every optional field.
+fn deadline(value: Option<Value>) -> Result<Option<u32>, ValidationError> {
+    let refused = || {
+        invalid(format!(
+            "Field `deadlineSeconds` must be an integer from {} to {}",
+            DEADLINE_SECONDS.start(),
+            DEADLINE_SECONDS.end()
+        ))
+    };
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| DEADLINE_SECONDS.contains(n))
+            .map(Some)
+            .ok_or_else(refused),
+        Some(_) => Err(refused()),
+    }
 }
 
 /// An optional URL field under the outbound policy (`inputImageUrl`, which

@@ -39,9 +39,21 @@ pub struct OpenJob {
     pub updated_at: Timestamp,
     /// Epoch milliseconds until which a RUNNING job's worker holds it.
     pub lease_until_ms: Option<i64>,
+    pub deadline_at: Option<Timestamp>,
 }
 
 impl OpenJob {
+    /// Whether its deadline passed with no attempt running: waiting, or
+    /// running on a lease that ended (`Transition::Expire`).
+    pub fn expired(&self, now: Timestamp) -> bool {
+        let not_running = match (self.status, self.lease_until_ms) {
+            (JobStatus::Running, Some(lease)) => lease < now.timestamp_millis(),
+            (JobStatus::Running, None) => false,
+            _ => true,
+        };
+        not_running && self.deadline_at.is_some_and(|d| d <= now)
+    }
+
     /// Why this job will not move on its own, if it will not: RUNNING past
     /// its lease (its worker died and no delivery reclaimed it), or QUEUED /
     /// RETRYING untouched for `stale_after` (its message was lost, e.g. a
@@ -251,5 +263,9 @@ fn open_job_from_item(item: &Item) -> Result<OpenJob, StoreError> {
         created_at: item.time("createdAt")?,
         updated_at: item.time("updatedAt")?,
         lease_until_ms: item.opt_num("leaseUntil")?,
+        deadline_at: match item.opt_str("deadlineAt")? {
+            None => None,
+            Some(_) => Some(item.time("deadlineAt")?),
+        },
     })
 }

@@ -41,6 +41,9 @@ pub enum ClaimOutcome {
     Finished(JobStatus),
     /// Another invocation holds a live lease until this time.
     Busy { lease_until: Timestamp },
+    /// The deadline passed before this attempt could start: end the job
+    /// (`Store::expire_job`).
+    PastDeadline,
 }
 
 /// How a run ended, for `finish_job`.
@@ -96,6 +99,10 @@ pub(crate) fn condition(transition: Transition) -> Condition {
         Transition::Retry | Transition::Succeed | Transition::Fail => {
             c.expression.push_str(" AND attempts = :attempt")
         }
+        // `:now` is the move's own time (ISO, like `deadlineAt`).
+        Transition::Expire => c.expression.push_str(
+            " AND deadlineAt <= :now AND (#status <> :from_running OR leaseUntil < :now_ms)",
+        ),
     }
     c
 }
@@ -105,12 +112,15 @@ fn claim_condition() -> Condition {
     let (claim, reclaim) = (condition(Transition::Claim), condition(Transition::Reclaim));
     Condition {
         expression: format!(
-            "attribute_exists(PK) AND ({} OR ({}))",
+            "attribute_exists(PK) AND ({} OR ({})) AND {NOT_PAST_DEADLINE}",
             claim.expression, reclaim.expression
         ),
         values: claim.values.into_iter().chain(reclaim.values).collect(),
     }
 }
+
+/// No attempt starts after the job's deadline (`:now`: the claim's time).
+const NOT_PAST_DEADLINE: &str = "(attribute_not_exists(deadlineAt) OR deadlineAt > :now)";
 
 fn cancel_condition() -> Condition {
     let cancel = condition(Transition::Cancel);
@@ -262,12 +272,18 @@ impl Store {
             return Ok(ClaimOutcome::Gone);
         };
         let job = job_from_item(&item)?;
+        let lease_ms: i64 = item.opt_num("leaseUntil")?.unwrap_or(0);
         Ok(match job.status {
             JobStatus::Running if item.opt_str("claimToken")? == Some(claim_token) => {
                 ClaimOutcome::Claimed(Box::new(job))
             }
+            JobStatus::Queued | JobStatus::Retrying if job.past_deadline(now) => {
+                ClaimOutcome::PastDeadline
+            }
+            JobStatus::Running if lease_ms < now.timestamp_millis() && job.past_deadline(now) => {
+                ClaimOutcome::PastDeadline
+            }
             JobStatus::Running => {
-                let lease_ms: i64 = item.opt_num("leaseUntil")?.unwrap_or(0);
                 ClaimOutcome::Busy {
                     lease_until: chrono::DateTime::from_timestamp_millis(lease_ms).unwrap_or(now),
                 }
@@ -345,6 +361,39 @@ impl Store {
                     .update(release_slot(&self.table, job.scope())?)
                     .build(),
             )
+            .send()
+            .await;
+        applied_unless_first_condition_failed(result)
+    }
+
+    /// A job whose deadline passed before an attempt could start → FAILED
+    /// `TIMEOUT`, and its concurrency slot back, in one transaction.
+    /// `false`: it no longer qualifies (it started, ended, or is gone).
+    pub async fn expire_job(
+        &self,
+        scope: Scope<'_>,
+        job_id: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let expire = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(job_key(scope, job_id)))
+            .update_expression(format!(
+                "{MOVE}, errorCode = :code, errorMessage = :message REMOVE leaseUntil"
+            ))
+            .when(condition(Transition::Expire))
+            .expression_attribute_values(":now_ms", n(now.timestamp_millis()))
+            .expression_attribute_values(":code", s(FailureCode::Timeout.as_str()))
+            .expression_attribute_values(":message", s(crate::domain::job::DEADLINE_PASSED));
+        let expire = moving!(expire, scope, JobStatus::Failed, now)
+            .build()
+            .map_err(build_err)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .client_request_token(format!("{job_id}-expire"))
+            .transact_items(tx_update(expire))
+            .transact_items(tx_update(release_slot(&self.table, scope)?))
             .send()
             .await;
         applied_unless_first_condition_failed(result)
@@ -444,6 +493,9 @@ pub fn job_to_item(job: &Job) -> HashMap<String, AttributeValue> {
     if let Some(url) = &job.webhook_url {
         item.insert("webhookUrl".into(), s(url));
     }
+    if let Some(deadline) = &job.deadline_at {
+        item.insert("deadlineAt".into(), s(time::iso_millis(deadline)));
+    }
     if let Some(err) = &job.error {
         item.insert("errorCode".into(), s(err.code.as_str()));
         item.insert("errorMessage".into(), s(&err.message));
@@ -477,6 +529,10 @@ pub fn job_from_item(item: &Item) -> Result<Job, ItemError> {
         created_at: item.time("createdAt")?,
         updated_at: item.time("updatedAt")?,
         webhook_url: item.opt_str("webhookUrl")?.map(str::to_string),
+        deadline_at: match item.opt_str("deadlineAt")? {
+            None => None,
+            Some(_) => Some(item.time("deadlineAt")?),
+        },
     })
 }
 
@@ -501,6 +557,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             webhook_url: Some("https://hooks.example.com/job".into()),
+            deadline_at: Some(now + chrono::Duration::seconds(600)),
         }
     }
 
@@ -591,7 +648,13 @@ mod tests {
         assert_eq!(
             claim_condition().expression,
             "attribute_exists(PK) AND (#status IN (:from_queued, :from_retrying) OR \
-             (#status = :from_running AND leaseUntil < :now_ms))"
+             (#status = :from_running AND leaseUntil < :now_ms)) AND \
+             (attribute_not_exists(deadlineAt) OR deadlineAt > :now)"
+        );
+        assert_eq!(
+            condition(Transition::Expire).expression,
+            "#status IN (:from_queued, :from_retrying, :from_running) AND deadlineAt <= :now \
+             AND (#status <> :from_running OR leaseUntil < :now_ms)"
         );
         for t in [Transition::Retry, Transition::Succeed, Transition::Fail] {
             assert_eq!(

@@ -3,6 +3,7 @@
 //! is this crate's library (`system_tests::TestStack`).
 
 mod auth;
+mod deadlines;
 mod deliveries;
 mod events;
 mod failures;

@@ -503,6 +503,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             webhook_url: None,
+            deadline_at: None,
         }
     }
 

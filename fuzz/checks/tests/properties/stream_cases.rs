@@ -42,6 +42,7 @@ fn job() -> impl Strategy<Value = Job> {
                     created_at: at,
                     updated_at: at,
                     webhook_url: None,
+                    deadline_at: None,
                 }
             },
         )
