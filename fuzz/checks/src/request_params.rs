@@ -6,7 +6,9 @@
 //! read, a header sent twice or not printable is 400.
 //!
 //! Input: line 1 is a query string (`status=QUEUED&limit=10`), line 2 the
-//! path's job id, every further line one `Idempotency-Key` header value.
+//! path's job id, every further line one `Idempotency-Key` header value
+//! and, the same lines, one `Prefer` header value. The query string is also
+//! read as the long poll's (`wait`).
 
 //!
 //! The readers are `shared::request`'s pure functions, which the functions'
@@ -31,8 +33,66 @@ pub fn check(data: &[u8]) {
     let query = lines.next().unwrap_or("");
     let job_id = lines.next().unwrap_or("");
     check_query(query);
+    check_wait(query);
     check_job_id(job_id);
-    check_header(&lines.map(str::as_bytes).collect::<Vec<_>>());
+    let headers: Vec<&[u8]> = lines.map(str::as_bytes).collect();
+    check_header(&headers);
+    check_prefer(&headers);
+}
+
+/// The long poll reads `wait` alone: 1 to 25 in decimal digits, once, or
+/// a 400; every other parameter is ignored.
+pub fn check_wait(query: &str) {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let waits: Vec<&str> = pairs
+        .iter()
+        .filter(|(n, _)| n == "wait")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let read = Query::once(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())), "wait")
+        .and_then(request::wait_param);
+    match (read, waits.as_slice()) {
+        (Ok(None), []) => {}
+        (Ok(Some(n)), [raw]) => {
+            assert!(
+                (1..=request::MAX_WAIT_SECS).contains(&n),
+                "{query:?}: wait {n}"
+            );
+            assert!(
+                raw.bytes().all(|b| b.is_ascii_digit()),
+                "{raw:?} read as {n}"
+            );
+            assert_eq!(raw.parse::<u32>().ok(), Some(n));
+        }
+        (Ok(read), _) => panic!("{query:?}: wait read as {read:?}"),
+        (Err(e), _) => {
+            assert!(!waits.is_empty(), "{query:?} refused without a wait: {e}");
+            assert_client_error(&e, 400, "INVALID_REQUEST");
+        }
+    }
+}
+
+/// `Prefer` never fails a request: whatever the values, the wait read is
+/// none or 1 to 25 seconds, and none unless some value names `wait`.
+pub fn check_prefer(values: &[&[u8]]) {
+    let mut headers = HeaderMap::new();
+    for value in values
+        .iter()
+        .filter_map(|v| HeaderValue::from_bytes(v).ok())
+    {
+        headers.append("prefer", value);
+    }
+    if let Some(wait) = request::prefer_wait(&headers) {
+        assert!((1..=request::MAX_WAIT_SECS).contains(&wait), "wait {wait}");
+        assert!(
+            headers.get_all("prefer").iter().any(|v| v
+                .to_str()
+                .is_ok_and(|v| v.to_ascii_lowercase().contains("wait"))),
+            "a wait read from {values:?}"
+        );
+    }
 }
 
 /// `Query::parse` accepts exactly the query strings whose parameters are

@@ -90,6 +90,12 @@ fn assert_invariants(request: &SubmitRequest, policy: UrlPolicy) {
         "control character accepted in {prompt:?}"
     );
     assert!(AspectRatio::ALLOWED.contains(&request.aspect_ratio.as_str()));
+    if let Some(seconds) = request.deadline_seconds {
+        assert!(
+            shared::domain::submit::DEADLINE_SECONDS.contains(&seconds),
+            "deadlineSeconds {seconds} accepted"
+        );
+    }
     // The worker fetches the stored input URL, and the webhook sender posts
     // to the stored webhook URL, each checking it again.
     for url in [&request.input_image_url, &request.webhook_url]
@@ -115,6 +121,7 @@ fn assert_meaning_survives_rewriting(request: &SubmitRequest, policy: UrlPolicy)
         "mode": request.mode.as_str(),
         "prompt": request.prompt,
         "webhookUrl": request.webhook_url,
+        "deadlineSeconds": request.deadline_seconds,
     });
     let reparsed = SubmitRequest::from_body(rewritten.to_string().as_bytes(), policy)
         .unwrap_or_else(|e| panic!("{rewritten} refused: {e}"));

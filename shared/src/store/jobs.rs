@@ -283,11 +283,9 @@ impl Store {
             JobStatus::Running if lease_ms < now.timestamp_millis() && job.past_deadline(now) => {
                 ClaimOutcome::PastDeadline
             }
-            JobStatus::Running => {
-                ClaimOutcome::Busy {
-                    lease_until: chrono::DateTime::from_timestamp_millis(lease_ms).unwrap_or(now),
-                }
-            }
+            JobStatus::Running => ClaimOutcome::Busy {
+                lease_until: chrono::DateTime::from_timestamp_millis(lease_ms).unwrap_or(now),
+            },
             // Became claimable between our write and our read: let the
             // caller try again shortly.
             JobStatus::Queued | JobStatus::Retrying => ClaimOutcome::Busy { lease_until: now },

@@ -6,7 +6,9 @@ use proptest::prelude::*;
 use shared::ids;
 
 use crate::support::{config, replay};
-use fuzz_checks::request_params::{check, check_header, check_job_id, check_query};
+use fuzz_checks::request_params::{
+    check, check_header, check_job_id, check_prefer, check_query, check_wait,
+};
 
 const NAMES: [&str; 8] = [
     "status",
@@ -57,6 +59,22 @@ proptest! {
     #[test]
     fn generated_job_ids_hold(id in "[cC][0-9a-zA-Z]{23,25}|c[0-9a-z]{24}|\\PC{0,30}") {
         check_job_id(&id);
+    }
+
+    #[test]
+    fn generated_waits_hold(query in prop_oneof![
+        "(wait=(-?[0-9]{0,3}|25|26|0|1\\.5|abc|%32%35)&?){0,2}(x=1)?",
+        query_string(),
+    ]) {
+        check_wait(&query);
+    }
+
+    #[test]
+    fn generated_prefers_hold(values in prop::collection::vec(prop_oneof![
+        "(respond-async|return=minimal|[Ww][Aa][Ii][Tt](=\"?[0-9]{0,22}\"?)?)(; ?[a-z]=[a-z0-9])?(, ?wait(=[0-9a-z.-]{0,4})?)?",
+        "\\PC{0,20}",
+    ], 0..3)) {
+        check_prefer(&values.iter().map(String::as_bytes).collect::<Vec<_>>());
     }
 
     #[test]

@@ -10,12 +10,13 @@ use crate::netguard_cases::url_text;
 use crate::support::{config, replay};
 use fuzz_checks::submit::check;
 
-const NAMES: [&str; 7] = [
+const NAMES: [&str; 8] = [
     "prompt",
     "mode",
     "inputImageUrl",
     "aspectRatio",
     "webhookUrl",
+    "deadlineSeconds",
     "Prompt",
     "colour",
 ];
@@ -37,6 +38,8 @@ fn field_value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
+        (0u32..90_000).prop_map(Value::from),
+        Just(serde_json::json!(10.5)),
         prop::sample::select(&WORDS[..]).prop_map(Value::from),
         prompt_text().prop_map(Value::String),
         url_text().prop_map(Value::String),
