@@ -15,7 +15,10 @@ import { chromium } from 'playwright-core';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
 const DEV_KEY = 'img_test_dev_123456789';
-const QUEUED_SAMPLE_JOB = 'cmkuz35wf00034rk15ycgzvcf'; // seeded by --seed-samples, never queued
+// Seeded by --seed-samples, QUEUED and never queued: the first test cancels
+// the first of these; the second stays QUEUED for the long poll that times out.
+const QUEUED_SAMPLE_JOB = 'cmkuz35wf00034rk15ycgzvcf';
+const NEVER_RUN_SAMPLE_JOB = 'cmkuz35wf00034rk15ycgzvce';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // The dev tenant gets a webhook URL and secret (DEV_WEBHOOK_URL/SECRET), so
 // per-job webhookUrls are accepted; both point at `receiver` below.
@@ -114,15 +117,45 @@ after(async () => {
 
 const statusOf = (page, card) => page.locator(`#out-${card} .status-line`).first();
 
+// What the card's response-header table shows for `name` (lower case), or null.
+const headerShown = (page, card, name) => page.locator(`#out-${card} table.headers tr`).evaluateAll(
+  (rows, wanted) => rows.map((r) => [...r.cells].map((c) => c.textContent)).find(([k]) => k === wanted)?.[1] ?? null,
+  name,
+);
+
+// The elapsed milliseconds the card's status line shows ("200 OK  ·  1012 ms").
+async function msShown(page, card) {
+  const line = await statusOf(page, card).textContent();
+  return Number(/(\d+) ms$/.exec(line.trim())[1]);
+}
+
+// docs/api.html from file://, pointed at the stack with the dev key; `errors`
+// collects the page's script errors.
+async function openPage() {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(pathToFileURL(join(root, 'docs', 'api.html')).href);
+  await page.fill('#base-url', base);
+  await page.fill('#api-key', DEV_KEY);
+  return { page, errors };
+}
+
 async function send(page, card, expected) {
   // Empty the output first, so an earlier answer with the same status is never read as this one.
   await page.locator(`#out-${card}`).evaluate((out) => out.replaceChildren());
   await page.click(`#send-${card}`);
-  await page.waitForFunction(
-    ([sel, want]) => document.querySelector(sel)?.textContent.trim().startsWith(want),
-    [`#out-${card} .status-line`, String(expected)],
-    { timeout: 30_000 },
-  );
+  try {
+    await page.waitForFunction(
+      ([sel, want]) => document.querySelector(sel)?.textContent.trim().startsWith(want),
+      [`#out-${card} .status-line`, String(expected)],
+      { timeout: 30_000 },
+    );
+  } catch (e) {
+    // Say what the card showed instead (another status, a network or CORS error, nothing).
+    const shown = await page.locator(`#out-${card}`).innerText();
+    throw new Error(`#out-${card} did not show ${expected}: ${shown.slice(0, 600) || '(nothing)'}`, { cause: e });
+  }
   return page.locator(`#out-${card} pre.body`).first().textContent();
 }
 
@@ -137,13 +170,7 @@ async function deliveriesUntil(page, what, enough) {
 }
 
 test('a user submits, watches, lists and cancels jobs, and reads and redelivers webhooks, from docs/api.html', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(pathToFileURL(join(root, 'docs', 'api.html')).href);
-
-  await page.fill('#base-url', base);
-  await page.fill('#api-key', DEV_KEY);
+  const { page, errors } = await openPage();
   assert.match(await send(page, 'health', 200), /"status": ?"ok"/);
 
   await page.fill('#generate-body', JSON.stringify({ prompt: 'A cute cat sitting on a couch', mode: 'draft' }, null, 2));
@@ -222,6 +249,75 @@ test('a user submits, watches, lists and cancels jobs, and reads and redelivers 
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 1, `no horizontal scroll at 375px (overflow ${overflow}px)`);
   await page.screenshot({ path: join(root, 'target', 'browser', 'api-page-phone.png'), fullPage: false });
+
+  assert.deepEqual(errors, [], 'no script errors');
+  await page.close();
+});
+
+test('a user waits for a result on submit and long-polls jobs, from docs/api.html', async () => {
+  const { page, errors } = await openPage();
+
+  // deadlineSeconds, like webhookUrl, is written into the body that is sent, as a JSON number.
+  await page.fill('#generate-body', JSON.stringify({ prompt: 'A lighthouse at dusk', mode: 'draft' }, null, 2));
+  await page.fill('#generate-deadline', '600');
+  assert.equal(JSON.parse(await page.inputValue('#generate-body')).deadlineSeconds, 600);
+
+  // "Wait for the result": Prefer: wait=25 (the default); a test-key job ends within it, so 200 and the job view.
+  await page.check('#generate-wait');
+  assert.equal(await page.inputValue('#generate-wait-seconds'), '25', 'the wait defaults to 25 s');
+  await page.check('#generate-poll');
+  const waited = JSON.parse(await send(page, 'generate', 200));
+  assert.equal(waited.status, 'SUCCEEDED');
+  assert.ok(waited.resultUrls.length >= 1, 'the view has the result');
+  assert.equal(waited.error, null);
+  assert.equal(waited.livemode, false);
+  assert.equal(Date.parse(waited.deadlineAt) - Date.parse(waited.createdAt), 600_000,
+    'deadlineAt is createdAt + deadlineSeconds');
+  assert.equal(await headerShown(page, 'generate', 'preference-applied'), 'wait=25');
+  assert.equal(await headerShown(page, 'generate', 'location'), null, 'no Location on a 200');
+  assert.ok(await headerShown(page, 'generate', 'x-ratelimit-remaining'), 'the rate-limit headers as on every submit');
+  assert.equal(await page.textContent('#poll-status'), 'SUCCEEDED', 'the page shows the job ended');
+  await page.waitForFunction(
+    () => [...document.querySelectorAll('#poll-images img.result-image')].some((i) => i.complete && i.naturalWidth > 0),
+    null,
+    { timeout: 30_000 },
+  );
+  assert.equal(await page.inputValue('#get-job-id'), waited.jobId, 'the waited submit fills in the get card');
+
+  // Without the toggle and without auto-poll: the 1.0 answer, then a long poll that answers when the job ends.
+  await page.uncheck('#generate-wait');
+  await page.uncheck('#generate-poll');
+  await page.fill('#generate-deadline', '');
+  assert.equal('deadlineSeconds' in JSON.parse(await page.inputValue('#generate-body')), false,
+    'an empty deadlineSeconds input takes the field out of the body');
+  const queued = JSON.parse(await send(page, 'generate', 202));
+  assert.deepEqual(Object.keys(queued).sort(), ['jobId', 'status'], 'no wait: {jobId, status}');
+  assert.equal(await headerShown(page, 'generate', 'preference-applied'), null);
+  assert.equal(await page.inputValue('#get-job-id'), queued.jobId);
+  await page.check('#get-long-poll');
+  assert.equal(await page.inputValue('#get-wait'), '25', 'the long poll defaults to 25 s');
+  const polled = JSON.parse(await send(page, 'get', 200));
+  assert.equal(polled.jobId, queued.jobId);
+  assert.equal(polled.status, 'SUCCEEDED', 'the long poll answered with the ended job');
+  assert.equal(polled.deadlineAt, null, 'no deadlineSeconds, no deadline');
+  assert.match(await page.textContent('#out-get .request-line'), /\?wait=25$/);
+  assert.equal(await headerShown(page, 'get', 'preference-applied'), null, 'no Preference-Applied on a GET');
+  await page.locator('#out-get .badge.SUCCEEDED').first().waitFor();
+
+  // A job that does not end: after N seconds, 200 with its current state.
+  await page.fill('#get-job-id', NEVER_RUN_SAMPLE_JOB);
+  await page.fill('#get-wait', '1');
+  const still = JSON.parse(await send(page, 'get', 200));
+  assert.equal(still.jobId, NEVER_RUN_SAMPLE_JOB);
+  assert.equal(still.status, 'QUEUED', 'the current state when the wait is over');
+  assert.ok(await msShown(page, 'get') >= 900, 'the answer waited about the second asked for');
+
+  // A wait out of range is the API's 400, shown as such.
+  await page.fill('#get-wait', '0');
+  const bad = JSON.parse(await send(page, 'get', 400));
+  assert.equal(bad.error, 'INVALID_REQUEST');
+  assert.match(bad.message, /`wait`/, 'the message names the parameter');
+  await page.locator('#out-get .error-banner').first().waitFor();
 
   assert.deepEqual(errors, [], 'no script errors');
   await page.close();
