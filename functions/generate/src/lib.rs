@@ -89,7 +89,7 @@ async fn waited(app: &App, accepted: Accepted, seconds: u32) -> Result<ApiRespon
 enum Admission {
     Created,
     /// A concurrent first request with the same key made the job.
-    Replayed(Accepted),
+    Replayed(Box<Accepted>),
 }
 
 async fn submit(
@@ -125,7 +125,7 @@ async fn submit(
     };
     match admit(app, caller, &mut new, now).await? {
         Admission::Created => queue(app, &new).await,
-        Admission::Replayed(replayed) => Ok(replayed),
+        Admission::Replayed(replayed) => Ok(*replayed),
     }
 }
 
@@ -144,7 +144,7 @@ async fn admit(
             SubmitOutcome::IdempotencyKeyTaken => {
                 let (key, fingerprint) = new.idempotency.unwrap_or_default();
                 if let Some(replayed) = replay(app, caller, key, fingerprint, now).await? {
-                    return Ok(Admission::Replayed(replayed));
+                    return Ok(Admission::Replayed(Box::new(replayed)));
                 }
             }
             SubmitOutcome::LimitsChanged(limits) => {
