@@ -53,6 +53,9 @@ const SUBMIT: &str = "submit";
 const SUBMIT_WITH_KEY: &str = "submit with Idempotency-Key";
 const REPLAY: &str = "replayed submit (same Idempotency-Key)";
 const GET_QUEUED: &str = "get (QUEUED job)";
+/// The long poll measured: this long on a job that stays open.
+const LONG_POLL_SECS: u32 = 10;
+const LONG_POLL: &str = "long poll (`?wait=10`, a QUEUED job that stays open)";
 const GET_SUCCEEDED: &str = "get (SUCCEEDED job)";
 const CANCEL: &str = "cancel";
 const WORKER: &str = "worker job (test key, offline render)";
@@ -334,6 +337,17 @@ async fn main() -> Result<(), BoxError> {
         )
         .await?;
     rows.push(m);
+    let (_, m) = bench
+        .measure(
+            LONG_POLL,
+            Function::GetJob,
+            api.expect(
+                ApiRequest::get(&format!("{path}?wait={LONG_POLL_SECS}")),
+                200,
+            ),
+        )
+        .await?;
+    rows.push(m);
     let cancel_id = api.submit(&body, None).await?;
     let cancel_path = format!("/v1/jobs/{cancel_id}");
     let (_, m) = bench
@@ -571,6 +585,7 @@ fn report(
     );
 
     out += &submit_gap(rows, prices)?;
+    out += &waiting(rows, prices)?;
     out += &flow(rows, prices)?;
     let unbilled: Vec<String> = rows
         .iter()
@@ -648,6 +663,34 @@ fn submit_gap(rows: &[Measured], prices: &Prices) -> Result<String, BoxError> {
         keyed_trips = bench::meter::round_trips(&keyed.calls),
         keyed_tx = units(write_units(keyed)),
         replay_trips = bench::meter::round_trips(&replayed.calls),
+    ))
+}
+
+/// What a waited second costs: the long poll's reads and its Lambda time,
+/// beyond the plain get.
+fn waiting(rows: &[Measured], prices: &Prices) -> Result<String, BoxError> {
+    let poll = find(rows, LONG_POLL)?;
+    let get = find(rows, GET_QUEUED)?;
+    let seconds = f64::from(LONG_POLL_SECS);
+    let extra_reads = poll.tally().units.read - get.tally().units.read;
+    let extra_calls = poll.tally().calls() - get.tally().calls();
+    let lambda_second = poll.function.memory_gb() * prices.lambda_arm64_gb_second;
+    Ok(format!(
+        "\n**Waiting** (`Prefer: wait` on submit, `?wait=N` on get): the long poll above read the \
+         job {extra_calls} more times than a plain get in its {LONG_POLL_SECS} s, eventually \
+         consistent (100 ms after the start, then doubling gaps to one a second): {per_second} \
+         read units per waited second (target ≤ 2: {verdict}), {read_usd} per 1,000 waited \
+         seconds; the function's time while it waits is {lambda_usd} per 1,000 waited seconds at \
+         {mb} MB. A waiting request holds no concurrency slot and writes nothing.\n",
+        per_second = units(extra_reads / seconds),
+        verdict = if extra_reads / seconds <= 2.0 {
+            "met"
+        } else {
+            "missed"
+        },
+        read_usd = usd(extra_reads / seconds * prices.dynamodb_read_unit * 1000.0),
+        lambda_usd = usd(lambda_second * 1000.0),
+        mb = (poll.function.memory_gb() * 1024.0).round(),
     ))
 }
 
