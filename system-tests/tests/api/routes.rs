@@ -65,6 +65,7 @@ async fn the_quick_start_works_end_to_end() {
         keys(&got.body),
         [
             "createdAt",
+            "deadlineAt",
             "error",
             "jobId",
             "livemode",
@@ -91,6 +92,7 @@ async fn the_quick_start_works_end_to_end() {
         [
             "aspectRatio",
             "createdAt",
+            "deadlineAt",
             "errorCode",
             "errorMessage",
             "id",

@@ -2,7 +2,8 @@
 //! jobs were in flight (QUEUED, RUNNING, RETRYING) after every write,
 //! whether the tenant's `activeJobs` counter moved in step with them, that
 //! no terminal job was written again and that no attempt took over a job
-//! whose lease was still running. The
+//! whose lease was still running, nor started after the job's deadline.
+//! The
 //! emulator applies one DynamoDB request at a time, so a transaction's
 //! records are adjacent in the stream and a counter change and its job's
 //! change must follow each other directly.
@@ -110,7 +111,7 @@ impl Replay {
             ));
         }
         if let (Some(old), Some(new)) = (old, new)
-            && let Some(problem) = reclaimed_too_early(old, new)
+            && let Some(problem) = reclaimed_too_early(old, new).or_else(|| started_late(old, new))
         {
             self.history
                 .violations
@@ -179,6 +180,25 @@ fn reclaimed_too_early(old: &Image, new: &Image) -> Option<String> {
             "attempt {} claimed it at {claimed_at} while attempt {} held it until {lease_until}",
             attempts(new),
             attempts(old)
+        )
+    })
+}
+
+/// A write that starts an attempt (into RUNNING with more attempts) must
+/// come before the job's deadline.
+fn started_late(old: &Image, new: &Image) -> Option<String> {
+    let attempts = |i: &Image| number(i, "attempts").unwrap_or(0);
+    if text(new, "status") != Some("RUNNING") || attempts(new) <= attempts(old) {
+        return None;
+    }
+    let deadline = text(new, "deadlineAt").and_then(shared::time::parse_iso)?;
+    let started = text(new, "startedAt").and_then(shared::time::parse_iso)?;
+    (started >= deadline).then(|| {
+        format!(
+            "attempt {} started at {} after its deadline {}",
+            attempts(new),
+            shared::time::iso_millis(&started),
+            shared::time::iso_millis(&deadline)
         )
     })
 }

@@ -50,6 +50,9 @@ pub struct Body {
     pub prompt: String,
     mode: &'static str,
     aspect_ratio: &'static str,
+    /// Some bodies carry a deadline (1.1): short ones, so jobs stuck behind
+    /// a busy worker or a failing provider end TIMEOUT.
+    deadline_seconds: Option<u32>,
 }
 
 impl Body {
@@ -58,22 +61,32 @@ impl Body {
             prompt,
             mode: if rng.chance(50) { "draft" } else { "final" },
             aspect_ratio: rng.pick(&["1:1", "16:9", "3:4"]).copied().unwrap_or("1:1"),
+            deadline_seconds: rng
+                .chance(25)
+                .then(|| rng.pick(&[10, 12, 20]).copied().unwrap_or(10)),
         }
     }
 
     fn json(&self) -> String {
-        json!({"prompt": self.prompt, "mode": self.mode, "aspectRatio": self.aspect_ratio})
-            .to_string()
+        json!({
+            "prompt": self.prompt,
+            "mode": self.mode,
+            "aspectRatio": self.aspect_ratio,
+            "deadlineSeconds": self.deadline_seconds,
+        })
+        .to_string()
     }
 
     /// The same request in another key order and spacing: the same
     /// meaning, so the same idempotency fingerprint.
     fn respelled(&self) -> String {
         format!(
-            "{{ \"aspectRatio\" : {},\n \"prompt\": {} , \"mode\":{} }}",
+            "{{ \"aspectRatio\" : {},\n \"prompt\": {} , \"mode\":{}{} }}",
             Value::from(self.aspect_ratio),
             Value::from(self.prompt.as_str()),
-            Value::from(self.mode)
+            Value::from(self.mode),
+            self.deadline_seconds
+                .map_or(String::new(), |s| format!(", \"deadlineSeconds\": {s}"))
         )
     }
 }
@@ -226,21 +239,70 @@ impl<'a> Traffic<'a> {
     }
 
     async fn submit(&self, tn: &Tenant, body: &Body, rng: &mut SeededRng) {
+        // A share of the submits waits for the result (1.1), briefly.
+        let wait = rng
+            .chance(20)
+            .then(|| rng.pick(&[1u32, 2]).copied().unwrap_or(1));
         let sent = Instant::now();
-        let reply = self.t.submit(&tn.key, &body.json()).await;
+        let reply = match wait {
+            None => self.t.submit(&tn.key, &body.json()).await,
+            Some(n) => {
+                let prefer = format!("wait={n}");
+                self.t
+                    .send(
+                        reqwest::Method::POST,
+                        "/v1/images/generate",
+                        Some(&tn.key),
+                        Some(&body.json()),
+                        &[("prefer", prefer.as_str())],
+                    )
+                    .await
+            }
+        };
         if !self.ledger.record(tn.label, Kind::Submit, sent, &reply) {
             return;
         }
         self.check_rate_headers(tn, &reply);
-        match reply.status.as_u16() {
-            202 => {
+        match (reply.status.as_u16(), wait) {
+            (202, None) => {
                 if let Some(job) = self.created(tn, &reply) {
                     self.accept(tn, &job, rng);
                 }
             }
-            429 => {}
+            (200 | 202, Some(n)) => {
+                if let Some(job) = self.waited(tn, &reply, n) {
+                    self.accept(tn, &job, rng);
+                }
+            }
+            (429, _) => {}
             _ => self.unexpected(tn, Kind::Submit, &reply),
         }
+    }
+
+    /// The answer of a submit that waited `n` seconds: the job view, 200
+    /// when terminal, 202 with where to poll when not.
+    fn waited(&self, tn: &Tenant, reply: &Reply, n: u32) -> Option<String> {
+        let job = reply.body["jobId"].as_str().map(str::to_string);
+        let status = reply.body["status"].as_str().unwrap_or_default();
+        let terminal = is_terminal(status);
+        let location = job.as_ref().map(|j| format!("/v1/jobs/{j}"));
+        let shape_ok = job.as_deref().is_some_and(shared::ids::is_valid_id)
+            && STATUSES.contains(&status)
+            && reply.body["resultUrls"].is_array()
+            && reply.header("preference-applied") == Some(format!("wait={n}").as_str())
+            && (reply.status == 200) == terminal
+            && (terminal || reply.header("location") == location.as_deref());
+        if !shape_ok {
+            self.ledger.violation(format!(
+                "{}: a waited submit answered {} {} (location {:?}, preference-applied {:?})",
+                tn.label,
+                reply.status,
+                reply.body,
+                reply.header("location"),
+                reply.header("preference-applied")
+            ));
+        }
+        job
     }
 
     /// A submit with an idempotency key: a key bound to a job must replay
@@ -354,8 +416,9 @@ impl<'a> Traffic<'a> {
         // The chaos tenants' keys are live keys: every view says so.
         if body["jobId"] != job
             || !STATUSES.contains(&status)
-            || fields != 7
+            || fields != 8
             || body["livemode"] != true
+            || !(body["deadlineAt"].is_null() || body["deadlineAt"].is_string())
         {
             return self
                 .ledger
