@@ -139,3 +139,24 @@ pub fn write_section(name: &str, text: &str) -> std::io::Result<()> {
     };
     std::fs::write(path, updated)
 }
+
+/// The `q` quantile of sorted durations (nearest rank), in milliseconds.
+pub fn percentile_ms(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1].as_secs_f64() * 1e3
+}
+
+/// A latency table's row: label, count, p50, p99 and max of sorted
+/// samples, in milliseconds.
+pub fn latency_row(label: &str, sorted: &[Duration]) -> String {
+    format!(
+        "| {label} | {} | {:.0} | {:.0} | {:.0} |\n",
+        sorted.len(),
+        percentile_ms(sorted, 0.5),
+        percentile_ms(sorted, 0.99),
+        percentile_ms(sorted, 1.0),
+    )
+}

@@ -83,15 +83,6 @@ async fn main() -> Result<(), BoxError> {
 
     on_submit.sort();
     on_poll.sort();
-    let row = |label: &str, samples: &[Duration]| {
-        format!(
-            "| {label} | {} | {:.0} | {:.0} | {:.0} |\n",
-            samples.len(),
-            percentile_ms(samples, 0.5),
-            percentile_ms(samples, 0.99),
-            percentile_ms(samples, 1.0),
-        )
-    };
     let report = format!(
         "## Waiting latency (local stack)\n\n\
          `make bench-waiting`, {machine}; {secs:.0} s. From a job's terminal write (its \
@@ -104,8 +95,8 @@ async fn main() -> Result<(), BoxError> {
          {submit_row}{poll_row}",
         machine = bench::machine(),
         secs = started.elapsed().as_secs_f64(),
-        submit_row = row("`Prefer: wait` submit", &on_submit),
-        poll_row = row("`?wait=25` long poll", &on_poll),
+        submit_row = bench::latency_row("`Prefer: wait` submit", &on_submit),
+        poll_row = bench::latency_row("`?wait=25` long poll", &on_poll),
     );
     println!("{report}");
     bench::write_section("waiting", &report)?;
@@ -120,13 +111,4 @@ fn lag(body: &serde_json::Value, heard: SystemTime) -> Result<Duration, BoxError
         .ok_or("no updatedAt")?;
     let ended: SystemTime = ended.into();
     Ok(heard.duration_since(ended).unwrap_or_default())
-}
-
-/// The `q` quantile of sorted durations (nearest rank), in milliseconds.
-fn percentile_ms(sorted: &[Duration], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1].as_secs_f64() * 1e3
 }

@@ -76,15 +76,6 @@ async fn main() -> Result<(), BoxError> {
     webhooks.abort();
     moto.stop().await;
 
-    let row = |label: &str, samples: &[Duration]| {
-        format!(
-            "| {label} | {} | {:.0} | {:.0} | {:.0} |\n",
-            samples.len(),
-            percentile_ms(samples, 0.5),
-            percentile_ms(samples, 0.99),
-            percentile_ms(samples, 1.0),
-        )
-    };
     let report = format!(
         "## Webhook latency (local stack)\n\n\
          `make bench-webhooks`, {machine}; {secs:.0} s. From a job's terminal write (its \
@@ -108,9 +99,10 @@ async fn main() -> Result<(), BoxError> {
         machine = bench::machine(),
         secs = started.elapsed().as_secs_f64(),
         timeout = TIMEOUT.as_secs(),
-        alone_row = row("alone", &alone),
-        beside_row = row(&format!("beside a hanging tenant ({JOBS} events)"), &beside),
-        flooded_row = row(
+        alone_row = bench::latency_row("alone", &alone),
+        beside_row =
+            bench::latency_row(&format!("beside a hanging tenant ({JOBS} events)"), &beside),
+        flooded_row = bench::latency_row(
             &format!("beside a hanging tenant ({FLOOD} more events)"),
             &flooded
         ),
@@ -194,13 +186,4 @@ fn bearer(key: &str) -> Result<lambda_http::http::HeaderMap, BoxError> {
     let mut headers = lambda_http::http::HeaderMap::new();
     headers.insert("authorization", format!("Bearer {key}").parse()?);
     Ok(headers)
-}
-
-/// The `q` quantile of sorted durations (nearest rank), in milliseconds.
-fn percentile_ms(sorted: &[Duration], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1].as_secs_f64() * 1e3
 }
