@@ -377,6 +377,10 @@ mod tests {
             (Running, Running), // reclaim of an expired lease
             (Queued, Canceled),
             (Retrying, Canceled),
+            // 1.1 deadlines: a job not started by its deadline ends FAILED
+            // (TIMEOUT) from where it waits.
+            (Queued, Failed),
+            (Retrying, Failed),
         ];
         for from in JobStatus::ALL {
             for to in JobStatus::ALL {
