@@ -117,7 +117,17 @@ fn check_job(job: &Job, calls: &[Effect], one_call_per_attempt: bool) -> Result<
             attempts == MAX_ATTEMPTS as usize
                 && any(&[Effect::Transient, Effect::TimedOut, Effect::SlowImage])
         }
-        (JobStatus::Failed, Some("TIMEOUT")) => attempts > MAX_ATTEMPTS as usize,
+        // Out of attempts, or (1.1) the deadline passed before an attempt
+        // could start: e.g. an attempt whose finish was lost to an outage,
+        // retried after the deadline.
+        (JobStatus::Failed, Some("TIMEOUT")) => {
+            attempts > MAX_ATTEMPTS as usize
+                || (job.deadline_at.is_some()
+                    && job
+                        .error
+                        .as_ref()
+                        .is_some_and(|e| e.message == shared::domain::job::DEADLINE_PASSED))
+        }
         (JobStatus::Failed, _) => false,
         (JobStatus::Canceled, _) => !any(&[Effect::Image, Effect::Blocked]),
         // Not terminal: the invariant checker reports it.
@@ -203,6 +213,18 @@ mod tests {
             !ok(job(JobStatus::Canceled, None, 1), &[Image], true),
             "an answered image was dropped"
         );
+        // A deadline that passed before a retry of a lost finish could start.
+        let mut expired = job(JobStatus::Failed, Some("TIMEOUT"), 1);
+        assert!(
+            !ok(expired.clone(), &[Image], true),
+            "no deadline: not allowed"
+        );
+        expired.deadline_at = Some(shared::time::now());
+        expired.error = Some(JobError {
+            code: shared::domain::FailureCode::Timeout,
+            message: shared::domain::job::DEADLINE_PASSED.into(),
+        });
+        assert!(ok(expired, &[Image], true));
     }
 
     #[test]
