@@ -193,8 +193,9 @@ fn is_visible(c: char) -> bool {
         ))
 }
 
-/// `deadlineSeconds`: a JSON integer (not a string, not `10.0`) in range;
-/// `null` is absent, as for every optional field.
+/// `deadlineSeconds`: a whole number in range, written as JSON allows
+/// (`600`, `600.0`, `6e2`: JSON Schema's `integer`), never a string or a
+/// fraction; `null` is absent, as for every optional field.
 fn deadline(value: Option<Value>) -> Result<Option<u32>, ValidationError> {
     let refused = || {
         invalid(format!(
@@ -207,6 +208,11 @@ fn deadline(value: Option<Value>) -> Result<Option<u32>, ValidationError> {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n
             .as_u64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(f))
+                    .map(|f| f as u64)
+            })
             .and_then(|n| u32::try_from(n).ok())
             .filter(|n| DEADLINE_SECONDS.contains(n))
             .map(Some)

@@ -44,6 +44,7 @@ async fn deadline_seconds_is_an_integer_from_10_to_86400_shown_as_deadline_at() 
     for (seconds, body) in [
         (Some(10), r#"{"prompt":"a","deadlineSeconds":10}"#),
         (Some(86_400), r#"{"prompt":"a","deadlineSeconds":86400}"#),
+        (Some(600), r#"{"prompt":"a","deadlineSeconds":600.0}"#),
         (None, r#"{"prompt":"a","deadlineSeconds":null}"#),
         (None, r#"{"prompt":"a"}"#),
     ] {
