@@ -112,16 +112,23 @@ fn expires(now: Timestamp) -> i64 {
     now.timestamp() + DELIVERY_TTL_SECS
 }
 
-/// The state item's identity, set on whichever write makes it.
+/// The values both writes of the state item use: its identity (set on
+/// whichever write makes it), the status and counter constants, the time.
 fn identity(
     update: UpdateItemFluentBuilder,
     job_id: &str,
     event_id: &str,
+    now: Timestamp,
 ) -> UpdateItemFluentBuilder {
     update
         .expression_attribute_values(":type", s("WEBHOOK_EVENT"))
         .expression_attribute_values(":job", s(job_id))
         .expression_attribute_values(":event", s(event_id))
+        .expression_attribute_values(":pending", s(PENDING))
+        .expression_attribute_values(":zero", n(0))
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":now", s(time::iso_millis(&now)))
+        .expression_attribute_values(":ttl", n(expires(now)))
 }
 const IDENTITY: &str = "#type = if_not_exists(#type, :type), jobId = if_not_exists(jobId, :job), eventId = if_not_exists(eventId, :event)";
 
@@ -162,15 +169,11 @@ impl Store {
                 )
                 .expression_attribute_names("#type", "type")
                 .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":pending", s(PENDING))
-                .expression_attribute_values(":zero", n(0))
-                .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":run", n(run))
-                .expression_attribute_values(":now", s(time::iso_millis(&now)))
-                .expression_attribute_values(":ttl", n(expires(now)))
                 .return_values(ReturnValue::AllNew),
             job_id,
             event_id,
+            now,
         )
         .send()
         .await;
@@ -295,14 +298,10 @@ impl Store {
                 ))
                 .expression_attribute_names("#type", "type")
                 .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":pending", s(PENDING))
-                .expression_attribute_values(":zero", n(0))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":now", s(time::iso_millis(&now)))
-                .expression_attribute_values(":ttl", n(expires(now)))
                 .return_values(ReturnValue::AllNew),
             job_id,
             event_id,
+            now,
         )
         .send()
         .await
