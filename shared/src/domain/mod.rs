@@ -4,12 +4,14 @@
 
 pub mod api_key;
 pub mod job;
+pub mod options;
 pub mod scope;
 pub mod submit;
 pub mod tenant;
 
 pub use api_key::{ApiKeyHash, KeyMode};
 pub use job::{AspectRatio, FailureCode, Job, JobError, JobStatus, Mode, Transition};
+pub use options::{GenerationOptions, ImageSize, OutputFormat, ResultImage};
 pub use scope::Scope;
 pub use submit::{SubmitRequest, ValidationError};
 pub use tenant::{Tenant, TenantLimits};
