@@ -119,6 +119,7 @@ impl Resources {
             url_policy: UrlPolicy::Local,
             auth_cache_ttl: self.options.auth_cache_ttl,
             delivery_queue_url: Some(self.delivery_queue_url.clone()),
+            results_bucket: Some(self.options.bucket.clone()),
         }
     }
 

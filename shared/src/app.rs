@@ -7,6 +7,7 @@ use crate::auth::Authenticator;
 use crate::cursor::CursorCodec;
 use crate::env::Env;
 use crate::queue::{DeliveryQueue, JobQueue};
+use crate::results::ResultStore;
 use crate::secrets::Secret;
 use crate::store::Store;
 use crate::{ApiError, Config};
@@ -20,6 +21,8 @@ pub struct App {
     deliveries: Option<DeliveryQueue>,
     /// Only where the configuration has the cursor secret (see `cursors`).
     cursors: Option<CursorCodec>,
+    /// Only where the configuration names the results bucket (see `inputs`).
+    inputs: Option<ResultStore>,
 }
 
 /// The secrets an HTTP function needs at cold start. The template gives
@@ -57,6 +60,9 @@ impl App {
                 .cursor_secret
                 .as_ref()
                 .map(|secret| CursorCodec::new(secret.as_bytes().to_vec())),
+            inputs: config.results_bucket.as_ref().map(|bucket| {
+                ResultStore::new(crate::results::s3_client(sdk), bucket.clone(), None)
+            }),
             config,
         }
     }
@@ -74,6 +80,13 @@ impl App {
     pub fn deliveries(&self) -> Result<&DeliveryQueue, ApiError> {
         self.deliveries.as_ref().ok_or_else(|| {
             ApiError::internal("this function was configured without DELIVERY_QUEUE_URL")
+        })
+    }
+
+    /// Where submitted `data:` input images are stored.
+    pub fn inputs(&self) -> Result<&ResultStore, ApiError> {
+        self.inputs.as_ref().ok_or_else(|| {
+            ApiError::internal("this function was configured without RESULTS_BUCKET")
         })
     }
 

@@ -22,6 +22,9 @@ pub struct Config {
     /// The webhook delivery queue (`DELIVERY_QUEUE_URL`), for the function
     /// that takes redelivery requests; the others have none.
     pub delivery_queue_url: Option<String>,
+    /// The results bucket (`RESULTS_BUCKET`), for the function that stores
+    /// submitted `data:` input images under `inputs/`; the others have none.
+    pub results_bucket: Option<String>,
 }
 
 impl Config {
@@ -37,6 +40,7 @@ impl Config {
             url_policy: env.url_policy(),
             auth_cache_ttl: Duration::from_secs(env.parsed_or("AUTH_CACHE_TTL_SECONDS", 60)),
             delivery_queue_url: env.optional("DELIVERY_QUEUE_URL"),
+            results_bucket: env.optional("RESULTS_BUCKET"),
         })
     }
 }

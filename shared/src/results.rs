@@ -6,6 +6,7 @@ use std::time::Duration;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 
+use crate::domain::OutputFormat;
 use crate::images::Image;
 
 /// Presigned URLs live as long as SigV4 allows (7 days); with a CDN they are
@@ -52,9 +53,13 @@ pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     )
 }
 
-/// `results/{tenantId}/{jobId}/{n}.{ext}`.
-pub fn result_key(tenant_id: &str, job_id: &str, index: usize, image: &Image) -> String {
-    format!("results/{tenant_id}/{job_id}/{index}.{}", image.extension())
+/// `results/{tenantId}/{jobId}/{n}.{ext}`, the extension of the job's
+/// `outputFormat`.
+pub fn result_key(tenant_id: &str, job_id: &str, index: u32, format: OutputFormat) -> String {
+    format!(
+        "results/{tenant_id}/{job_id}/{index}.{}",
+        format.extension()
+    )
 }
 
 impl ResultStore {
@@ -89,6 +94,67 @@ impl ResultStore {
                 message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
             })?;
         self.url(key).await
+    }
+
+    /// Stores a submitted `data:` input image (`domain::options::input_key`)
+    /// for the worker to read; it expires with the results.
+    pub async fn put_input(
+        &self,
+        key: &str,
+        media_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), ResultsError> {
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(media_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| ResultsError {
+                op: "PutObject",
+                message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+            })?;
+        Ok(())
+    }
+
+    /// A stored input image's bytes; `Ok(None)` when it is gone (expired)
+    /// or larger than `max_bytes`, which no input submit stored can be.
+    pub async fn get_input(
+        &self,
+        key: &str,
+        max_bytes: usize,
+    ) -> Result<Option<Vec<u8>>, ResultsError> {
+        let object = match self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(object) => object,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => {
+                return Err(ResultsError {
+                    op: "GetObject",
+                    message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+                });
+            }
+        };
+        if object
+            .content_length()
+            .is_some_and(|l| l < 0 || l as u64 > max_bytes as u64)
+        {
+            return Ok(None);
+        }
+        let bytes = object.body.collect().await.map_err(|e| ResultsError {
+            op: "GetObject",
+            message: e.to_string(),
+        })?;
+        let bytes = bytes.into_bytes();
+        Ok((bytes.len() <= max_bytes).then(|| bytes.to_vec()))
     }
 
     pub async fn url(&self, key: &str) -> Result<String, ResultsError> {

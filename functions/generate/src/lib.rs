@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use runtime::http::{self, ApiResponse, Body, Request, Response, StatusCode};
 use shared::auth::Caller;
+use shared::domain::options::input_key;
+use shared::domain::submit::InputImage;
 use shared::domain::{Job, SubmitRequest};
 use shared::queue::JobMessage;
 use shared::store::{NewJob, StoreError, SubmitOutcome};
@@ -110,8 +112,10 @@ async fn submit(
     {
         return Ok(replayed);
     }
+    let job_id = ids::new_id();
+    store_data_inputs(app, &caller.tenant_id, &job_id, &request).await?;
     let job = Job::queued(
-        ids::new_id(),
+        job_id,
         caller.tenant_id.clone(),
         request,
         caller.key_mode,
@@ -127,6 +131,38 @@ async fn submit(
         Admission::Created => queue(app, &new).await,
         Admission::Replayed(replayed) => Ok(*replayed),
     }
+}
+
+/// Stores the request's `data:` input images where the job will name them
+/// (`options::input_key`), all at once, before the job exists: the job item
+/// and the queue message carry keys, never images. A submit refused after
+/// this leaves objects no job names; they expire with the results.
+async fn store_data_inputs(
+    app: &App,
+    tenant_id: &str,
+    job_id: &str,
+    request: &SubmitRequest,
+) -> Result<(), ApiError> {
+    let uploads: Vec<_> = request
+        .inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(index, input)| match input {
+            InputImage::Data { media_type, bytes } => Some((index, *media_type, bytes)),
+            InputImage::Url(_) => None,
+        })
+        .collect();
+    if uploads.is_empty() {
+        return Ok(());
+    }
+    let inputs = app.inputs()?;
+    futures_util::future::try_join_all(uploads.into_iter().map(|(index, media_type, bytes)| {
+        let key = input_key(tenant_id, job_id, index, media_type);
+        async move { inputs.put_input(&key, media_type, bytes.clone()).await }
+    }))
+    .await
+    .map_err(|e| ApiError::internal(format!("storing a data: input image failed: {e}")))?;
+    Ok(())
 }
 
 /// Runs the submit transaction until it decides: created, replayed, or

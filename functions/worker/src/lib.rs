@@ -9,17 +9,20 @@
 
 use std::convert::Infallible;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use image::RgbImage;
 use lambda_runtime::LambdaEvent;
 use runtime::sqs::Disposition;
-use shared::domain::{FailureCode, Job, JobError, KeyMode};
+use shared::domain::options::{MAX_DATA_URL_BYTES, MAX_TOTAL_INPUT_BYTES, is_stored_input};
+use shared::domain::{FailureCode, Job, JobError, KeyMode, ResultImage};
 use shared::env::{Env, EnvError};
 use shared::images::gemini::{GeminiClient, GeminiConfig, Models};
-use shared::images::input::InputFetcher;
-use shared::images::{HttpClientError, Image, Outcome, Prompt, offline};
+use shared::images::input::{InputFetcher, InputImageError, decode_bounded};
+use shared::images::{HttpClientError, Image, Outcome, Prompt, offline, output};
 use shared::netguard::UrlPolicy;
 use shared::queue::{JobMessage, JobQueue};
 use shared::results::{ResultStore, ResultsError, result_key};
@@ -213,7 +216,11 @@ impl Worker {
                 self.finish(&job, finish).await?;
                 Ok(Disposition::Done)
             }
-            Next::Retry { reason, delay } => Ok(self.retry(&job, &reason, delay).await?),
+            Next::Retry {
+                reason,
+                delay,
+                stored,
+            } => Ok(self.retry(&job, &reason, delay, &stored).await?),
         }
     }
 
@@ -258,44 +265,213 @@ impl Worker {
         })
     }
 
-    /// One attempt at the job's images, and what follows from it: the
-    /// images stored and the job succeeded, a failure code, or a retry.
+    /// One attempt at the job's images, and what follows from it: every
+    /// image stored and the job succeeded, a failure code, or a retry that
+    /// keeps the images this attempt did store.
     async fn attempt(&self, job: &Job) -> Result<Next, ResultsError> {
         let failed = |code, reason: &str| Next::Finish(Finish::Failed(JobError::new(code, reason)));
-        Ok(match self.generate(job).await {
-            Err(input_error) => failed(FailureCode::InputImageInvalid, &input_error.to_string()),
-            Ok(Outcome::Images(images)) => {
-                Next::Finish(Finish::Succeeded(self.store_images(job, images).await?))
+        let inputs = match self.load_inputs(job).await? {
+            Ok(inputs) => inputs,
+            Err(problem) => return Ok(failed(FailureCode::InputImageInvalid, &problem)),
+        };
+        let wanted = u32::from(job.options.number_of_images);
+        let mut stored: Vec<ResultImage> = job
+            .images
+            .iter()
+            .filter(|i| i.index < wanted)
+            .cloned()
+            .collect();
+        let missing: Vec<u32> = (0..wanted)
+            .filter(|index| !stored.iter().any(|i| i.index == *index))
+            .collect();
+        // One provider call per missing image, all at once; each image is
+        // converted (one at a time per process) and stored as it arrives.
+        let produced = futures_util::future::join_all(
+            missing
+                .iter()
+                .map(|&index| self.produce(job, &inputs, index)),
+        )
+        .await;
+        let (mut blocked, mut unusable, mut transient) = (None, None, None);
+        for result in produced {
+            match result? {
+                Produced::Stored(image) => stored.push(image),
+                Produced::Failed(Outcome::Blocked(reason)) => blocked = Some(reason),
+                Produced::Failed(Outcome::NoImage(reason) | Outcome::Rejected(reason)) => {
+                    unusable = Some(reason);
+                }
+                Produced::Failed(Outcome::Transient {
+                    reason,
+                    retry_after,
+                }) => {
+                    let later = transient
+                        .as_ref()
+                        .and_then(|(_, r): &(String, Option<Duration>)| *r);
+                    transient = Some((reason, retry_after.max(later)));
+                }
+                Produced::Failed(Outcome::Images(_)) => {
+                    unusable = Some("The model answered without an image".into());
+                }
             }
-            Ok(Outcome::Blocked(reason)) => failed(FailureCode::ContentBlocked, &reason),
-            Ok(Outcome::NoImage(reason) | Outcome::Rejected(reason)) => {
-                failed(FailureCode::GenerationFailed, &reason)
-            }
-            Ok(Outcome::Transient {
-                reason,
-                retry_after,
-            }) => self.after_transient(job, reason, retry_after),
+        }
+        stored.sort_by_key(|i| i.index);
+        Ok(if let Some(reason) = blocked {
+            failed(FailureCode::ContentBlocked, &reason)
+        } else if let Some(reason) = unusable {
+            failed(FailureCode::GenerationFailed, &reason)
+        } else if let Some((reason, retry_after)) = transient {
+            self.after_transient(job, reason, retry_after, stored)
+        } else {
+            Next::Finish(Finish::Succeeded(stored))
         })
     }
 
-    /// The result URLs of the images, in order.
-    async fn store_images(
+    /// The job's input images, fetched (URLs, through the outbound guard)
+    /// or read back (uploaded `data:` images), each decoded within the
+    /// bounds; `Ok(Err(problem))` when one is unusable or all of them
+    /// together are more than the model takes.
+    async fn load_inputs(&self, job: &Job) -> Result<Result<Inputs, String>, ResultsError> {
+        let test_mode = job.key_mode == KeyMode::Test;
+        let listed = !job.input_image_urls.is_empty();
+        let (mut images, mut previews) = (Vec::new(), Vec::new());
+        let mut total = 0;
+        for (index, reference) in job.inputs().enumerate() {
+            let field = if listed {
+                format!("inputImageUrls[{index}]")
+            } else {
+                "inputImageUrl".to_string()
+            };
+            let bytes = if is_stored_input(reference) {
+                match self
+                    .results
+                    .get_input(reference, MAX_DATA_URL_BYTES)
+                    .await?
+                {
+                    Some(bytes) => bytes,
+                    None => return Ok(Err(format!("{field} is no longer stored"))),
+                }
+            } else {
+                match self.inputs.fetch(reference).await {
+                    Ok(bytes) => bytes,
+                    Err(e) => return Ok(Err(named(&field, &e))),
+                }
+            };
+            let decoded = match decode_bounded(bytes, test_mode).await {
+                Ok(decoded) => decoded,
+                Err(e) => return Ok(Err(named(&field, &e))),
+            };
+            total += decoded.image.bytes.len();
+            if total > MAX_TOTAL_INPUT_BYTES {
+                return Ok(Err(format!(
+                    "The input images are more than {MAX_TOTAL_INPUT_BYTES} bytes together"
+                )));
+            }
+            images.push(decoded.image);
+            previews.extend(decoded.preview);
+        }
+        Ok(Ok(Inputs {
+            images,
+            previews: Arc::new(previews),
+        }))
+    }
+
+    /// One image of the job: generated (Gemini for live keys, the offline
+    /// renderer for test keys), converted to the job's format and stored.
+    async fn produce(
         &self,
         job: &Job,
-        images: Vec<Image>,
-    ) -> Result<Vec<String>, ResultsError> {
-        let mut urls = Vec::with_capacity(images.len());
-        for (index, image) in images.into_iter().enumerate() {
-            let key = result_key(&job.tenant_id, &job.id, index, &image);
-            urls.push(self.results.put(&key, image).await?);
-        }
-        Ok(urls)
+        inputs: &Inputs,
+        index: u32,
+    ) -> Result<Produced, ResultsError> {
+        let options = job.options;
+        let encoded = match job.key_mode {
+            KeyMode::Test => {
+                let (text, mode, ratio) = (job.prompt.clone(), job.mode, job.aspect_ratio);
+                let previews = Arc::clone(&inputs.previews);
+                let rendered = tokio::task::spawn_blocking(move || {
+                    let picture = offline::render(
+                        Prompt {
+                            text: &text,
+                            mode,
+                            aspect_ratio: ratio,
+                            image_size: options.image_size,
+                            inputs: &[],
+                        },
+                        index,
+                        &previews,
+                    );
+                    output::encode(&picture, options.output_format, options.quality())
+                })
+                .await;
+                match rendered {
+                    Ok(Ok(encoded)) => encoded,
+                    _ => {
+                        return Ok(Produced::Failed(Outcome::NoImage(
+                            "The offline renderer failed".into(),
+                        )));
+                    }
+                }
+            }
+            KeyMode::Live => {
+                let Some(gemini) = &self.gemini else {
+                    return Ok(Produced::Failed(Outcome::Transient {
+                        reason: "The image provider is not configured".into(),
+                        retry_after: None,
+                    }));
+                };
+                let prompt = Prompt {
+                    text: &job.prompt,
+                    mode: job.mode,
+                    aspect_ratio: job.aspect_ratio,
+                    image_size: options.image_size,
+                    inputs: &inputs.images,
+                };
+                let answer = match gemini.generate(prompt).await {
+                    Outcome::Images(images) => images.into_iter().next(),
+                    other => return Ok(Produced::Failed(other)),
+                };
+                let Some(answer) = answer else {
+                    return Ok(Produced::Failed(Outcome::NoImage(
+                        "The model returned no image".into(),
+                    )));
+                };
+                match output::convert_bounded(answer, options.output_format, options.quality())
+                    .await
+                {
+                    Ok(encoded) => encoded,
+                    Err(e) => {
+                        return Ok(Produced::Failed(Outcome::NoImage(format!(
+                            "The model's image could not be converted ({e})"
+                        ))));
+                    }
+                }
+            }
+        };
+        let key = result_key(&job.tenant_id, &job.id, index, options.output_format);
+        let (width, height) = (encoded.width, encoded.height);
+        let bytes = encoded.image.bytes.len() as u64;
+        let content_type = encoded.image.mime_type.clone();
+        let url = self.results.put(&key, encoded.image).await?;
+        Ok(Produced::Stored(ResultImage {
+            index,
+            url,
+            content_type,
+            width,
+            height,
+            bytes,
+        }))
     }
 
     /// A transient provider failure: another attempt after the backoff (or
     /// the provider's own `retryDelay` if longer), unless this was the last,
     /// or the next attempt would start after the job's deadline.
-    fn after_transient(&self, job: &Job, reason: String, retry_after: Option<Duration>) -> Next {
+    fn after_transient(
+        &self,
+        job: &Job,
+        reason: String,
+        retry_after: Option<Duration>,
+        stored: Vec<ResultImage>,
+    ) -> Next {
         if job.attempts >= self.config.max_attempts {
             let message = format!("{reason}; gave up after {} attempts", job.attempts);
             return Next::Finish(Finish::Failed(JobError::new(
@@ -313,7 +489,11 @@ impl Worker {
                 shared::domain::job::DEADLINE_PASSED,
             )));
         }
-        Next::Retry { reason, delay }
+        Next::Retry {
+            reason,
+            delay,
+            stored,
+        }
     }
 
     /// RUNNING → RETRYING, and the message back after `delay`.
@@ -322,8 +502,9 @@ impl Worker {
         job: &Job,
         reason: &str,
         delay: Duration,
+        stored: &[ResultImage],
     ) -> Result<Disposition, StoreError> {
-        if self.store.retry_job(job, time::now()).await? {
+        if self.store.retry_job(job, stored, time::now()).await? {
             tracing::info!(%reason, delay_secs = delay.as_secs(), "transient failure; job will retry");
             return Ok(Disposition::Again(Some(delay)));
         }
@@ -333,7 +514,7 @@ impl Worker {
 
     async fn finish(&self, job: &Job, finish: Finish) -> Result<(), StoreError> {
         let label = match &finish {
-            Finish::Succeeded(urls) => format!("SUCCEEDED with {} image(s)", urls.len()),
+            Finish::Succeeded(images) => format!("SUCCEEDED with {} image(s)", images.len()),
             Finish::Failed(e) => format!("FAILED {}", e.code),
         };
         if self.store.finish_job(job, finish, time::now()).await? {
@@ -345,52 +526,6 @@ impl Worker {
         }
         Ok(())
     }
-
-    /// Generates the job's image(s); `Err` only for an unusable input image.
-    /// The input is decoded once, bounded, off the async threads; test mode
-    /// blends in its small preview, live mode sends its bytes.
-    async fn generate(&self, job: &Job) -> Result<Outcome, shared::images::input::InputImageError> {
-        let test_mode = job.key_mode == KeyMode::Test;
-        let input = match &job.input_image_url {
-            Some(url) => Some(self.inputs.fetch_decoded(url, test_mode).await?),
-            None => None,
-        };
-        let prompt = Prompt {
-            text: &job.prompt,
-            mode: job.mode,
-            aspect_ratio: job.aspect_ratio,
-            input_image: input.as_ref().map(|i| &i.image),
-        };
-        Ok(match job.key_mode {
-            KeyMode::Test => {
-                let (text, mode, ratio) = (job.prompt.clone(), job.mode, job.aspect_ratio);
-                let preview = input.and_then(|i| i.preview);
-                let rendered = tokio::task::spawn_blocking(move || {
-                    offline::render(
-                        Prompt {
-                            text: &text,
-                            mode,
-                            aspect_ratio: ratio,
-                            input_image: None,
-                        },
-                        preview.as_ref(),
-                    )
-                })
-                .await;
-                match rendered {
-                    Ok(image) => Outcome::Images(vec![image]),
-                    Err(_) => Outcome::NoImage("The offline renderer failed".into()),
-                }
-            }
-            KeyMode::Live => match &self.gemini {
-                Some(gemini) => gemini.generate(prompt).await,
-                None => Outcome::Transient {
-                    reason: "The image provider is not configured".into(),
-                    retry_after: None,
-                },
-            },
-        })
-    }
 }
 
 /// What an attempt leads to.
@@ -398,11 +533,33 @@ impl Worker {
 enum Next {
     Finish(Finish),
     /// A transient failure with attempts left: RETRYING, and the message
-    /// back after `delay`.
+    /// back after `delay`; the images this attempt stored are kept.
     Retry {
         reason: String,
         delay: Duration,
+        stored: Vec<ResultImage>,
     },
+}
+
+/// One image's part of an attempt.
+enum Produced {
+    Stored(ResultImage),
+    /// Why there is no image: what the generator answered instead.
+    Failed(Outcome),
+}
+
+/// A job's input images as the generators take them: the bytes for the
+/// model, in order, and (test mode) their small previews.
+struct Inputs {
+    images: Vec<Image>,
+    /// Shared by the job's renders, never copied per image.
+    previews: Arc<Vec<RgbImage>>,
+}
+
+/// An input's error, naming the field it came in (`inputImageUrls[3]` for
+/// an entry of the list).
+fn named(field: &str, error: &InputImageError) -> String {
+    error.to_string().replacen("inputImageUrl", field, 1)
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

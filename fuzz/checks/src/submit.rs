@@ -4,8 +4,15 @@
 //! panic, never a 5xx, never an accepted request that the job item would
 //! change or that the worker's own URL check would refuse later.
 
+use base64::Engine;
 use shared::ApiError;
-use shared::domain::submit::{MAX_BODY_BYTES, MAX_PROMPT_CHARS};
+use shared::domain::options::{
+    DATA_URL_TYPES, MAX_DATA_URL_BYTES, MAX_INPUT_IMAGES, MAX_TOTAL_INPUT_BYTES, NUMBER_OF_IMAGES,
+    OUTPUT_QUALITY,
+};
+use shared::domain::submit::{
+    InputImage, MAX_BODY_BYTES, MAX_BODY_BYTES_WITH_DATA_URLS, MAX_PROMPT_CHARS,
+};
 use shared::domain::{AspectRatio, Job, KeyMode, SubmitRequest};
 use shared::netguard::{UrlPolicy, check_url};
 use shared::store::{Item, job_from_item, job_to_item};
@@ -22,10 +29,16 @@ pub fn check(body: &[u8]) {
     ] {
         match outcome {
             Ok(request) => {
-                assert!(
-                    body.len() <= MAX_BODY_BYTES,
-                    "a body over the limit was accepted"
-                );
+                let has_data = request
+                    .inputs
+                    .iter()
+                    .any(|i| matches!(i, InputImage::Data { .. }));
+                let limit = if has_data {
+                    MAX_BODY_BYTES_WITH_DATA_URLS
+                } else {
+                    MAX_BODY_BYTES
+                };
+                assert!(body.len() <= limit, "a body over the limit was accepted");
                 assert_invariants(request, policy);
                 assert_meaning_survives_rewriting(request, policy);
                 assert_stored_unchanged(request);
@@ -96,12 +109,36 @@ fn assert_invariants(request: &SubmitRequest, policy: UrlPolicy) {
             "deadlineSeconds {seconds} accepted"
         );
     }
-    // The worker fetches the stored input URL, and the webhook sender posts
-    // to the stored webhook URL, each checking it again.
-    for url in [&request.input_image_url, &request.webhook_url]
-        .into_iter()
-        .flatten()
-    {
+    let options = &request.options;
+    assert!(NUMBER_OF_IMAGES.contains(&options.number_of_images));
+    if let Some(quality) = options.output_quality {
+        assert!(OUTPUT_QUALITY.contains(&quality));
+        assert!(
+            options.output_format.is_lossy(),
+            "outputQuality with png accepted"
+        );
+    }
+    assert!(request.inputs.len() <= MAX_INPUT_IMAGES);
+    assert!(
+        !request.inputs_listed || !request.inputs.is_empty(),
+        "an empty inputImageUrls accepted"
+    );
+    let mut total = 0;
+    let mut urls: Vec<&String> = request.webhook_url.iter().collect();
+    for input in &request.inputs {
+        match input {
+            InputImage::Url(url) => urls.push(url),
+            InputImage::Data { media_type, bytes } => {
+                assert!(DATA_URL_TYPES.contains(media_type));
+                assert!(bytes.len() <= MAX_DATA_URL_BYTES);
+                total += bytes.len();
+            }
+        }
+    }
+    assert!(total <= MAX_TOTAL_INPUT_BYTES);
+    // The worker fetches the stored input URLs, and the webhook sender
+    // posts to the stored webhook URL, each checking it again.
+    for url in urls {
         let again =
             check_url(url, policy).unwrap_or_else(|e| panic!("{url} refused on re-check: {e}"));
         assert_eq!(
@@ -115,13 +152,35 @@ fn assert_invariants(request: &SubmitRequest, policy: UrlPolicy) {
 /// Idempotency compares meaning: the request written out again, with every
 /// field explicit, is the same request with the same fingerprint.
 fn assert_meaning_survives_rewriting(request: &SubmitRequest, policy: UrlPolicy) {
+    let written: Vec<String> = request
+        .inputs
+        .iter()
+        .map(|input| match input {
+            InputImage::Url(url) => url.clone(),
+            InputImage::Data { media_type, bytes } => format!(
+                "data:{media_type};base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            ),
+        })
+        .collect();
+    let (single, listed) = if request.inputs_listed {
+        (None, Some(written))
+    } else {
+        (written.into_iter().next(), None)
+    };
+    let options = &request.options;
     let rewritten = serde_json::json!({
         "aspectRatio": request.aspect_ratio.as_str(),
-        "inputImageUrl": request.input_image_url,
+        "inputImageUrl": single,
+        "inputImageUrls": listed,
         "mode": request.mode.as_str(),
         "prompt": request.prompt,
         "webhookUrl": request.webhook_url,
         "deadlineSeconds": request.deadline_seconds,
+        "imageSize": options.image_size.map(|s| s.as_str()),
+        "numberOfImages": options.number_of_images,
+        "outputFormat": options.output_format.as_str(),
+        "outputQuality": options.output_quality,
     });
     let reparsed = SubmitRequest::from_body(rewritten.to_string().as_bytes(), policy)
         .unwrap_or_else(|e| panic!("{rewritten} refused: {e}"));

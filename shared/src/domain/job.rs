@@ -3,6 +3,8 @@
 use serde::Serialize;
 
 use crate::domain::KeyMode;
+use crate::domain::options::{GenerationOptions, ResultImage, input_key};
+use crate::domain::submit::InputImage;
 use crate::time::Timestamp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -258,11 +260,21 @@ pub struct Job {
     pub status: JobStatus,
     pub prompt: String,
     pub mode: Mode,
+    /// The 1.0 field's input: a URL, or the key of an uploaded `data:`
+    /// image (`options::is_stored_input`).
     pub input_image_url: Option<String>,
+    /// `inputImageUrls` (1.1), each a URL or a stored input's key.
+    pub input_image_urls: Vec<String>,
     pub aspect_ratio: AspectRatio,
+    pub options: GenerationOptions,
     /// Whether the job came in on a test key (offline renderer) or a live one.
     pub key_mode: KeyMode,
     pub result_urls: Vec<String>,
+    /// The images stored so far, by index: every one of them once the job
+    /// has SUCCEEDED, in `result_urls` order; before that, those a retried
+    /// attempt already stored, which the next attempt does not generate
+    /// again.
+    pub images: Vec<ResultImage>,
     pub error: Option<JobError>,
     pub attempts: u32,
     pub created_at: Timestamp,
@@ -290,16 +302,35 @@ impl Job {
         key_mode: KeyMode,
         now: Timestamp,
     ) -> Job {
+        let references: Vec<String> = request
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(index, input)| match input {
+                InputImage::Url(url) => url.clone(),
+                InputImage::Data { media_type, .. } => {
+                    input_key(&tenant_id, &id, index, media_type)
+                }
+            })
+            .collect();
+        let (input_image_url, input_image_urls) = if request.inputs_listed {
+            (None, references)
+        } else {
+            (references.into_iter().next(), Vec::new())
+        };
         Job {
-            id,
-            tenant_id,
             status: JobStatus::Queued,
             prompt: request.prompt,
             mode: request.mode,
-            input_image_url: request.input_image_url,
+            input_image_url,
+            input_image_urls,
             aspect_ratio: request.aspect_ratio,
+            options: request.options,
             key_mode,
             result_urls: Vec::new(),
+            images: Vec::new(),
+            id,
+            tenant_id,
             error: None,
             attempts: 0,
             created_at: now,
@@ -309,6 +340,14 @@ impl Job {
                 .deadline_seconds
                 .map(|secs| now + chrono::Duration::seconds(i64::from(secs))),
         }
+    }
+
+    /// Every input image, in order: URLs and stored inputs' keys.
+    pub fn inputs(&self) -> impl Iterator<Item = &str> {
+        self.input_image_url
+            .iter()
+            .chain(&self.input_image_urls)
+            .map(String::as_str)
     }
 
     /// Whether an attempt starting at `now` would start after the job's

@@ -104,6 +104,22 @@ impl Item {
         }
     }
 
+    /// A list of maps, each read as an item of its own (errors name the
+    /// list's attribute).
+    pub fn map_list(&self, name: &str) -> Result<Vec<Item>, ItemError> {
+        match self.0.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(Vec::new()),
+            Some(AttributeValue::L(items)) => items
+                .iter()
+                .map(|v| match v {
+                    AttributeValue::M(m) => Ok(Item(m.clone())),
+                    _ => Err(self.err(name, "list holds a non-map")),
+                })
+                .collect(),
+            Some(_) => Err(self.err(name, "not a list")),
+        }
+    }
+
     pub fn time(&self, name: &str) -> Result<Timestamp, ItemError> {
         time::parse_iso(self.str(name)?).ok_or_else(|| self.err(name, "not an ISO-8601 time"))
     }

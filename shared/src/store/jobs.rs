@@ -21,7 +21,8 @@ use aws_sdk_dynamodb::types::{
 };
 
 use crate::domain::{
-    AspectRatio, FailureCode, Job, JobError, JobStatus, KeyMode, Mode, Scope, Transition,
+    AspectRatio, FailureCode, GenerationOptions, ImageSize, Job, JobError, JobStatus, KeyMode,
+    Mode, OutputFormat, ResultImage, Scope, Transition,
 };
 use crate::store::counters::release_slot;
 use crate::store::items::{n, s};
@@ -49,7 +50,8 @@ pub enum ClaimOutcome {
 /// How a run ended, for `finish_job`.
 #[derive(Debug)]
 pub enum Finish {
-    Succeeded(Vec<String>),
+    /// Every image of the job, in index order.
+    Succeeded(Vec<ResultImage>),
     Failed(JobError),
 }
 
@@ -293,16 +295,24 @@ impl Store {
         })
     }
 
-    /// RUNNING → RETRYING, if this attempt still owns the job.
-    pub async fn retry_job(&self, job: &Job, now: Timestamp) -> Result<bool, StoreError> {
+    /// RUNNING → RETRYING, if this attempt still owns the job, keeping the
+    /// images it did store (`stored`), which the next attempt does not
+    /// generate again.
+    pub async fn retry_job(
+        &self,
+        job: &Job,
+        stored: &[ResultImage],
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         let retry = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(job_key(job.scope(), &job.id)))
-            .update_expression(format!("{MOVE} REMOVE leaseUntil"))
+            .update_expression(format!("{MOVE}, images = :images REMOVE leaseUntil"))
             .when(condition(Transition::Retry))
-            .expression_attribute_values(":attempt", n(job.attempts));
+            .expression_attribute_values(":attempt", n(job.attempts))
+            .expression_attribute_values(":images", images_value(stored));
         let result = moving!(retry, job.scope(), JobStatus::Retrying, now)
             .send()
             .await;
@@ -328,12 +338,15 @@ impl Store {
             .when(condition(transition))
             .expression_attribute_values(":attempt", n(job.attempts));
         let update = match finish {
-            Finish::Succeeded(urls) => update
-                .update_expression(format!("{MOVE}, resultUrls = :urls REMOVE leaseUntil"))
+            Finish::Succeeded(images) => update
+                .update_expression(format!(
+                    "{MOVE}, resultUrls = :urls, images = :images REMOVE leaseUntil"
+                ))
                 .expression_attribute_values(
                     ":urls",
-                    AttributeValue::L(urls.into_iter().map(s).collect()),
-                ),
+                    AttributeValue::L(images.iter().map(|i| s(&i.url)).collect()),
+                )
+                .expression_attribute_values(":images", images_value(&images)),
             Finish::Failed(error) => update
                 .update_expression(format!(
                     "{MOVE}, errorCode = :code, errorMessage = :message REMOVE leaseUntil"
@@ -488,6 +501,29 @@ pub fn job_to_item(job: &Job) -> HashMap<String, AttributeValue> {
     if let Some(url) = &job.input_image_url {
         item.insert("inputImageUrl".into(), s(url));
     }
+    // 1.1 options: written only when given, so a 1.0 job's item is as it was.
+    if !job.input_image_urls.is_empty() {
+        item.insert(
+            "inputImageUrls".into(),
+            AttributeValue::L(job.input_image_urls.iter().map(s).collect()),
+        );
+    }
+    let options = &job.options;
+    if let Some(size) = options.image_size {
+        item.insert("imageSize".into(), s(size.as_str()));
+    }
+    if options.number_of_images != 1 {
+        item.insert("numberOfImages".into(), n(options.number_of_images));
+    }
+    if options.output_format != OutputFormat::Png {
+        item.insert("outputFormat".into(), s(options.output_format.as_str()));
+    }
+    if let Some(quality) = options.output_quality {
+        item.insert("outputQuality".into(), n(quality));
+    }
+    if !job.images.is_empty() {
+        item.insert("images".into(), images_value(&job.images));
+    }
     if let Some(url) = &job.webhook_url {
         item.insert("webhookUrl".into(), s(url));
     }
@@ -499,6 +535,25 @@ pub fn job_to_item(job: &Job) -> HashMap<String, AttributeValue> {
         item.insert("errorMessage".into(), s(&err.message));
     }
     item
+}
+
+/// A job's stored images, as the `images` list of maps.
+fn images_value(images: &[ResultImage]) -> AttributeValue {
+    AttributeValue::L(
+        images
+            .iter()
+            .map(|i| {
+                AttributeValue::M(HashMap::from([
+                    ("index".into(), n(i.index)),
+                    ("url".into(), s(&i.url)),
+                    ("contentType".into(), s(&i.content_type)),
+                    ("width".into(), n(i.width)),
+                    ("height".into(), n(i.height)),
+                    ("bytes".into(), n(i.bytes)),
+                ]))
+            })
+            .collect(),
+    )
 }
 
 pub fn job_from_item(item: &Item) -> Result<Job, ItemError> {
@@ -519,9 +574,37 @@ pub fn job_from_item(item: &Item) -> Result<Job, ItemError> {
         prompt: item.str("prompt")?.to_string(),
         mode: item.parsed("mode", Mode::parse)?,
         input_image_url: item.opt_str("inputImageUrl")?.map(str::to_string),
+        input_image_urls: item.str_list("inputImageUrls")?,
         aspect_ratio: item.parsed("aspectRatio", AspectRatio::parse)?,
+        options: GenerationOptions {
+            image_size: match item.opt_str("imageSize")? {
+                None => None,
+                Some(_) => Some(item.parsed("imageSize", ImageSize::parse)?),
+            },
+            number_of_images: item.opt_num("numberOfImages")?.unwrap_or(1),
+            output_format: match item.opt_str("outputFormat")? {
+                None => OutputFormat::Png,
+                Some(_) => item.parsed("outputFormat", OutputFormat::parse)?,
+            },
+            output_quality: item.opt_num("outputQuality")?,
+        },
         key_mode: item.parsed("keyMode", KeyMode::parse)?,
         result_urls: item.str_list("resultUrls")?,
+        images: item
+            .map_list("images")?
+            .iter()
+            .map(|image| {
+                Ok(ResultImage {
+                    index: image.num("index")?,
+                    url: image.str("url")?.to_string(),
+                    content_type: image.str("contentType")?.to_string(),
+                    width: image.num("width")?,
+                    height: image.num("height")?,
+                    bytes: image.num("bytes")?,
+                })
+            })
+            .collect::<Result<_, ItemError>>()
+            .map_err(|e| item.err("images", e.problem))?,
         error,
         attempts: item.opt_num("attempts")?.unwrap_or(0),
         created_at: item.time("createdAt")?,
@@ -547,9 +630,27 @@ mod tests {
             prompt: "A cat".into(),
             mode: Mode::Draft,
             input_image_url: Some("https://example.com/a.png".into()),
+            input_image_urls: vec![
+                "inputs/t1/j/0.png".into(),
+                "https://example.com/b.png".into(),
+            ],
             aspect_ratio: AspectRatio::parse("16:9").unwrap(),
+            options: GenerationOptions {
+                image_size: Some(ImageSize::K4),
+                number_of_images: 2,
+                output_format: OutputFormat::Jpeg,
+                output_quality: Some(30),
+            },
             key_mode: KeyMode::Test,
             result_urls: vec!["https://cdn/x/0.png".into()],
+            images: vec![ResultImage {
+                index: 1,
+                url: "https://cdn/x/1.jpg".into(),
+                content_type: "image/jpeg".into(),
+                width: 4096,
+                height: 2304,
+                bytes: 123_456,
+            }],
             error: Some(JobError::new(FailureCode::ContentBlocked, "blocked")),
             attempts: 2,
             created_at: now,

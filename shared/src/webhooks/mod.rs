@@ -60,6 +60,10 @@ pub struct WebhookEvent {
     pub error: Option<JobError>,
     /// Whether the job is live-mode data (1.1); test-mode events say false.
     pub livemode: bool,
+    /// The result images (1.1), as the job view shows them.
+    pub images: Vec<crate::views::ImageView>,
+    /// The job's options as accepted (1.1), as the job view shows them.
+    pub request: crate::views::RequestView,
     /// When the job reached the status, epoch milliseconds.
     pub timestamp: i64,
 }
@@ -75,6 +79,8 @@ impl WebhookEvent {
             result_urls: job.result_urls.clone(),
             error: job.error.clone(),
             livemode: job.scope().livemode(),
+            images: crate::views::ImageView::list(job),
+            request: crate::views::RequestView::of(job),
             timestamp: job.updated_at.timestamp_millis(),
         })
     }

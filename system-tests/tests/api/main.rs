@@ -12,6 +12,7 @@ mod idempotency;
 mod limits;
 mod listing;
 mod modes;
+mod options;
 mod routes;
 mod secrets;
 mod sweeper;

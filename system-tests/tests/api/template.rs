@@ -1056,3 +1056,71 @@ fn the_functions_that_wait_outlast_the_longest_wait_inside_api_gateways_limit() 
         );
     }
 }
+
+/// Which functions may call `action` on the results bucket's objects under
+/// `prefix` (a `!Sub "${ResultsBucket.Arn}/prefix*"`).
+fn allowed_on_objects(t: &Value, action: &str, prefix: &str) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    for (id, f) in functions(t) {
+        for (_, statement) in statements(f) {
+            let resource = call(&statement["Resource"], "Sub").map(s);
+            if actions(statement).iter().any(|a| a == action)
+                && resource.as_deref() == Some(&format!("${{ResultsBucket.Arn}}/{prefix}*"))
+            {
+                ids.insert(id);
+            }
+        }
+    }
+    ids
+}
+
+/// Submitted `data:` input images: generate alone stores them (under
+/// `inputs/`, in the bucket `RESULTS_BUCKET` names), the worker alone
+/// reads them back, CloudFront never serves them, and the bucket expires
+/// them with the results they made.
+#[test]
+fn data_url_inputs_are_stored_by_generate_read_by_the_worker_and_expire_with_the_results() {
+    let t = template();
+    assert_eq!(
+        allowed_on_objects(&t, "s3:PutObject", "inputs/"),
+        set(&["GenerateFunction"])
+    );
+    assert_eq!(
+        allowed_on_objects(&t, "s3:GetObject", "inputs/"),
+        set(&["WorkerFunction"])
+    );
+    assert_eq!(
+        allowed_on_objects(&t, "s3:PutObject", "results/"),
+        set(&["WorkerFunction"])
+    );
+    let generate = &t["Resources"]["GenerateFunction"];
+    assert_eq!(
+        environment(generate)
+            .into_iter()
+            .find(|(n, _)| n == "RESULTS_BUCKET")
+            .and_then(|(_, v)| ref_to(v))
+            .as_deref(),
+        Some("ResultsBucket")
+    );
+    let statements =
+        seq(&t["Resources"]["ResultsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]);
+    let cdn = statements
+        .iter()
+        .find(|st| s(&st["Sid"]) == "CloudFrontReadsResults")
+        .expect("the CDN's read statement");
+    assert_eq!(
+        call(&cdn["Resource"], "Sub").map(s).as_deref(),
+        Some("${ResultsBucket.Arn}/results/*"),
+        "the CDN serves results, never inputs"
+    );
+    let rules =
+        seq(&t["Resources"]["ResultsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]);
+    for prefix in ["results/", "inputs/"] {
+        assert!(
+            rules.iter().any(|r| s(&r["Status"]) == "Enabled"
+                && s(&r["Prefix"]) == prefix
+                && ref_to(&r["ExpirationInDays"]).as_deref() == Some("ResultsRetentionDays")),
+            "{prefix} expires after ResultsRetentionDays: {rules:?}"
+        );
+    }
+}

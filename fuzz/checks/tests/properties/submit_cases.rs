@@ -10,19 +10,62 @@ use crate::netguard_cases::url_text;
 use crate::support::{config, replay};
 use fuzz_checks::submit::check;
 
-const NAMES: [&str; 8] = [
+const NAMES: [&str; 13] = [
     "prompt",
     "mode",
     "inputImageUrl",
+    "inputImageUrls",
     "aspectRatio",
+    "imageSize",
+    "numberOfImages",
+    "outputFormat",
+    "outputQuality",
     "webhookUrl",
     "deadlineSeconds",
     "Prompt",
     "colour",
 ];
-const WORDS: [&str; 9] = [
-    "draft", "final", "Final", "1:1", "16:9", "21:9", "16:10", " 1:1", "",
+const WORDS: [&str; 18] = [
+    "draft", "final", "Final", "1:1", "16:9", "21:9", "16:10", " 1:1", "", "1K", "2K", "4K", "4k",
+    "png", "jpeg", "webp", "jpg", "PNG",
 ];
+
+/// `data:` URLs at the edges of their rules: the four types and others,
+/// real and lying magic bytes, bad base64, a missing `;base64`.
+fn data_url_text() -> impl Strategy<Value = String> {
+    use base64::Engine;
+    let kinds = [
+        "image/png",
+        "image/jpeg",
+        "image/webp",
+        "image/gif",
+        "IMAGE/PNG",
+        "image/svg+xml",
+        "text/plain",
+    ];
+    let magic: [&[u8]; 5] = [
+        b"\x89PNG\r\n\x1a\n",
+        b"\xff\xd8\xff\xe0",
+        b"RIFF\0\0\0\0WEBPVP8 ",
+        b"GIF89a",
+        b"<svg>",
+    ];
+    (
+        prop::sample::select(&kinds[..]),
+        prop::sample::select(&magic[..]),
+        prop::collection::vec(any::<u8>(), 0..24),
+        0u8..4,
+    )
+        .prop_map(|(kind, magic, tail, shape)| {
+            let bytes = [magic, &tail[..]].concat();
+            let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+            match shape {
+                0 => format!("data:{kind},{data}"),
+                1 => format!("data:{kind};base64,{data}!"),
+                _ => format!("data:{kind};base64,{data}"),
+            }
+        })
+}
 
 fn prompt_text() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -43,6 +86,19 @@ fn field_value() -> impl Strategy<Value = Value> {
         prop::sample::select(&WORDS[..]).prop_map(Value::from),
         prompt_text().prop_map(Value::String),
         url_text().prop_map(Value::String),
+        data_url_text().prop_map(Value::String),
+        (1u32..6).prop_map(Value::from),
+        Just(serde_json::json!(2.0)),
+        prop::collection::vec(
+            prop_oneof![
+                url_text().prop_map(Value::String),
+                data_url_text().prop_map(Value::String),
+                Just(Value::Null),
+                Just(serde_json::json!(["https://example.com/a.png"])),
+            ],
+            0..16
+        )
+        .prop_map(Value::Array),
         Just(serde_json::json!(["a"])),
         Just(serde_json::json!({"prompt": "a"})),
     ]
