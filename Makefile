@@ -12,7 +12,7 @@ PYTHON ?= python3
 MOTO_VERSION := 5.2.1
 
 .PHONY: sam-local-test
-.PHONY: dev test python-deps fmt lint lint-docs ci bench bench-build bench-worker bench-coldstart bench-cost bench-webhooks bench-waiting bench-load bench-sizes lambda-tools lint-template build-lambda lambda-smoke test-browser test-openapi
+.PHONY: dev test python-deps fmt lint lint-docs ci bench bench-build bench-worker bench-coldstart bench-cost bench-webhooks bench-waiting bench-load bench-convert bench-sizes lambda-tools lint-template build-lambda lambda-smoke test-browser test-openapi
 
 # Installs the AWS emulator unless the pinned version is already there.
 python-deps:
@@ -27,7 +27,7 @@ test: python-deps
 
 # Benchmarks print figures and write them to BENCHMARKS.md; they assert nothing.
 # Each builds what all of them need, once (see bench-build).
-bench: bench-coldstart bench-worker bench-cost bench-webhooks bench-waiting bench-load bench-sizes
+bench: bench-coldstart bench-worker bench-cost bench-webhooks bench-waiting bench-load bench-convert bench-sizes
 
 # Every release binary of the benchmarks in one cargo run, so that their
 # thin-LTO links (most of the build) overlap on all cores. One run is also
@@ -35,7 +35,7 @@ bench: bench-coldstart bench-worker bench-cost bench-webhooks bench-waiting benc
 # so the functions are built with the features those add to shared
 # dependencies (hyper's server, serde_json's alloc); building them alone as
 # well would compile the AWS SDK a second time, for binaries a few KB apart.
-BENCH_BINARIES := dev-server bench-coldstart bench-worker bench-cost bench-webhooks bench-waiting bench-load
+BENCH_BINARIES := dev-server bench-coldstart bench-worker bench-cost bench-webhooks bench-waiting bench-load bench-convert
 bench-build:
 	cargo build --release --quiet $(addprefix -p ,$(FUNCTIONS)) -p devstack -p bench $(addprefix --bin ,$(FUNCTIONS) $(BENCH_BINARIES))
 
@@ -55,6 +55,10 @@ bench-webhooks: python-deps bench-build
 # Terminal write to the answer of a waiting client (Prefer: wait, ?wait=).
 bench-waiting: python-deps bench-build
 	cargo run --release --quiet -p bench --bin bench-waiting
+
+# A 4K PNG converted to WebP and JPEG (images::output), in process.
+bench-convert: bench-build
+	cargo run --release --quiet -p bench --bin bench-convert
 
 # wrk from Debian, installed if missing (needs root); the benchmark runs the
 # dev-server release binary.

@@ -17,8 +17,15 @@ use crate::seeded::{self, SeededRng};
 /// One scripted answer.
 #[derive(Clone, Debug)]
 pub enum Reply {
-    /// 200 with one image part (and a thought part before it, to be skipped).
+    /// 200 with one PNG image part (and a thought part before it, to be
+    /// skipped).
     Image(Vec<u8>),
+    /// 200 with one image part of this media type (e.g. a JPEG answer), the
+    /// same thought parts before it.
+    ImageAs { mime: String, bytes: Vec<u8> },
+    /// 200 with one candidate with a text part (the model's own words), this
+    /// `finishReason` (e.g. `IMAGE_SAFETY`) and no image.
+    Refused { finish_reason: String, text: String },
     /// 200 with `promptFeedback.blockReason` and no candidates.
     PromptBlocked(String),
     /// 200 with one candidate with this `finishReason` and no image.
@@ -45,6 +52,39 @@ impl Call {
     /// The prompt: the request's first text part.
     pub fn prompt(&self) -> Option<&str> {
         prompt_of(&self.body)
+    }
+
+    /// The request's parts in order: `Ok(text)` for a text part,
+    /// `Err((mime_type, decoded bytes))` for an `inline_data` part.
+    pub fn parts(&self) -> Vec<Result<String, (String, Vec<u8>)>> {
+        self.body["contents"][0]["parts"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|part| match part["text"].as_str() {
+                Some(text) => Ok(text.to_string()),
+                None => {
+                    let data = &part["inline_data"];
+                    Err((
+                        data["mime_type"].as_str().unwrap_or_default().to_string(),
+                        STANDARD
+                            .decode(data["data"].as_str().unwrap_or_default())
+                            .unwrap_or_default(),
+                    ))
+                }
+            })
+            .collect()
+    }
+
+    /// The request's `inline_data` parts (mime type, decoded bytes), in order.
+    pub fn inline_images(&self) -> Vec<(String, Vec<u8>)> {
+        self.parts().into_iter().filter_map(Result::err).collect()
+    }
+
+    /// `generationConfig.imageConfig`, e.g. `{"aspectRatio": "1:1", "imageSize": "4K"}`.
+    pub fn image_config(&self) -> &Value {
+        &self.body["generationConfig"]["imageConfig"]
     }
 }
 
@@ -200,22 +240,37 @@ async fn render(mut reply: Reply) -> loopback::Response {
         tokio::time::sleep(delay).await;
         reply = *then;
     }
+    let image_answer = |mime: &str, bytes: &[u8]| {
+        json!({
+            "candidates": [{
+                "content": {"role": "model", "parts": [
+                    {"text": "Drafting the composition.", "thought": true},
+                    {"inlineData": {"mimeType": "image/png", "data": STANDARD.encode(tiny_png())}, "thought": true},
+                    {"inlineData": {"mimeType": mime, "data": STANDARD.encode(bytes)}}
+                ]},
+                "finishReason": "STOP",
+                "index": 0
+            }],
+            "usageMetadata": {"promptTokenCount": 12, "candidatesTokenCount": 1290, "totalTokenCount": 1302},
+            "modelVersion": "fake"
+        })
+    };
     let (status, body) = match reply {
-        Reply::Image(bytes) => (
+        Reply::Image(bytes) => (200, image_answer("image/png", &bytes)),
+        Reply::ImageAs { mime, bytes } => (200, image_answer(&mime, &bytes)),
+        Reply::Refused {
+            finish_reason,
+            text,
+        } => (
             200,
-            json!({
-                "candidates": [{
-                    "content": {"role": "model", "parts": [
-                        {"text": "Drafting the composition.", "thought": true},
-                        {"inlineData": {"mimeType": "image/png", "data": STANDARD.encode(tiny_png())}, "thought": true},
-                        {"inlineData": {"mimeType": "image/png", "data": STANDARD.encode(&bytes)}}
-                    ]},
-                    "finishReason": "STOP",
-                    "index": 0
-                }],
-                "usageMetadata": {"promptTokenCount": 12, "candidatesTokenCount": 1290, "totalTokenCount": 1302},
-                "modelVersion": "fake"
-            }),
+            json!({"candidates": [{
+                "content": {"role": "model", "parts": [
+                    {"text": "Considering the request.", "thought": true},
+                    {"text": text}
+                ]},
+                "finishReason": finish_reason,
+                "index": 0
+            }], "modelVersion": "fake"}),
         ),
         Reply::PromptBlocked(reason) => (200, json!({"promptFeedback": {"blockReason": reason}})),
         Reply::Finish(reason) => (
@@ -291,6 +346,79 @@ mod tests {
             (60..=140).contains(&images),
             "weights 1:1, got {images} of 200"
         );
+    }
+
+    /// The replies the system tests script, as the real client reads them,
+    /// and the request as the fake logs it.
+    #[tokio::test]
+    async fn scripted_answers_reach_the_client_as_gemini_would_send_them() {
+        use shared::domain::{AspectRatio, ImageSize, Mode};
+        use shared::images::gemini::{GeminiClient, GeminiConfig, Models};
+        use shared::images::{Image, Outcome, Prompt};
+
+        let fake = FakeGemini::start().await.unwrap();
+        let client = GeminiClient::new(GeminiConfig {
+            base_url: fake.base_url.clone(),
+            api_key: "k".into(),
+            models: Models::default(),
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(10),
+        })
+        .unwrap();
+        let jpeg = b"\xFF\xD8\xFFnot really".to_vec();
+        fake.script([
+            Reply::ImageAs {
+                mime: "image/jpeg".into(),
+                bytes: jpeg.clone(),
+            },
+            Reply::Refused {
+                finish_reason: "IMAGE_SAFETY".into(),
+                text: "I can't draw that.".into(),
+            },
+        ]);
+        let inputs = [
+            Image {
+                mime_type: "image/png".into(),
+                bytes: vec![1, 2],
+            },
+            Image {
+                mime_type: "image/webp".into(),
+                bytes: vec![3],
+            },
+        ];
+        let prompt = Prompt {
+            text: "a cat",
+            mode: Mode::Final,
+            aspect_ratio: AspectRatio::DEFAULT,
+            image_size: Some(ImageSize::K4),
+            inputs: &inputs,
+        };
+        match client.generate(prompt).await {
+            Outcome::Images(images) => {
+                assert_eq!(images.len(), 1);
+                assert_eq!(images[0].mime_type, "image/jpeg");
+                assert_eq!(images[0].bytes, jpeg);
+            }
+            other => panic!("{other:?}"),
+        }
+        match client.generate(prompt).await {
+            Outcome::Blocked(message) => assert_eq!(
+                message,
+                "The model refused to generate this image (IMAGE_SAFETY): I can't draw that."
+            ),
+            other => panic!("{other:?}"),
+        }
+        let call = &fake.calls()[0];
+        assert_eq!(call.prompt(), Some("a cat"));
+        assert_eq!(call.image_config()["imageSize"], "4K");
+        assert_eq!(
+            call.inline_images(),
+            vec![
+                ("image/png".to_string(), vec![1, 2]),
+                ("image/webp".to_string(), vec![3])
+            ]
+        );
+        assert!(matches!(call.parts()[0], Ok(ref t) if t == "a cat"));
     }
 
     #[test]

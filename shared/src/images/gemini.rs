@@ -171,17 +171,17 @@ struct ImageConfig<'a> {
     image_size: &'a str,
 }
 
-/// The JSON body of a `generateContent` call.
-pub fn request_body(prompt: Prompt<'_>, image_size: &str) -> String {
-    let mut parts = vec![RequestPart::Text { text: prompt.text }];
-    if let Some(input) = prompt.input_image {
-        parts.push(RequestPart::InlineData {
-            inline_data: InlineDataOut {
-                mime_type: input.mime_type.clone(),
-                data: STANDARD.encode(&input.bytes),
-            },
-        });
-    }
+/// The JSON body of a `generateContent` call. `configured_size` is the
+/// deployment's size for the prompt's mode, sent when the prompt names none.
+pub fn request_body(prompt: Prompt<'_>, configured_size: &str) -> String {
+    let mut parts = Vec::with_capacity(1 + prompt.inputs.len());
+    parts.push(RequestPart::Text { text: prompt.text });
+    parts.extend(prompt.inputs.iter().map(|input| RequestPart::InlineData {
+        inline_data: InlineDataOut {
+            mime_type: input.mime_type.clone(),
+            data: STANDARD.encode(&input.bytes),
+        },
+    }));
     let req = Request {
         contents: [Content {
             role: "user",
@@ -191,7 +191,7 @@ pub fn request_body(prompt: Prompt<'_>, image_size: &str) -> String {
             response_modalities: ["IMAGE"],
             image_config: ImageConfig {
                 aspect_ratio: prompt.aspect_ratio.as_str(),
-                image_size,
+                image_size: prompt.image_size.map_or(configured_size, |s| s.as_str()),
             },
         },
     };
@@ -206,10 +206,11 @@ struct Response {
     prompt_feedback: Option<PromptFeedback>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct PromptFeedback {
     block_reason: Option<String>,
+    block_reason_message: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -217,6 +218,7 @@ struct PromptFeedback {
 struct Candidate {
     content: Option<ResponseContent>,
     finish_reason: Option<String>,
+    finish_message: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -227,6 +229,7 @@ struct ResponseContent {
 
 #[derive(Deserialize)]
 struct ResponsePart {
+    text: Option<String>,
     #[serde(rename = "inlineData", alias = "inline_data")]
     inline_data: Option<InlineDataIn>,
     #[serde(default)]
@@ -296,13 +299,27 @@ pub fn interpret(status: u16, body: &[u8]) -> Outcome {
         Ok(r) => r,
         Err(_) => return Outcome::NoImage("The model's answer could not be read".into()),
     };
+    // The first candidate's finish reason and own words, for a refusal.
     let mut finish_reason = None;
+    let mut model_words = None;
     for candidate in response.candidates {
+        let parts = candidate.content.map(|c| c.parts).unwrap_or_default();
         if finish_reason.is_none() {
             finish_reason = candidate.finish_reason.clone();
+            let text: Vec<&str> = parts
+                .iter()
+                .filter(|p| !p.thought)
+                .filter_map(|p| p.text.as_deref())
+                .filter(|t| !t.trim().is_empty())
+                .collect();
+            model_words = Some(if text.is_empty() {
+                candidate.finish_message.clone().unwrap_or_default()
+            } else {
+                text.join(" ")
+            });
         }
         let mut images = Vec::new();
-        for part in candidate.content.map(|c| c.parts).unwrap_or_default() {
+        for part in parts {
             let Some(data) = part.inline_data.filter(|_| !part.thought) else {
                 continue;
             };
@@ -325,14 +342,25 @@ pub fn interpret(status: u16, body: &[u8]) -> Outcome {
             return Outcome::Images(images);
         }
     }
-    if let Some(reason) = response.prompt_feedback.and_then(|f| f.block_reason) {
-        return Outcome::Blocked(format!(
-            "The prompt was blocked by the model's safety filters ({reason})"
+    let feedback = response.prompt_feedback.unwrap_or_default();
+    if let Some(reason) = feedback.block_reason {
+        let words = model_words
+            .filter(|w| !w.trim().is_empty())
+            .or(feedback.block_reason_message);
+        return Outcome::Blocked(with_model_words(
+            format!("The prompt was blocked by the model's safety filters ({reason})"),
+            words.as_deref(),
         ));
     }
     match finish_reason.as_deref() {
         Some(r) if BLOCKING_REASONS.contains(&r) => {
-            Outcome::Blocked(format!("The model refused to generate this image ({r})"))
+            let words = model_words
+                .filter(|w| !w.trim().is_empty())
+                .or(feedback.block_reason_message);
+            Outcome::Blocked(with_model_words(
+                format!("The model refused to generate this image ({r})"),
+                words.as_deref(),
+            ))
         }
         Some(r @ ("NO_IMAGE" | "IMAGE_OTHER")) => {
             Outcome::NoImage(format!("The model returned no image ({r})"))
@@ -340,6 +368,54 @@ pub fn interpret(status: u16, body: &[u8]) -> Outcome {
         Some(r) => Outcome::NoImage(format!("The model returned no image (finish reason {r})")),
         None => Outcome::NoImage("The model returned no image".into()),
     }
+}
+
+/// Zero-width and bidirectional formatting characters, which would let a
+/// message read differently from what it holds.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// At most this many characters of the model's own refusal text reach the
+/// job's `error.message` (contract 1.1).
+pub const MAX_MODEL_WORDS: usize = 500;
+
+/// `reason` followed by the model's own words, when it gave any: control
+/// characters gone (line breaks and tabs become spaces), runs of spaces
+/// collapsed, trimmed, and cut to `MAX_MODEL_WORDS` characters.
+fn with_model_words(reason: String, words: Option<&str>) -> String {
+    let words = words.map(clean_model_words).unwrap_or_default();
+    if words.is_empty() {
+        reason
+    } else {
+        format!("{reason}: {words}")
+    }
+}
+
+fn clean_model_words(words: &str) -> String {
+    let mut out = String::with_capacity(words.len().min(MAX_MODEL_WORDS * 4));
+    let mut chars = 0;
+    let mut pending_space = false;
+    for c in words.chars() {
+        if c.is_whitespace() {
+            pending_space = true;
+            continue;
+        }
+        if c.is_control() || is_invisible_format(c) {
+            continue;
+        }
+        let extra = usize::from(pending_space && !out.is_empty());
+        if chars + extra + 1 > MAX_MODEL_WORDS {
+            break;
+        }
+        if extra == 1 {
+            out.push(' ');
+        }
+        pending_space = false;
+        out.push(c);
+        chars += extra + 1;
+    }
+    out
 }
 
 /// `RetryInfo.retryDelay` ("37s", "1.5s") from a 429's details.
@@ -358,7 +434,7 @@ fn retry_delay(detail: &ErrorDetail) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::AspectRatio;
+    use crate::domain::{AspectRatio, ImageSize};
 
     fn b64(bytes: &[u8]) -> String {
         STANDARD.encode(bytes)
@@ -375,7 +451,8 @@ mod tests {
                 text: "a cat",
                 mode: Mode::Draft,
                 aspect_ratio: AspectRatio::parse("16:9").unwrap(),
-                input_image: Some(&input),
+                image_size: None,
+                inputs: std::slice::from_ref(&input),
             },
             "1K",
         );
@@ -393,6 +470,126 @@ mod tests {
                 }
             })
         );
+    }
+
+    #[test]
+    fn every_input_is_one_inline_part_in_order_after_the_text() {
+        let inputs: Vec<Image> = (0..14u8)
+            .map(|i| Image {
+                mime_type: if i % 2 == 0 { "image/png" } else { "image/webp" }.into(),
+                bytes: vec![i; usize::from(i) + 1],
+            })
+            .collect();
+        let body = request_body(
+            Prompt {
+                text: "compose these",
+                mode: Mode::Final,
+                aspect_ratio: AspectRatio::DEFAULT,
+                image_size: Some(ImageSize::K4),
+                inputs: &inputs,
+            },
+            "2K",
+        );
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let parts = v["contents"][0]["parts"].as_array().unwrap();
+        assert_eq!(parts.len(), 15);
+        assert_eq!(parts[0], serde_json::json!({"text": "compose these"}));
+        for (part, input) in parts[1..].iter().zip(&inputs) {
+            assert_eq!(
+                part,
+                &serde_json::json!({"inline_data": {"mime_type": input.mime_type, "data": b64(&input.bytes)}})
+            );
+        }
+        assert_eq!(v["generationConfig"]["imageConfig"]["imageSize"], "4K");
+    }
+
+    #[test]
+    fn the_configured_size_is_sent_when_the_prompt_names_none() {
+        let prompt = |image_size| Prompt {
+            text: "a cat",
+            mode: Mode::Final,
+            aspect_ratio: AspectRatio::DEFAULT,
+            image_size,
+            inputs: &[],
+        };
+        let size = |body: String| {
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(v["contents"][0]["parts"].as_array().unwrap().len(), 1);
+            v["generationConfig"]["imageConfig"]["imageSize"].clone()
+        };
+        assert_eq!(size(request_body(prompt(None), "2K")), "2K");
+        assert_eq!(size(request_body(prompt(Some(ImageSize::K1)), "2K")), "1K");
+    }
+
+    fn blocked(body: &serde_json::Value) -> String {
+        match interpret(200, body.to_string().as_bytes()) {
+            Outcome::Blocked(message) => message,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_refusal_carries_the_models_own_words() {
+        // The candidate's text parts, thoughts left out.
+        let body = serde_json::json!({"candidates": [{"content": {"parts": [
+            {"text": "weighing it", "thought": true},
+            {"text": "I can't create images of real people"},
+            {"text": "in that setting."}
+        ]}, "finishReason": "IMAGE_SAFETY", "finishMessage": "unused"}]});
+        assert_eq!(
+            blocked(&body),
+            "The model refused to generate this image (IMAGE_SAFETY): I can't create images of real people in that setting."
+        );
+        // No text part: the finish message.
+        for reason in ["IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION", "SAFETY"] {
+            let body = serde_json::json!({"candidates": [{"finishReason": reason,
+                "finishMessage": "  Unable to show the generated image.\n"}]});
+            assert_eq!(
+                blocked(&body),
+                format!(
+                    "The model refused to generate this image ({reason}): Unable to show the generated image."
+                )
+            );
+        }
+        // A blocked prompt: the feedback's message.
+        let body = serde_json::json!({"promptFeedback": {"blockReason": "PROHIBITED_CONTENT",
+            "blockReasonMessage": "The prompt names prohibited content."}});
+        assert_eq!(
+            blocked(&body),
+            "The prompt was blocked by the model's safety filters (PROHIBITED_CONTENT): The prompt names prohibited content."
+        );
+        // Nothing said: today's text alone.
+        let body = serde_json::json!({"candidates": [{"content": {"parts": [{"text": "  "}]}, "finishReason": "IMAGE_SAFETY"}]});
+        assert_eq!(
+            blocked(&body),
+            "The model refused to generate this image (IMAGE_SAFETY)"
+        );
+        let body = serde_json::json!({"promptFeedback": {"blockReason": "SAFETY"}});
+        assert_eq!(
+            blocked(&body),
+            "The prompt was blocked by the model's safety filters (SAFETY)"
+        );
+    }
+
+    #[test]
+    fn the_models_words_are_cleaned_and_cut_to_500_characters() {
+        let body = serde_json::json!({"candidates": [{"content": {"parts": [
+            {"text": "No.\u{0007}\r\n\tNot\u{202E} this\u{200B}\u{0000} one.  "}
+        ]}, "finishReason": "IMAGE_SAFETY"}]});
+        assert_eq!(
+            blocked(&body),
+            "The model refused to generate this image (IMAGE_SAFETY): No. Not this one."
+        );
+        // Multi-byte characters: cut on a character boundary, 500 of them.
+        let long = "é€😀".repeat(400);
+        let body = serde_json::json!({"candidates": [{"content": {"parts": [{"text": long}]},
+            "finishReason": "IMAGE_PROHIBITED_CONTENT"}]});
+        let message = blocked(&body);
+        let words = message
+            .strip_prefix("The model refused to generate this image (IMAGE_PROHIBITED_CONTENT): ")
+            .unwrap();
+        assert_eq!(words.chars().count(), MAX_MODEL_WORDS);
+        assert!(long.starts_with(words));
     }
 
     #[test]

@@ -172,48 +172,7 @@ pub async fn decode_bounded(
 /// Decodes an input once, within the limits: the header's dimensions and
 /// the decoder's buffer size are checked before any pixel is decoded.
 pub fn decode(bytes: Vec<u8>, want_preview: bool) -> Result<DecodedInput, InputImageError> {
-    let format = image::guess_format(&bytes).map_err(|_| InputImageError::NotAnImage)?;
-    let mime = match format {
-        ImageFormat::Png => "image/png",
-        ImageFormat::Jpeg => "image/jpeg",
-        ImageFormat::WebP => "image/webp",
-        ImageFormat::Gif => "image/gif",
-        _ => return Err(InputImageError::NotAnImage),
-    };
-    // The header alone, read without a budget: nothing is allocated for
-    // pixels yet, and a canvas over 25 megapixels ends here.
-    let (width, height) = ImageReader::with_format(std::io::Cursor::new(&bytes), format)
-        .into_dimensions()
-        .map_err(|_| InputImageError::NotAnImage)?;
-    let pixels = u64::from(width) * u64::from(height);
-    if pixels > MAX_PIXELS {
-        return Err(InputImageError::TooManyPixels {
-            width,
-            height,
-            megapixels: pixels.div_ceil(1_000_000),
-        });
-    }
-    let too_much_memory = |bytes: u64| InputImageError::TooMuchMemory {
-        megabytes: bytes.div_ceil(1024 * 1024),
-    };
-    let decoded = {
-        let mut reader = ImageReader::with_format(std::io::Cursor::new(&bytes), format);
-        let mut limits = Limits::default();
-        limits.max_alloc = Some(MAX_DECODE_BYTES);
-        reader.limits(limits);
-        let decoder = reader.into_decoder().map_err(|e| match e {
-            image::ImageError::Limits(_) => too_much_memory(MAX_DECODE_BYTES + 1),
-            _ => InputImageError::NotAnImage,
-        })?;
-        if decoder.total_bytes() > MAX_DECODE_BYTES {
-            return Err(too_much_memory(decoder.total_bytes()));
-        }
-        // A GIF's first frame; every other format's only one.
-        DynamicImage::from_decoder(decoder).map_err(|e| match e {
-            image::ImageError::Limits(_) => too_much_memory(MAX_DECODE_BYTES + 1),
-            _ => InputImageError::NotAnImage,
-        })?
-    };
+    let (format, decoded) = decode_picture(&bytes)?;
     let preview = want_preview.then(|| preview(&decoded));
     let image = if format == ImageFormat::Gif {
         let mut png = Vec::new();
@@ -226,11 +185,73 @@ pub fn decode(bytes: Vec<u8>, want_preview: bool) -> Result<DecodedInput, InputI
         }
     } else {
         Image {
-            mime_type: mime.into(),
+            mime_type: media_type(format).unwrap_or("image/png").into(),
             bytes,
         }
     };
     Ok(DecodedInput { image, preview })
+}
+
+/// The media type of the formats accepted, `None` for any other.
+pub fn media_type(format: ImageFormat) -> Option<&'static str> {
+    match format {
+        ImageFormat::Png => Some("image/png"),
+        ImageFormat::Jpeg => Some("image/jpeg"),
+        ImageFormat::WebP => Some("image/webp"),
+        ImageFormat::Gif => Some("image/gif"),
+        _ => None,
+    }
+}
+
+/// The format (PNG, JPEG, WebP or GIF, from the bytes, never a declared
+/// type) and the width and height its header claims, within
+/// `MAX_PIXELS`. Nothing is decoded.
+pub fn probe(bytes: &[u8]) -> Result<(ImageFormat, u32, u32), InputImageError> {
+    let format = image::guess_format(bytes).map_err(|_| InputImageError::NotAnImage)?;
+    if media_type(format).is_none() {
+        return Err(InputImageError::NotAnImage);
+    }
+    // The header alone, read without a budget: nothing is allocated for
+    // pixels yet, and a canvas over 25 megapixels ends here.
+    let (width, height) = ImageReader::with_format(std::io::Cursor::new(bytes), format)
+        .into_dimensions()
+        .map_err(|_| InputImageError::NotAnImage)?;
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > MAX_PIXELS {
+        return Err(InputImageError::TooManyPixels {
+            width,
+            height,
+            megapixels: pixels.div_ceil(1_000_000),
+        });
+    }
+    Ok((format, width, height))
+}
+
+/// The pixels of an image (a GIF's first frame), decoded within the
+/// limits: `probe`'s, then `MAX_DECODE_BYTES` checked against the
+/// decoder's own figure before decoding and enforced while decoding.
+pub fn decode_picture(bytes: &[u8]) -> Result<(ImageFormat, DynamicImage), InputImageError> {
+    let (format, _, _) = probe(bytes)?;
+    let too_much_memory = |bytes: u64| InputImageError::TooMuchMemory {
+        megabytes: bytes.div_ceil(1024 * 1024),
+    };
+    let mut reader = ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    let decoder = reader.into_decoder().map_err(|e| match e {
+        image::ImageError::Limits(_) => too_much_memory(MAX_DECODE_BYTES + 1),
+        _ => InputImageError::NotAnImage,
+    })?;
+    if decoder.total_bytes() > MAX_DECODE_BYTES {
+        return Err(too_much_memory(decoder.total_bytes()));
+    }
+    // A GIF's first frame; every other format's only one.
+    let decoded = DynamicImage::from_decoder(decoder).map_err(|e| match e {
+        image::ImageError::Limits(_) => too_much_memory(MAX_DECODE_BYTES + 1),
+        _ => InputImageError::NotAnImage,
+    })?;
+    Ok((format, decoded))
 }
 
 /// At most `PREVIEW_LONG_SIDE` on its long side, RGB: what the offline

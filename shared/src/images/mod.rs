@@ -1,17 +1,19 @@
 //! Image generation: the Gemini REST client for live keys, the offline
-//! renderer for test keys, and the guarded fetch of img2img inputs. Both
+//! renderer for test keys, the guarded fetch of reference images, and the
+//! bounded conversion of results to the requested output format. Both
 //! generators answer with the same `Outcome`, so the worker treats them alike.
 
 pub mod gemini;
 pub mod input;
 pub mod offline;
+pub mod output;
 
 use std::time::Duration;
 
 /// Building an outbound HTTP client failed (no TLS roots, bad settings).
 pub use reqwest::Error as HttpClientError;
 
-use crate::domain::{AspectRatio, Mode};
+use crate::domain::{AspectRatio, ImageSize, Mode};
 
 /// Bytes of one image, as produced or fetched.
 #[derive(Clone, PartialEq, Eq)]
@@ -38,13 +40,18 @@ impl Image {
     }
 }
 
-/// What to generate.
+/// What to generate: one provider call, one image.
 #[derive(Clone, Copy, Debug)]
 pub struct Prompt<'a> {
     pub text: &'a str,
     pub mode: Mode,
     pub aspect_ratio: AspectRatio,
-    pub input_image: Option<&'a Image>,
+    /// `None`: the size configured for the mode (by default the contract's
+    /// 1K for drafts, 2K for finals).
+    pub image_size: Option<ImageSize>,
+    /// The reference images, in order; each becomes one `inline_data` part
+    /// after the text. Empty for text-to-image.
+    pub inputs: &'a [Image],
 }
 
 /// How one generation attempt ended.
