@@ -389,7 +389,7 @@ impl Worker {
                 let (text, mode, ratio) = (job.prompt.clone(), job.mode, job.aspect_ratio);
                 let previews = Arc::clone(&inputs.previews);
                 let rendered = tokio::task::spawn_blocking(move || {
-                    let picture = offline::render(
+                    offline::render(
                         Prompt {
                             text: &text,
                             mode,
@@ -399,13 +399,19 @@ impl Worker {
                         },
                         index,
                         &previews,
-                    );
-                    output::encode(&picture, options.output_format, options.quality())
+                    )
                 })
                 .await;
-                match rendered {
-                    Ok(Ok(encoded)) => encoded,
-                    _ => {
+                let encoded = match rendered {
+                    Ok(picture) => {
+                        output::encode_bounded(picture, options.output_format, options.quality())
+                            .await
+                    }
+                    Err(_) => Err(output::OutputError::NotAnImage),
+                };
+                match encoded {
+                    Ok(encoded) => encoded,
+                    Err(_) => {
                         return Ok(Produced::Failed(Outcome::NoImage(
                             "The offline renderer failed".into(),
                         )));

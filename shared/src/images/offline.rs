@@ -27,10 +27,7 @@ pub fn dimensions(size: ImageSize, ratio: AspectRatio) -> (u32, u32) {
 
 fn shaped(long: u32, ratio: AspectRatio) -> (u32, u32) {
     let (w, h) = ratio.as_str().split_once(':').unwrap_or(("1", "1"));
-    let (w, h): (u32, u32) = (
-        w.parse().unwrap_or(1).max(1),
-        h.parse().unwrap_or(1).max(1),
-    );
+    let (w, h): (u32, u32) = (w.parse().unwrap_or(1).max(1), h.parse().unwrap_or(1).max(1));
     if w >= h {
         (long, (long * h / w).max(1))
     } else {
@@ -167,10 +164,7 @@ mod tests {
         for index in 1..4 {
             let other = render(prompt("A cute cat", Mode::Draft), index, &[]);
             assert!(differing(&cat, &other) > half, "index {index}");
-            assert_eq!(
-                other,
-                render(prompt("A cute cat", Mode::Draft), index, &[])
-            );
+            assert_eq!(other, render(prompt("A cute cat", Mode::Draft), index, &[]));
         }
     }
 

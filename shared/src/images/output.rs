@@ -241,9 +241,8 @@ mod tests {
             assert_eq!(encoded.image.mime_type, "image/webp");
             assert!(is_webp(&encoded.image.bytes), "index {index}");
             assert_eq!((encoded.width, encoded.height), (1024, 576));
-            let back =
-                image::load_from_memory_with_format(&encoded.image.bytes, ImageFormat::WebP)
-                    .unwrap();
+            let back = image::load_from_memory_with_format(&encoded.image.bytes, ImageFormat::WebP)
+                .unwrap();
             assert_eq!((back.width(), back.height()), (1024, 576));
         }
     }

@@ -1067,7 +1067,7 @@ fn allowed_on_objects(t: &Value, action: &str, prefix: &str) -> BTreeSet<String>
             if actions(statement).iter().any(|a| a == action)
                 && resource.as_deref() == Some(&format!("${{ResultsBucket.Arn}}/{prefix}*"))
             {
-                ids.insert(id);
+                ids.insert(id.clone());
             }
         }
     }

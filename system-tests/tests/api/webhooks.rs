@@ -383,16 +383,14 @@ async fn forbidden_targets_are_refused() {
 
     let deliverer =
         shared::webhooks::Deliverer::new(UrlPolicy::Production, Duration::from_secs(1)).unwrap();
-    let event = WebhookEvent {
-        event_id: "evt_x".into(),
-        job_id: "cjob".into(),
-        tenant_id: "ctenant".into(),
-        status: shared::domain::JobStatus::Succeeded,
-        result_urls: vec![],
-        error: None,
-        livemode: false,
-        timestamp: 0,
-    };
+    let event = WebhookEvent::of(&devstack::provision::test_job(
+        "cjob",
+        "ctenant",
+        shared::domain::JobStatus::Succeeded,
+        "a cat",
+        shared::time::now(),
+    ))
+    .expect("a terminal job's event");
     for url in [
         receiver.url.as_str(),
         "https://127.0.0.1/hook",

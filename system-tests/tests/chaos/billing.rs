@@ -27,8 +27,8 @@ pub enum Effect {
 
 pub fn effect(reply: &Reply, timeout: Duration) -> Effect {
     match reply {
-        Reply::Image(_) => Effect::Image,
-        Reply::PromptBlocked(_) | Reply::Finish(_) => Effect::Blocked,
+        Reply::Image(_) | Reply::ImageAs { .. } => Effect::Image,
+        Reply::PromptBlocked(_) | Reply::Finish(_) | Reply::Refused { .. } => Effect::Blocked,
         Reply::Error { .. } => Effect::Transient,
         Reply::Slow(delay, _) if *delay >= timeout => Effect::TimedOut,
         Reply::Slow(_, inner) => match effect(inner, timeout) {
@@ -154,9 +154,12 @@ mod tests {
             prompt: "p".into(),
             mode: Mode::Draft,
             input_image_url: None,
+            input_image_urls: Vec::new(),
+            options: shared::domain::GenerationOptions::default(),
             aspect_ratio: AspectRatio::DEFAULT,
             key_mode: KeyMode::Live,
             result_urls: Vec::new(),
+            images: Vec::new(),
             error: code.map(|c| JobError {
                 code: shared::domain::FailureCode::parse(c).expect("a contract code"),
                 message: "m".into(),

@@ -4,15 +4,57 @@
 
 use fuzz_checks::stream::{check, check_change};
 use proptest::prelude::*;
-use shared::domain::{AspectRatio, FailureCode, Job, JobError, JobStatus, KeyMode, Mode};
+use shared::domain::{
+    AspectRatio, FailureCode, GenerationOptions, ImageSize, Job, JobError, JobStatus, KeyMode,
+    Mode, OutputFormat, ResultImage,
+};
 use shared::{ids, time};
 
 use crate::support::{config, replay};
 
 const EVENT_NAMES: [&str; 3] = ["MODIFY", "INSERT", "REMOVE"];
 
-/// A job as the store may hold it, in any status, with or without an input
-/// image, results or an error.
+/// Generation options as the store may hold them (1.1).
+fn options() -> impl Strategy<Value = GenerationOptions> {
+    (
+        prop::option::of(prop::sample::select(&ImageSize::ALL[..])),
+        1..=4u8,
+        prop::sample::select(&OutputFormat::ALL[..]),
+        prop::option::of(1..=100u8),
+    )
+        .prop_map(
+            |(image_size, number_of_images, output_format, quality)| GenerationOptions {
+                image_size,
+                number_of_images,
+                output_format,
+                output_quality: quality.filter(|_| output_format.is_lossy()),
+            },
+        )
+}
+
+/// Stored result images (1.1).
+fn images() -> impl Strategy<Value = Vec<ResultImage>> {
+    prop::collection::vec(
+        (0..4u32, "\\PC{0,20}", 1..5000u32, 1..5000u32, any::<u32>()),
+        0..4,
+    )
+    .prop_map(|images| {
+        images
+            .into_iter()
+            .map(|(index, url, width, height, bytes)| ResultImage {
+                index,
+                url,
+                content_type: "image/webp".into(),
+                width,
+                height,
+                bytes: u64::from(bytes),
+            })
+            .collect()
+    })
+}
+
+/// A job as the store may hold it, in any status, with or without input
+/// images, options, results or an error.
 fn job() -> impl Strategy<Value = Job> {
     let text = "\\PC{0,20}";
     (
@@ -23,9 +65,23 @@ fn job() -> impl Strategy<Value = Job> {
         prop::collection::vec(text, 0..2),
         prop::option::of((prop::sample::select(&FailureCode::ALL[..]), text)),
         0..5u32,
+        prop::collection::vec(text, 0..3),
+        options(),
+        images(),
     )
         .prop_map(
-            |(status, prompt, input_image_url, ratio, result_urls, error, attempts)| {
+            |(
+                status,
+                prompt,
+                input_image_url,
+                ratio,
+                result_urls,
+                error,
+                attempts,
+                input_image_urls,
+                options,
+                images,
+            )| {
                 let at = time::parse_iso("2026-01-26T09:36:16.288Z").expect("a timestamp");
                 Job {
                     id: ids::new_id(),
@@ -34,9 +90,12 @@ fn job() -> impl Strategy<Value = Job> {
                     prompt,
                     mode: Mode::Draft,
                     input_image_url,
+                    input_image_urls,
                     aspect_ratio: AspectRatio::parse(ratio).expect("an allowed ratio"),
+                    options,
                     key_mode: KeyMode::Live,
                     result_urls,
+                    images,
                     error: error.map(|(code, message)| JobError { code, message }),
                     attempts,
                     created_at: at,

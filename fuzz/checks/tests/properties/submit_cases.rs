@@ -34,7 +34,7 @@ const WORDS: [&str; 18] = [
 /// real and lying magic bytes, bad base64, a missing `;base64`.
 fn data_url_text() -> impl Strategy<Value = String> {
     use base64::Engine;
-    let kinds = [
+    const KINDS: [&str; 7] = [
         "image/png",
         "image/jpeg",
         "image/webp",
@@ -43,7 +43,7 @@ fn data_url_text() -> impl Strategy<Value = String> {
         "image/svg+xml",
         "text/plain",
     ];
-    let magic: [&[u8]; 5] = [
+    const MAGIC: [&[u8]; 5] = [
         b"\x89PNG\r\n\x1a\n",
         b"\xff\xd8\xff\xe0",
         b"RIFF\0\0\0\0WEBPVP8 ",
@@ -51,8 +51,8 @@ fn data_url_text() -> impl Strategy<Value = String> {
         b"<svg>",
     ];
     (
-        prop::sample::select(&kinds[..]),
-        prop::sample::select(&magic[..]),
+        prop::sample::select(&KINDS[..]),
+        prop::sample::select(&MAGIC[..]),
         prop::collection::vec(any::<u8>(), 0..24),
         0u8..4,
     )
