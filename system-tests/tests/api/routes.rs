@@ -67,8 +67,10 @@ async fn the_quick_start_works_end_to_end() {
             "createdAt",
             "deadlineAt",
             "error",
+            "images",
             "jobId",
             "livemode",
+            "request",
             "resultUrls",
             "status",
             "updatedAt"
@@ -96,10 +98,12 @@ async fn the_quick_start_works_end_to_end() {
             "errorCode",
             "errorMessage",
             "id",
+            "images",
             "inputImageUrl",
             "livemode",
             "mode",
             "prompt",
+            "request",
             "resultUrls",
             "status",
             "updatedAt"

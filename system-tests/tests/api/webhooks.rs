@@ -161,8 +161,10 @@ async fn a_succeeded_job_is_delivered_once_signed() {
         [
             "error",
             "eventId",
+            "images",
             "jobId",
             "livemode",
+            "request",
             "resultUrls",
             "status",
             "tenantId",

@@ -500,8 +500,9 @@ async fn test_keys_render_offline_through_the_same_pipeline() {
         pictures.push(image::load_from_memory(&bytes).expect("a real PNG"));
     }
     assert_eq!(gemini.call_count(), 0, "test keys never call Gemini");
-    assert_eq!((pictures[0].width(), pictures[0].height()), (512, 512));
-    assert_eq!((pictures[2].width(), pictures[2].height()), (1024, 576));
+    // Draft is 1K, final 2K (1.1 `imageSize` defaults), shaped by the ratio.
+    assert_eq!((pictures[0].width(), pictures[0].height()), (1024, 1024));
+    assert_eq!((pictures[2].width(), pictures[2].height()), (2048, 1152));
     assert_ne!(
         pictures[0].to_rgb8().into_raw(),
         pictures[1].to_rgb8().into_raw(),
