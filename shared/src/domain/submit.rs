@@ -182,7 +182,7 @@ impl SubmitRequest {
             }
         }
 
-        if body.len() > MAX_BODY_BYTES && !carries_data_url(&input_image_url, &input_image_urls) {
+        if body.len() > MAX_BODY_BYTES && !carries_data_url(input_image_url.as_ref(), input_image_urls.as_ref()) {
             return Err(too_large_without_data_urls());
         }
         let prompt = match prompt {
@@ -308,15 +308,14 @@ fn too_large_without_data_urls() -> ValidationError {
 }
 
 /// Whether the input fields, as sent, hold a `data:` URL.
-fn carries_data_url(single: &Option<Value>, listed: &Option<Value>) -> bool {
+fn carries_data_url(single: Option<&Value>, listed: Option<&Value>) -> bool {
     let is_data = |v: &Value| {
         v.as_str()
             .and_then(|s| s.get(..5))
             .is_some_and(|p| p.eq_ignore_ascii_case("data:"))
     };
-    single.as_ref().is_some_and(is_data)
+    single.is_some_and(is_data)
         || listed
-            .as_ref()
             .and_then(Value::as_array)
             .is_some_and(|entries| entries.iter().any(is_data))
 }
@@ -850,7 +849,7 @@ mod tests {
             ),
         ];
         for (body, expected) in cases {
-            let err = parse(&body.to_string()).expect_err(&expected.to_string());
+            let err = parse(&body.to_string()).expect_err(expected);
             assert!(err.contains(expected), "{expected}: {err}");
         }
     }
