@@ -476,7 +476,12 @@ mod tests {
     fn every_input_is_one_inline_part_in_order_after_the_text() {
         let inputs: Vec<Image> = (0..14u8)
             .map(|i| Image {
-                mime_type: if i % 2 == 0 { "image/png" } else { "image/webp" }.into(),
+                mime_type: if i % 2 == 0 {
+                    "image/png"
+                } else {
+                    "image/webp"
+                }
+                .into(),
                 bytes: vec![i; usize::from(i) + 1],
             })
             .collect();

@@ -88,15 +88,18 @@ pub fn encode(
                 .map_err(|e| failed(e.to_string()))?;
         }
         OutputFormat::Jpeg => {
-            // JPEG has no alpha channel: flattened (dropped), as browsers do
-            // with an opaque background.
+            // JPEG has no alpha channel: dropped. (`write_with_encoder`, not
+            // the generic `encode_image`: the codec's own code, compiled
+            // with its optimisation even in debug builds.)
             let rgb = match picture {
-                DynamicImage::ImageRgb8(rgb) => std::borrow::Cow::Borrowed(rgb),
-                other => std::borrow::Cow::Owned(other.to_rgb8()),
+                DynamicImage::ImageRgb8(_) => std::borrow::Cow::Borrowed(picture),
+                other => std::borrow::Cow::Owned(DynamicImage::ImageRgb8(other.to_rgb8())),
             };
-            JpegEncoder::new_with_quality(Cursor::new(&mut bytes), quality)
-                .encode_image(rgb.as_ref())
-                .map_err(|e| failed(e.to_string()))?;
+            rgb.write_with_encoder(JpegEncoder::new_with_quality(
+                Cursor::new(&mut bytes),
+                quality,
+            ))
+            .map_err(|e| failed(e.to_string()))?;
         }
         OutputFormat::Webp => {
             let picture = eight_bit(picture);
@@ -241,9 +244,8 @@ mod tests {
             assert_eq!(encoded.image.mime_type, "image/webp");
             assert!(is_webp(&encoded.image.bytes), "index {index}");
             assert_eq!((encoded.width, encoded.height), (1024, 576));
-            let back =
-                image::load_from_memory_with_format(&encoded.image.bytes, ImageFormat::WebP)
-                    .unwrap();
+            let back = image::load_from_memory_with_format(&encoded.image.bytes, ImageFormat::WebP)
+                .unwrap();
             assert_eq!((back.width(), back.height()), (1024, 576));
         }
     }
