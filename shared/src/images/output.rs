@@ -88,15 +88,18 @@ pub fn encode(
                 .map_err(|e| failed(e.to_string()))?;
         }
         OutputFormat::Jpeg => {
-            // JPEG has no alpha channel: flattened (dropped), as browsers do
-            // with an opaque background.
+            // JPEG has no alpha channel: dropped. (`write_with_encoder`, not
+            // the generic `encode_image`: the codec's own code, compiled
+            // with its optimisation even in debug builds.)
             let rgb = match picture {
-                DynamicImage::ImageRgb8(rgb) => std::borrow::Cow::Borrowed(rgb),
-                other => std::borrow::Cow::Owned(other.to_rgb8()),
+                DynamicImage::ImageRgb8(_) => std::borrow::Cow::Borrowed(picture),
+                other => std::borrow::Cow::Owned(DynamicImage::ImageRgb8(other.to_rgb8())),
             };
-            JpegEncoder::new_with_quality(Cursor::new(&mut bytes), quality)
-                .encode_image(rgb.as_ref())
-                .map_err(|e| failed(e.to_string()))?;
+            rgb.write_with_encoder(JpegEncoder::new_with_quality(
+                Cursor::new(&mut bytes),
+                quality,
+            ))
+            .map_err(|e| failed(e.to_string()))?;
         }
         OutputFormat::Webp => {
             let picture = eight_bit(picture);
