@@ -182,7 +182,9 @@ impl SubmitRequest {
             }
         }
 
-        if body.len() > MAX_BODY_BYTES && !carries_data_url(input_image_url.as_ref(), input_image_urls.as_ref()) {
+        if body.len() > MAX_BODY_BYTES
+            && !carries_data_url(input_image_url.as_ref(), input_image_urls.as_ref())
+        {
             return Err(too_large_without_data_urls());
         }
         let prompt = match prompt {

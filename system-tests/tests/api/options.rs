@@ -56,10 +56,19 @@ fn data_url(media_type: &str, bytes: &[u8]) -> String {
 async fn fetch_results(t: &TestStack, job: &Value) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     for url in job["resultUrls"].as_array().expect("resultUrls") {
-        let resp = t.http.get(url.as_str().unwrap()).send().await.unwrap();
+        let url = url.as_str().expect("a URL string");
+        let resp = t
+            .http
+            .get(url)
+            .send()
+            .await
+            .expect("the result URL answers");
         assert_eq!(resp.status(), 200);
-        let content_type = resp.headers()["content-type"].to_str().unwrap().to_string();
-        out.push((content_type, resp.bytes().await.unwrap().to_vec()));
+        let content_type = resp.headers()["content-type"]
+            .to_str()
+            .expect("a Content-Type")
+            .to_string();
+        out.push((content_type, resp.bytes().await.expect("the body").to_vec()));
     }
     out
 }
