@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { mkdirSync, existsSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -23,6 +24,45 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // The dev tenant gets a webhook URL and secret (DEV_WEBHOOK_URL/SECRET), so
 // per-job webhookUrls are accepted; both point at `receiver` below.
 const DEV_WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+// A real PNG of `width`×`height` RGB pixels (a diagonal gradient), made
+// here so the test needs no image file: what a user would pick from disk.
+function makePng(width, height) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc32 = (bytes) => {
+    let c = 0xffffffff;
+    for (const b of bytes) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const tail = Buffer.alloc(4);
+    tail.writeUInt32BE(crc32(body));
+    return Buffer.concat([head, body, tail]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, no interlace
+  const rows = [];
+  for (let y = 0; y < height; y++) {
+    const row = Buffer.alloc(1 + width * 3); // filter byte 0, then pixels
+    for (let x = 0; x < width; x++) row.set([(x * 4) & 0xff, (y * 4) & 0xff, ((x + y) * 2) & 0xff], 1 + x * 3);
+    rows.push(row);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.concat(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
 
 let server;
 let browser;
@@ -319,6 +359,103 @@ test('a user waits for a result on submit and long-polls jobs, from docs/api.htm
   assert.match(bad.message, /`wait`/, 'the message names the parameter');
   await page.locator('#out-get .error-banner').first().waitFor();
 
+  assert.deepEqual(errors, [], 'no script errors');
+  await page.close();
+});
+
+test('a user picks an image file and gets two JPEG results shown with their sizes, from docs/api.html', async () => {
+  const { page, errors } = await openPage();
+  const png = makePng(64, 48);
+
+  await page.fill('#generate-body', JSON.stringify({ prompt: 'The same picture, as a pencil sketch', mode: 'draft' }, null, 2));
+  // outputQuality is only for jpeg and webp: disabled (and never sent) with png.
+  assert.equal(await page.isDisabled('#generate-output-quality'), true, 'outputQuality is disabled for png');
+
+  // The file picker reads the file as a data: URL into the body (one image: inputImageUrl).
+  await page.setInputFiles('#generate-files', { name: 'sketch-me.png', mimeType: 'image/png', buffer: png });
+  const dataUrl = `data:image/png;base64,${png.toString('base64')}`;
+  await page.waitForFunction(
+    (want) => { try { return JSON.parse(document.querySelector('#generate-body').value).inputImageUrl === want; } catch { return false; } },
+    dataUrl,
+    { timeout: 30_000 },
+  );
+  assert.match(await page.textContent('#generate-inputs-hint'), /sketch-me\.png/, 'the picked file is named');
+
+  await page.fill('#generate-number-of-images', '2');
+  await page.selectOption('#generate-output-format', 'jpeg');
+  assert.equal(await page.isDisabled('#generate-output-quality'), false, 'outputQuality is enabled for jpeg');
+  const body = JSON.parse(await page.inputValue('#generate-body'));
+  assert.deepEqual(body, {
+    prompt: 'The same picture, as a pencil sketch', mode: 'draft',
+    inputImageUrl: dataUrl, numberOfImages: 2, outputFormat: 'jpeg',
+  }, 'the controls wrote exactly these fields (no outputQuality: 90 by default)');
+
+  await page.uncheck('#generate-wait');
+  await page.check('#generate-poll');
+  const submitted = JSON.parse(await send(page, 'generate', 202));
+  assert.equal(submitted.status, 'QUEUED');
+
+  // The page polls the job; two images of a 1K draft take longer than one.
+  await page.waitForFunction(
+    () => /SUCCEEDED|FAILED|CANCELED/.test(document.querySelector('#poll-status')?.textContent ?? ''),
+    null,
+    { timeout: 120_000 },
+  );
+  assert.equal(await page.textContent('#poll-status'), 'SUCCEEDED',
+    `the job succeeded (${await page.locator('#poll-error').innerText()})`);
+  await page.waitForFunction(
+    () => {
+      const shown = [...document.querySelectorAll('#poll-images figure img.result-image')];
+      return shown.length === 2 && shown.every((i) => i.complete && i.naturalWidth > 0);
+    },
+    null,
+    { timeout: 30_000 },
+  );
+  const shown = await page.locator('#poll-images figure').evaluateAll((figures) => figures.map((f) => ({
+    contentType: f.dataset.contentType, width: Number(f.dataset.width), height: Number(f.dataset.height),
+    bytes: Number(f.dataset.bytes), naturalWidth: f.querySelector('img').naturalWidth,
+    naturalHeight: f.querySelector('img').naturalHeight, src: f.querySelector('img').src,
+    caption: f.querySelector('figcaption').textContent,
+  })));
+  assert.equal(shown.length, 2, 'two result images displayed');
+  for (const [i, image] of shown.entries()) {
+    assert.equal(image.contentType, 'image/jpeg', `image ${i + 1} is a JPEG`);
+    assert.equal(image.naturalWidth, image.width, `image ${i + 1} is as wide as the view says`);
+    assert.equal(image.naturalHeight, image.height, `image ${i + 1} is as high as the view says`);
+    assert.equal(Math.max(image.width, image.height), 1024, 'a draft is 1K: 1,024 px on the long side');
+    assert.ok(image.bytes > 0);
+    assert.match(image.caption, new RegExp(`${image.width}×${image.height} · image/jpeg · `), 'the caption says size and type');
+    // The stored object really is a JPEG, served as one.
+    const res = await fetch(image.src);
+    assert.equal(res.headers.get('content-type'), 'image/jpeg');
+    const bytes = Buffer.from(await res.arrayBuffer());
+    assert.deepEqual([...bytes.subarray(0, 3)], [0xff, 0xd8, 0xff], 'JPEG magic bytes');
+    assert.equal(bytes.length, image.bytes, 'bytes is the stored size');
+  }
+  assert.notEqual(shown[0].src, shown[1].src, 'two distinct objects');
+  assert.match(await page.textContent('#poll-request'), /2 × jpeg \(quality 90\) · 1 input image/);
+
+  // The job view has the same, and its request shows the options as accepted.
+  assert.equal(await page.inputValue('#get-job-id'), submitted.jobId);
+  await page.uncheck('#get-long-poll');
+  const job = JSON.parse(await send(page, 'get', 200));
+  assert.equal(job.images.length, 2);
+  assert.deepEqual(job.images.map((i) => i.url), job.resultUrls, 'images in resultUrls order');
+  assert.deepEqual(job.request, {
+    mode: 'draft', aspectRatio: '1:1', imageSize: '1K', numberOfImages: 2, outputFormat: 'jpeg',
+    outputQuality: 90, deadlineSeconds: null, inputImages: 1,
+  });
+  assert.equal(await page.locator('#out-get figure[data-content-type="image/jpeg"]').count(), 2);
+
+  // Listed with both images, and the uploaded input only as its type.
+  const item = await until('the job in the listing', async () =>
+    JSON.parse(await send(page, 'list', 200)).items.find((it) => it.id === submitted.jobId));
+  assert.equal(item.inputImageUrl, 'data:image/png;base64,…', 'never the image itself');
+  assert.equal(item.images.length, 2);
+  assert.ok(!JSON.stringify(item).includes(png.toString('base64').slice(0, 40)), 'no data URL contents in the list item');
+
+  mkdirSync(join(root, 'target', 'browser'), { recursive: true });
+  await page.screenshot({ path: join(root, 'target', 'browser', 'api-page-options.png'), fullPage: true });
   assert.deepEqual(errors, [], 'no script errors');
   await page.close();
 });
