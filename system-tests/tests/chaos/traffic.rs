@@ -416,8 +416,11 @@ impl<'a> Traffic<'a> {
         // The chaos tenants' keys are live keys: every view says so.
         if body["jobId"] != job
             || !STATUSES.contains(&status)
-            || fields != 8
+            || fields != 10
             || body["livemode"] != true
+            || !body["request"].is_object()
+            || body["images"].as_array().map(Vec::len)
+                != body["resultUrls"].as_array().map(Vec::len)
             || !(body["deadlineAt"].is_null() || body["deadlineAt"].is_string())
         {
             return self
