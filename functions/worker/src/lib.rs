@@ -9,7 +9,7 @@
 
 use std::convert::Infallible;
 use std::ops::ControlFlow;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
@@ -29,7 +29,11 @@ use shared::results::{ResultStore, ResultsError, result_key};
 use shared::secrets::Secret;
 use shared::store::{ClaimOutcome, Finish, Store, StoreError};
 use shared::time::{self, Timestamp};
+use tokio::sync::Semaphore;
 use tracing::Instrument;
+
+/// Test mode's renders, one at a time per process (see `produce`).
+static RENDERS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(1));
 
 /// SQS refuses a visibility timeout above 12 hours; backoffs stay far below.
 const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
@@ -388,6 +392,10 @@ impl Worker {
             KeyMode::Test => {
                 let (text, mode, ratio) = (job.prompt.clone(), job.mode, job.aspect_ratio);
                 let previews = Arc::clone(&inputs.previews);
+                // One render at a time in a process: a 4K picture is 50 MB
+                // before it is encoded, so four at once would be 200 MB.
+                // The semaphore is never closed, so acquiring cannot fail.
+                let _permit = RENDERS.acquire().await.ok();
                 let rendered = tokio::task::spawn_blocking(move || {
                     offline::render(
                         Prompt {
