@@ -20,7 +20,7 @@ use runtime::sqs::Disposition;
 use shared::domain::options::{MAX_DATA_URL_BYTES, MAX_TOTAL_INPUT_BYTES, is_stored_input};
 use shared::domain::{FailureCode, Job, JobError, KeyMode, ResultImage};
 use shared::env::{Env, EnvError};
-use shared::images::gemini::{GeminiClient, GeminiConfig, Models};
+use shared::images::gemini::{GeminiClient, GeminiConfig, Models, PreparedCall};
 use shared::images::input::{InputFetcher, InputImageError, decode_bounded};
 use shared::images::{HttpClientError, Image, Outcome, Prompt, offline, output};
 use shared::netguard::UrlPolicy;
@@ -288,12 +288,23 @@ impl Worker {
         let missing: Vec<u32> = (0..wanted)
             .filter(|index| !stored.iter().any(|i| i.index == *index))
             .collect();
-        // One provider call per missing image, all at once; each image is
-        // converted (one at a time per process) and stored as it arrives.
+        // One provider call per missing image, all at once, sharing one
+        // request body; each image is converted (one at a time per
+        // process) and stored as it arrives.
+        let call = match (job.key_mode, &self.gemini) {
+            (KeyMode::Live, Some(gemini)) => Some(gemini.prepare(Prompt {
+                text: &job.prompt,
+                mode: job.mode,
+                aspect_ratio: job.aspect_ratio,
+                image_size: job.options.image_size,
+                inputs: &inputs.images,
+            })),
+            _ => None,
+        };
         let produced = futures_util::future::join_all(
             missing
                 .iter()
-                .map(|&index| self.produce(job, &inputs, index)),
+                .map(|&index| self.produce(job, &inputs, call.as_ref(), index)),
         )
         .await;
         let (mut blocked, mut unusable, mut transient) = (None, None, None);
@@ -385,6 +396,7 @@ impl Worker {
         &self,
         job: &Job,
         inputs: &Inputs,
+        call: Option<&PreparedCall>,
         index: u32,
     ) -> Result<Produced, ResultsError> {
         let options = job.options;
@@ -427,20 +439,13 @@ impl Worker {
                 }
             }
             KeyMode::Live => {
-                let Some(gemini) = &self.gemini else {
+                let (Some(gemini), Some(call)) = (&self.gemini, call) else {
                     return Ok(Produced::Failed(Outcome::Transient {
                         reason: "The image provider is not configured".into(),
                         retry_after: None,
                     }));
                 };
-                let prompt = Prompt {
-                    text: &job.prompt,
-                    mode: job.mode,
-                    aspect_ratio: job.aspect_ratio,
-                    image_size: options.image_size,
-                    inputs: &inputs.images,
-                };
-                let answer = match gemini.generate(prompt).await {
+                let answer = match gemini.send(call).await {
                     Outcome::Images(images) => images.into_iter().next(),
                     other => return Ok(Produced::Failed(other)),
                 };

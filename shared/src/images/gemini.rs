@@ -58,6 +58,16 @@ pub struct GeminiClient {
     config: GeminiConfig,
 }
 
+/// A `generateContent` call, ready to be made (once or several times).
+pub struct PreparedCall {
+    url: String,
+    body: bytes::Bytes,
+}
+
+/// Answers being read and parsed, one at a time per process.
+static ANSWERS: std::sync::LazyLock<tokio::sync::Semaphore> =
+    std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(1));
+
 /// Answers larger than this are not images we asked for.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
@@ -72,25 +82,44 @@ impl GeminiClient {
         Ok(GeminiClient { http, config })
     }
 
+    /// One call for `prompt`.
     pub async fn generate(&self, prompt: Prompt<'_>) -> Outcome {
+        self.send(&self.prepare(prompt)).await
+    }
+
+    /// The call for `prompt`, built once: the images of a job are the same
+    /// request made `numberOfImages` times, and with 14 references its
+    /// body is up to ~19 MB of base64, which every call then shares.
+    pub fn prepare(&self, prompt: Prompt<'_>) -> PreparedCall {
         let (model, size) = self.config.models.for_mode(prompt.mode);
-        let url = format!(
-            "{}/v1beta/models/{model}:generateContent",
-            self.config.base_url.trim_end_matches('/')
-        );
-        let body = request_body(prompt, size);
+        PreparedCall {
+            url: format!(
+                "{}/v1beta/models/{model}:generateContent",
+                self.config.base_url.trim_end_matches('/')
+            ),
+            body: bytes::Bytes::from(request_body(prompt, size)),
+        }
+    }
+
+    /// Makes a prepared call. Calls run concurrently, but their answers
+    /// (a 4K image is ~25 MB of JSON, and reading it needs about as much
+    /// again) are read one at a time per process; the others wait in
+    /// their connections.
+    pub async fn send(&self, call: &PreparedCall) -> Outcome {
         let sent = self
             .http
-            .post(&url)
+            .post(&call.url)
             .header("x-goog-api-key", &self.config.api_key)
             .header("content-type", "application/json")
-            .body(body)
+            .body(call.body.clone())
             .send()
             .await;
         let mut resp = match sent {
             Ok(resp) => resp,
             Err(e) => return transport_failure(&e),
         };
+        // The semaphore is never closed, so acquiring cannot fail.
+        let _permit = ANSWERS.acquire().await.ok();
         let status = resp.status().as_u16();
         // Read the body in chunks so an oversized answer is cut off early.
         let mut bytes = Vec::with_capacity(
@@ -198,11 +227,14 @@ pub fn request_body(prompt: Prompt<'_>, configured_size: &str) -> String {
     serde_json::to_string(&req).unwrap_or_default()
 }
 
+/// The answer, read in place: an image's base64 (a 4K image is ~25 MB of
+/// it) is borrowed from the body, not copied out, when it has no JSON
+/// escapes, which base64 never needs.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct Response {
-    #[serde(default)]
-    candidates: Vec<Candidate>,
+struct Response<'a> {
+    #[serde(default, borrow)]
+    candidates: Vec<Candidate<'a>>,
     prompt_feedback: Option<PromptFeedback>,
 }
 
@@ -215,32 +247,34 @@ struct PromptFeedback {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Candidate {
-    content: Option<ResponseContent>,
+struct Candidate<'a> {
+    #[serde(borrow)]
+    content: Option<ResponseContent<'a>>,
     finish_reason: Option<String>,
     finish_message: Option<String>,
 }
 
 #[derive(Deserialize)]
-struct ResponseContent {
-    #[serde(default)]
-    parts: Vec<ResponsePart>,
+struct ResponseContent<'a> {
+    #[serde(default, borrow)]
+    parts: Vec<ResponsePart<'a>>,
 }
 
 #[derive(Deserialize)]
-struct ResponsePart {
+struct ResponsePart<'a> {
     text: Option<String>,
-    #[serde(rename = "inlineData", alias = "inline_data")]
-    inline_data: Option<InlineDataIn>,
+    #[serde(rename = "inlineData", alias = "inline_data", borrow)]
+    inline_data: Option<InlineDataIn<'a>>,
     #[serde(default)]
     thought: bool,
 }
 
 #[derive(Deserialize)]
-struct InlineDataIn {
+struct InlineDataIn<'a> {
     #[serde(rename = "mimeType", alias = "mime_type")]
     mime_type: String,
-    data: String,
+    #[serde(borrow)]
+    data: std::borrow::Cow<'a, str>,
 }
 
 #[derive(Deserialize)]

@@ -150,21 +150,26 @@ fn format_of(format: OutputFormat) -> ImageFormat {
 /// one (by its bytes, not its declared type), otherwise decoded within the
 /// limits and encoded.
 pub fn convert(answer: Image, format: OutputFormat, quality: u8) -> Result<Encoded, OutputError> {
-    if let Some(kept) = keep_as_is(&answer, format)? {
-        return Ok(kept);
-    }
+    let answer = match keep_as_is(answer, format)? {
+        Ok(kept) => return Ok(kept),
+        Err(answer) => answer,
+    };
     let (_, picture) = input::decode_picture(&answer.bytes)?;
     drop(answer);
     encode(&picture, format, quality)
 }
 
-/// `Some` when the answer already is `format`: its bytes and header size.
-fn keep_as_is(answer: &Image, format: OutputFormat) -> Result<Option<Encoded>, OutputError> {
+/// `Ok(Ok(…))` when the answer already is `format`: its bytes (moved, not
+/// copied) and header size; `Ok(Err(answer))` when it must be converted.
+fn keep_as_is(answer: Image, format: OutputFormat) -> Result<Result<Encoded, Image>, OutputError> {
     let (actual, width, height) = input::probe(&answer.bytes)?;
-    Ok((actual == format_of(format)).then(|| Encoded {
+    if actual != format_of(format) {
+        return Ok(Err(answer));
+    }
+    Ok(Ok(Encoded {
         image: Image {
             mime_type: format.content_type().into(),
-            bytes: answer.bytes.clone(),
+            bytes: answer.bytes,
         },
         width,
         height,
@@ -196,9 +201,10 @@ pub async fn convert_bounded(
     format: OutputFormat,
     quality: u8,
 ) -> Result<Encoded, OutputError> {
-    if let Some(kept) = keep_as_is(&answer, format)? {
-        return Ok(kept);
-    }
+    let answer = match keep_as_is(answer, format)? {
+        Ok(kept) => return Ok(kept),
+        Err(answer) => answer,
+    };
     let _permit = CONVERSIONS.acquire().await.ok();
     tokio::task::spawn_blocking(move || convert(answer, format, quality))
         .await
