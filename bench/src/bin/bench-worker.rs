@@ -425,6 +425,12 @@ async fn four_k(moto_endpoint: &str) -> Result<String, BoxError> {
             );
             stored = job.images.iter().map(|i| i.bytes as usize).sum::<usize>() / job.images.len();
         }
+        let mut rise: Vec<u64> = peak
+            .iter()
+            .zip(&before)
+            .map(|(p, b)| p.saturating_sub(*b))
+            .collect();
+        rise.sort_unstable();
         before.sort_unstable();
         peak.sort_unstable();
         let median_kb = |v: &[u64]| v[v.len() / 2] as f64 / 1024.0;
@@ -438,7 +444,7 @@ async fn four_k(moto_endpoint: &str) -> Result<String, BoxError> {
             ));
         }
         rows.push_str(&format!(
-            "| {}{} | {} | {} | {:.1} MB | **{:.1} MB** (max {:.1}) | {:.0} ms | {} |\n",
+            "| {}{} | {} | {} | {:.1} MB | **{:.1} MB** (max {:.1}) | {:.1} MB | {:.0} ms | {} |\n",
             if case.headline { "" } else { "variant: " },
             case.format,
             case.images,
@@ -446,6 +452,7 @@ async fn four_k(moto_endpoint: &str) -> Result<String, BoxError> {
             median_kb(&before),
             median_kb(&peak),
             peak[peak.len() - 1] as f64 / 1024.0,
+            rise[rise.len() / 2] as f64 / 1024.0,
             time_ms,
             size(stored),
         ));
@@ -482,8 +489,25 @@ async fn four_k(moto_endpoint: &str) -> Result<String, BoxError> {
     let rss = current_rss_kb();
     let outcome = gemini::interpret(200, &answer);
     let parse_kb = peak_rss_kb().saturating_sub(rss);
-    assert!(matches!(outcome, shared::images::Outcome::Images(_)));
-    drop((outcome, answer));
+    drop(answer);
+    let shared::images::Outcome::Images(mut images) = outcome else {
+        return Err("the 4K answer did not parse".into());
+    };
+    let answer = images.remove(0);
+    // Converting one answer alone: kept as PNG, and to WebP.
+    let mut convert_kb = Vec::new();
+    for format in [
+        shared::domain::OutputFormat::Png,
+        shared::domain::OutputFormat::Webp,
+    ] {
+        let answer = answer.clone();
+        reset_peak_rss();
+        let rss = current_rss_kb();
+        let encoded = shared::images::output::convert(answer, format, 90)?;
+        convert_kb.push(peak_rss_kb().saturating_sub(rss) as f64 / 1024.0);
+        drop(encoded);
+    }
+    drop(answer);
     child.kill().await.ok();
 
     let references_total: usize = sizes.references.iter().sum();
@@ -514,12 +538,16 @@ async fn four_k(moto_endpoint: &str) -> Result<String, BoxError> {
          decoding each once (bounded), four uploads of the request and downloads of the answer over loopback, \
          parsing and base64-decoding the answers, the conversion (webp), four S3 PUTs and the DynamoDB writes \
          against moto.\n\n\
-         | case | images | references | RSS before | peak RSS | job time | each result |\n\
-         |---|---|---|---|---|---|---|\n{rows}\n\
+         | case | images | references | RSS before | peak RSS | rise (peak − before) | job time | each result |\n\
+         |---|---|---|---|---|---|---|---|\n{rows}\n\
          Measured alone in this process: one call's request body (the text, then the {REFERENCES} references \
          in base64) is {request:.1} MB of JSON in a {capacity:.1} MB allocation, built per call, so four calls \
          build four; parsing one answer (`gemini::interpret`: the JSON's base64 string copied out, then decoded to \
-         the PNG) raises peak RSS by {parse:.1} MB above the {body:.1} MB body it reads.\n",
+         the PNG) raises peak RSS by {parse:.1} MB above the {body:.1} MB body it reads; converting one decoded \
+         answer (`output::convert`, the answer's bytes already held) raises it by {keep:.1} MB when kept as PNG \
+         and by {webp:.1} MB to WebP. These rises are lower bounds: the allocator reuses pages it kept from \
+         earlier jobs before it asks the kernel for more (keeping a PNG copies its bytes, which fit in such \
+         pages).\n",
         size_min = size(min),
         size_max = size(max),
         total = mb(references_total),
@@ -529,6 +557,8 @@ async fn four_k(moto_endpoint: &str) -> Result<String, BoxError> {
         request = mb(request_len),
         capacity = mb(request_capacity),
         parse = parse_kb as f64 / 1024.0,
+        keep = convert_kb[0],
+        webp = convert_kb[1],
     ))
 }
 
