@@ -34,7 +34,10 @@ const TENANT: &str = "cbenchtenant0000000000000";
 async fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--serve-gemini") {
-        return serve_gemini(args[2].parse()?).await;
+        // `--serve-gemini PORT [SIDE]`: the answer's side in pixels, 2048
+        // by default (the 4-megapixel phases), 4096 for the 4K one.
+        let side = args.get(3).map_or(Ok(2048), |s| s.parse())?;
+        return serve_gemini(args[2].parse()?, side).await;
     }
 
     // The worker's own logs, when asked for (`RUST_LOG=info`).
@@ -65,6 +68,7 @@ async fn main() -> Result<(), BoxError> {
     let gemini_port = free_port()?;
     let mut child = tokio::process::Command::new(std::env::current_exe()?)
         .args(["--serve-gemini", &gemini_port.to_string()])
+        .stdout(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()?;
     let moto = Moto::start(free_port()?).await?;
@@ -130,6 +134,8 @@ async fn main() -> Result<(), BoxError> {
     let rss_peak = peak_rss_kb();
     let worst = worst_inputs(&stack, key, gemini_port).await?;
     child.kill().await.ok();
+    drop(stack);
+    let four_k = Box::pin(four_k(&moto.endpoint)).await?;
     moto.stop().await;
 
     let median_ms = |v: &mut Vec<Duration>| bench::median_p90_ms(v).0;
@@ -157,7 +163,7 @@ async fn main() -> Result<(), BoxError> {
         peak = rss_peak as f64 / 1024.0,
         before = rss_before as f64 / 1024.0,
     );
-    let report = format!("{report}\n{worst}");
+    let report = format!("{report}\n{worst}\n{four_k}");
     println!("{report}");
     bench::write_section("worker", &report)?;
     Ok(())
@@ -279,6 +285,283 @@ async fn worst_inputs(stack: &Stack, live_key: &str, port: u16) -> Result<String
     ))
 }
 
+/// What the fake Gemini serves, in bytes: its answer's PNG and JSON body,
+/// and each reference image.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct AnswerSizes {
+    png: usize,
+    body: usize,
+    references: Vec<usize>,
+}
+
+/// Jobs per 4K case.
+const RUNS_4K: usize = 3;
+
+/// One 4K case: output format, `numberOfImages`, reference images.
+struct FourKCase {
+    format: &'static str,
+    images: u8,
+    references: usize,
+    /// Part of the target's figure, or a variant that tells where memory goes.
+    headline: bool,
+}
+
+const FOUR_K_CASES: [FourKCase; 5] = [
+    FourKCase {
+        format: "png",
+        images: 4,
+        references: REFERENCES,
+        headline: true,
+    },
+    FourKCase {
+        format: "webp",
+        images: 4,
+        references: REFERENCES,
+        headline: true,
+    },
+    FourKCase {
+        format: "png",
+        images: 1,
+        references: REFERENCES,
+        headline: false,
+    },
+    FourKCase {
+        format: "png",
+        images: 4,
+        references: 0,
+        headline: false,
+    },
+    FourKCase {
+        format: "webp",
+        images: 1,
+        references: REFERENCES,
+        headline: false,
+    },
+];
+
+/// The issue's figure: `numberOfImages: 4, imageSize: "4K"` with 14
+/// reference images of ~1 MB, live key, against a fake Gemini (a child
+/// process) answering each call with a 4096×4096 PNG; then variants (one
+/// image; no references) and the worker's structures measured alone, to
+/// tell where the memory goes.
+async fn four_k(moto_endpoint: &str) -> Result<String, BoxError> {
+    let port = free_port()?;
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["--serve-gemini", &port.to_string(), "4096"])
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    bench::wait_for_port(port).await?;
+    let base = format!("http://127.0.0.1:{port}");
+    let sizes: AnswerSizes =
+        serde_json::from_slice(&reqwest::get(format!("{base}/sizes")).await?.bytes().await?)?;
+    let references: Vec<String> = (0..REFERENCES)
+        .map(|i| format!("{base}/refs/{i}.png"))
+        .collect();
+
+    let mut options = StackOptions::named("bench4k");
+    options.gemini = Some((base.clone(), "bench-key".into()));
+    let stack = Stack::provision(moto_endpoint, options).await?;
+    let key = "img_live_benchmark_key_0002";
+    seed_tenant(
+        &stack.app.store,
+        TENANT,
+        "bench",
+        key,
+        TenantLimits {
+            rpm: 1000,
+            max_concurrency: 100,
+        },
+    )
+    .await?;
+    let api = bench::api::InProcessApi::new(&stack.app, key);
+    let scope = Scope::new(TENANT, KeyMode::Live);
+
+    let mut rows = String::new();
+    let mut headline = Vec::new();
+    let mut n = 0;
+    for case in &FOUR_K_CASES {
+        let (mut before, mut peak, mut time, mut stored) = (Vec::new(), Vec::new(), Vec::new(), 0);
+        for run in 0..RUNS_4K {
+            n += 1;
+            let mut body = serde_json::json!({
+                "prompt": format!("4K bench {n}"),
+                "mode": "final",
+                "imageSize": "4K",
+                "numberOfImages": case.images,
+                "outputFormat": case.format,
+            });
+            if case.references > 0 {
+                body["inputImageUrls"] = serde_json::json!(references[..case.references]);
+            }
+            let job_id = api.submit(&body.to_string(), None).await?;
+            let message = JobMessage::new(scope, &job_id);
+            let event = testkit::sqs::job_message_event(format!("k{n}"), &message)?;
+            reset_peak_rss();
+            before.push(current_rss_kb());
+            let start = Instant::now();
+            let response = stack.worker.process_batch(event).await;
+            time.push(start.elapsed());
+            peak.push(peak_rss_kb());
+            let job = stack
+                .app
+                .store
+                .get_job(scope, &job_id)
+                .await?
+                .ok_or("job missing")?;
+            let content_type = format!("image/{}", case.format);
+            assert!(
+                response.batch_item_failures.is_empty()
+                    && job.status.as_str() == "SUCCEEDED"
+                    && job.images.len() == usize::from(case.images)
+                    && job.images.iter().all(|i| i.width == 4096
+                        && i.height == 4096
+                        && i.content_type == content_type),
+                "4K {} run {run}: {} {:?} {:?}",
+                case.format,
+                job.status.as_str(),
+                job.error,
+                job.images
+            );
+            stored = job.images.iter().map(|i| i.bytes as usize).sum::<usize>() / job.images.len();
+        }
+        let mut rise: Vec<u64> = peak
+            .iter()
+            .zip(&before)
+            .map(|(p, b)| p.saturating_sub(*b))
+            .collect();
+        rise.sort_unstable();
+        before.sort_unstable();
+        peak.sort_unstable();
+        let median_kb = |v: &[u64]| v[v.len() / 2] as f64 / 1024.0;
+        let time_ms = bench::median_p90_ms(&mut time).0;
+        if case.headline {
+            headline.push((
+                case.format,
+                median_kb(&peak),
+                peak[peak.len() - 1] as f64 / 1024.0,
+                time_ms,
+            ));
+        }
+        rows.push_str(&format!(
+            "| {}{} | {} | {} | {:.1} MB | **{:.1} MB** (max {:.1}) | {:.1} MB | {:.0} ms | {} |\n",
+            if case.headline { "" } else { "variant: " },
+            case.format,
+            case.images,
+            case.references,
+            median_kb(&before),
+            median_kb(&peak),
+            peak[peak.len() - 1] as f64 / 1024.0,
+            rise[rise.len() / 2] as f64 / 1024.0,
+            time_ms,
+            size(stored),
+        ));
+    }
+
+    // The structures alone, in this process: one call's request body, and
+    // parsing one answer.
+    let inputs: Vec<shared::images::Image> = (0..REFERENCES)
+        .map(|i| shared::images::Image {
+            mime_type: "image/png".into(),
+            bytes: reference_png(i),
+        })
+        .collect();
+    let request = gemini::request_body(
+        shared::images::Prompt {
+            text: "4K bench",
+            mode: shared::domain::Mode::Final,
+            aspect_ratio: shared::domain::AspectRatio::DEFAULT,
+            image_size: Some(shared::domain::ImageSize::K4),
+            inputs: &inputs,
+        },
+        "2K",
+    );
+    let (request_len, request_capacity) = (request.len(), request.capacity());
+    drop((request, inputs));
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/v1beta/models/x:generateContent"))
+        .body("{}")
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    reset_peak_rss();
+    let rss = current_rss_kb();
+    let outcome = gemini::interpret(200, &answer);
+    let parse_kb = peak_rss_kb().saturating_sub(rss);
+    drop(answer);
+    let shared::images::Outcome::Images(mut images) = outcome else {
+        return Err("the 4K answer did not parse".into());
+    };
+    let answer = images.remove(0);
+    // Converting one answer alone: kept as PNG, and to WebP.
+    let mut convert_kb = Vec::new();
+    for format in [
+        shared::domain::OutputFormat::Png,
+        shared::domain::OutputFormat::Webp,
+    ] {
+        let answer = answer.clone();
+        reset_peak_rss();
+        let rss = current_rss_kb();
+        let encoded = shared::images::output::convert(answer, format, 90)?;
+        convert_kb.push(peak_rss_kb().saturating_sub(rss) as f64 / 1024.0);
+        drop(encoded);
+    }
+    drop(answer);
+    child.kill().await.ok();
+
+    let references_total: usize = sizes.references.iter().sum();
+    let (min, max) = (
+        sizes.references.iter().min().copied().unwrap_or(0),
+        sizes.references.iter().max().copied().unwrap_or(0),
+    );
+    let figures: String = headline
+        .iter()
+        .map(|(format, peak, max, ms)| {
+            format!("| `{format}` | **{peak:.1} MB** (max {max:.1}) | < 256 MB | {ms:.0} ms |\n")
+        })
+        .collect();
+    Ok(format!(
+        "## Worker: four 4K images with 14 references\n\n\
+         One live-key job with `numberOfImages: 4`, `imageSize: \"4K\"` and `inputImageUrls` naming {REFERENCES} \
+         PNGs of RGB noise ({size_min} to {size_max} each, {total:.1} MB together; the worker takes at most \
+         14,000,000 bytes of inputs per job), served by the fake Gemini's child process over loopback. The fake \
+         answers each of the four calls at once with a 4096×4096 PNG of {png:.1} MB ({body:.1} MB of JSON, the \
+         image in base64 as the real API sends it). `png` keeps each answer as it came; `webp` converts each \
+         (decode to 4096×4096 RGB, libwebp at quality 90), one conversion at a time per process. Median of \
+         {RUNS_4K} jobs per row, each handed to `process_batch` alone, on {machine}; AWS is moto.\n\n\
+         Peak RSS is the worker process's high-water mark during the job, reset to its current RSS \
+         (`/proc/self/clear_refs`) before it; the allocator keeps pages freed by earlier jobs, so \"before\" is \
+         what a warm Lambda container carries into the job.\n\n\
+         | outputFormat | peak RSS | target | job time, claim to SUCCEEDED |\n|---|---|---|---|\n{figures}\n\
+         The fake answers at once, so the job time is all outside Gemini: fetching the {REFERENCES} inputs, \
+         decoding each once (bounded), four uploads of the request and downloads of the answer over loopback, \
+         parsing and base64-decoding the answers, the conversion (webp), four S3 PUTs and the DynamoDB writes \
+         against moto.\n\n\
+         | case | images | references | RSS before | peak RSS | rise (peak − before) | job time | each result |\n\
+         |---|---|---|---|---|---|---|---|\n{rows}\n\
+         Measured alone in this process: one call's request body (the text, then the {REFERENCES} references \
+         in base64) is {request:.1} MB of JSON in a {capacity:.1} MB allocation, built per call, so four calls \
+         build four; parsing one answer (`gemini::interpret`: the JSON's base64 string copied out, then decoded to \
+         the PNG) raises peak RSS by {parse:.1} MB above the {body:.1} MB body it reads; converting one decoded \
+         answer (`output::convert`, the answer's bytes already held) raises it by {keep:.1} MB when kept as PNG \
+         and by {webp:.1} MB to WebP. These rises are lower bounds: the allocator reuses pages it kept from \
+         earlier jobs before it asks the kernel for more (keeping a PNG copies its bytes, which fit in such \
+         pages).\n",
+        size_min = size(min),
+        size_max = size(max),
+        total = mb(references_total),
+        png = mb(sizes.png),
+        body = mb(sizes.body),
+        machine = bench::machine(),
+        request = mb(request_len),
+        capacity = mb(request_capacity),
+        parse = parse_kb as f64 / 1024.0,
+        keep = convert_kb[0],
+        webp = convert_kb[1],
+    ))
+}
+
 /// Resets this process's peak RSS to its current RSS (Linux 4.0+).
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
@@ -290,17 +573,43 @@ fn current_rss_kb() -> u64 {
 
 /// A 4-megapixel PNG that compresses like a photo: ~1.5 bytes per pixel.
 fn four_megapixel_png() -> Vec<u8> {
+    photo_png(2048, 0x07)
+}
+
+/// A `side`×`side` PNG of gradients with `noise` (a mask of low bits)
+/// flipped at random: 0x07 compresses like a photo (~1.5 bytes a pixel),
+/// 0x03 like a model's 4K answer (~1.2 bytes a pixel, 19.8 MB at 4096).
+fn photo_png(side: u32, noise: u32) -> Vec<u8> {
     let mut state: u32 = 0x9e37_79b9;
-    let img = image::RgbImage::from_fn(2048, 2048, |x, y| {
+    let img = image::RgbImage::from_fn(side, side, |x, y| {
         state ^= state << 13;
         state ^= state >> 17;
         state ^= state << 5;
-        let noise = (state & 0x07) as u8;
+        let noise = (state & noise) as u8;
         image::Rgb([
             (x / 8) as u8 ^ noise,
             (y / 8) as u8 ^ noise,
             ((x + y) / 16) as u8 ^ noise,
         ])
+    });
+    testkit::pictures::png(img)
+}
+
+/// The 4K phase's reference images: side of each, in pixels. RGB noise
+/// does not compress, so each PNG is ~975 KB: the 14 of a job stay under
+/// the 14,000,000 bytes the worker takes for all inputs of a job.
+const REFERENCE_SIDE: u32 = 570;
+const REFERENCES: usize = 14;
+
+/// Reference image `index`: noise, distinct per index.
+fn reference_png(index: usize) -> Vec<u8> {
+    let mut state: u32 = 0x2545_f491 ^ (index as u32 + 1).wrapping_mul(0x9e37_79b9);
+    let img = image::RgbImage::from_fn(REFERENCE_SIDE, REFERENCE_SIDE, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let [r, g, b, _] = state.to_le_bytes();
+        image::Rgb([r, g, b])
     });
     testkit::pictures::png(img)
 }
@@ -314,25 +623,45 @@ fn answer_body(png: &[u8]) -> Vec<u8> {
     .into_bytes()
 }
 
-async fn serve_gemini(port: u16) -> Result<(), BoxError> {
+/// The fake Gemini: answers every call at once with a `side`×`side` PNG in
+/// base64 (as the real API does), and serves the worst inputs at
+/// `/inputs/<name>` and the 4K phase's references at `/refs/<n>.png`.
+/// `/sizes` tells what it serves ([`AnswerSizes`]).
+async fn serve_gemini(port: u16, side: u32) -> Result<(), BoxError> {
     use http_body_util::Full;
     use hyper::body::Bytes;
-    let body = Bytes::from(answer_body(&four_megapixel_png()));
-    // The worst inputs, served at `/inputs/<name>` from this process too.
-    let inputs: std::sync::Arc<Vec<(&'static str, Bytes)>> = std::sync::Arc::new(
-        worst_input_files()
-            .into_iter()
-            .map(|(name, _, bytes, _)| (name, Bytes::from(bytes)))
-            .collect(),
-    );
+    let png = if side == 2048 {
+        four_megapixel_png()
+    } else {
+        photo_png(side, 0x03)
+    };
+    let body = Bytes::from(answer_body(&png));
+    let mut files: Vec<(String, Bytes)> = worst_input_files()
+        .into_iter()
+        .map(|(name, _, bytes, _)| (format!("/inputs/{name}"), Bytes::from(bytes)))
+        .collect();
+    let references: Vec<usize> = (0..REFERENCES)
+        .map(|i| {
+            let bytes = reference_png(i);
+            let len = bytes.len();
+            files.push((format!("/refs/{i}.png"), Bytes::from(bytes)));
+            len
+        })
+        .collect();
+    let sizes = AnswerSizes {
+        png: png.len(),
+        body: body.len(),
+        references,
+    };
+    files.push(("/sizes".into(), Bytes::from(serde_json::to_vec(&sizes)?)));
+    drop(png);
+    let files = std::sync::Arc::new(files);
     let _server = Loopback::http_on(port, move |req: hyper::Request<hyper::body::Incoming>| {
-        let input = req
-            .uri()
-            .path()
-            .strip_prefix("/inputs/")
-            .and_then(|name| inputs.iter().find(|(n, _)| *n == name))
+        let file = files
+            .iter()
+            .find(|(path, _)| path == req.uri().path())
             .map(|(_, bytes)| bytes.clone());
-        let body = input.unwrap_or_else(|| body.clone());
+        let body = file.unwrap_or_else(|| body.clone());
         async move {
             // Read the request to its end (an img2img request carries its
             // input inline): answering before it would reset the
