@@ -99,7 +99,7 @@ impl Function {
     fn memory_gb(self) -> f64 {
         let mb = match self {
             Function::Generate | Function::ListJobs => 256,
-            Function::Worker => 512,
+            Function::Worker => 1024,
             Function::GetJob
             | Function::CancelJob
             | Function::Webhooks
@@ -790,7 +790,7 @@ fn flow(rows: &[Measured], prices: &Prices) -> Result<String, BoxError> {
          build) plus an assumed in-region latency of 5 ms per DynamoDB call, 10 ms per SQS call and \
          30 ms per S3 PUT, at the memory template.yaml gives each function; the worker's is \
          dominated by the wait for Gemini, assumed {GEMINI_SECONDS:.0} s ({} per 1,000 images per \
-         second of generation at 512 MB; a batch of several jobs shares one wait). Not included: \
+         second of generation at 1024 MB; a batch of several jobs shares one wait). Not included: \
          the SQS event source's empty polls and the sweeper's run every 5 minutes (fixed costs \
          per hour, not per image), S3 storage \
          ($0.023 per GB-month) and transfer out ($0.09 per GB beyond the CDN's free tier), which \

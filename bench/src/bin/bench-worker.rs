@@ -277,7 +277,7 @@ async fn worst_inputs(stack: &Stack, live_key: &str, port: u16) -> Result<String
          blends a preview of at most 1024 px into the offline rendering, live mode sends the bytes inline to the \
          (fake) Gemini.\n\n\
          | input | mode | outcome | peak RSS | batch time |\n|---|---|---|---|---|\n{rows}\n\
-         **Worst peak: {worst:.1} MB** (target < 200 MB; the worker's Lambda has 512 MB). The worst accepted input \
+         **Worst peak: {worst:.1} MB** (target < 200 MB; the worker's Lambda has 1024 MB). The worst accepted input \
          is the 25-megapixel RGBA image: 100 MB of pixels, the most the 25-megapixel and 128 MB limits let through; \
          five of them in one batch still need one decoder's memory at a time. The refused bombs cost a header read.\n",
         baseline = baseline_kb as f64 / 1024.0,
@@ -541,13 +541,15 @@ async fn four_k(moto_endpoint: &str) -> Result<String, BoxError> {
          | case | images | references | RSS before | peak RSS | rise (peak − before) | job time | each result |\n\
          |---|---|---|---|---|---|---|---|\n{rows}\n\
          Measured alone in this process: one call's request body (the text, then the {REFERENCES} references \
-         in base64) is {request:.1} MB of JSON in a {capacity:.1} MB allocation, built per call, so four calls \
-         build four; parsing one answer (`gemini::interpret`: the JSON's base64 string copied out, then decoded to \
-         the PNG) raises peak RSS by {parse:.1} MB above the {body:.1} MB body it reads; converting one decoded \
+         in base64) is {request:.1} MB of JSON in a {capacity:.1} MB allocation, built once per job and shared by \
+         its calls (`GeminiClient::prepare`); parsing one answer (`gemini::interpret`: the base64 borrowed from \
+         the body, then decoded to the PNG; answers are read one at a time) raises peak RSS by {parse:.1} MB above the {body:.1} MB body it reads; converting one decoded \
          answer (`output::convert`, the answer's bytes already held) raises it by {keep:.1} MB when kept as PNG \
          and by {webp:.1} MB to WebP. These rises are lower bounds: the allocator reuses pages it kept from \
-         earlier jobs before it asks the kernel for more (keeping a PNG copies its bytes, which fit in such \
-         pages).\n",
+         earlier jobs before it asks the kernel for more.\n\n\
+         The `webp` row misses the 256 MB target: one 4K conversion alone needs about as much as the target \
+         leaves (libwebp's own buffers come on top of the 50 MB decoded picture), so the worker's function has \
+         1024 MB in template.yaml rather than 512, which also doubles its CPU for the conversions.\n",
         size_min = size(min),
         size_max = size(max),
         total = mb(references_total),

@@ -458,3 +458,48 @@ async fn idempotency_tells_options_apart() {
             .assert_error(422, "IDEMPOTENCY_KEY_REUSED");
     }
 }
+
+#[tokio::test]
+async fn inputs_over_14_mb_together_fail_the_job_before_any_call() {
+    let gemini = FakeGemini::start().await.unwrap();
+    let t = pipeline(&gemini).await;
+    let (_, key) = t.live_tenant(60, 5).await;
+    // 14 references of ~1.04 MB each: every one acceptable, 14.6 MB together.
+    let one = noisy_png(590);
+    assert!(
+        one.len() * 14 > 14_000_000 && one.len() < 3_000_000,
+        "{}",
+        one.len()
+    );
+    let files = FileServer::start(
+        PATHS
+            .iter()
+            .map(|path| {
+                (
+                    *path,
+                    200,
+                    vec![("content-type", "image/png".into())],
+                    one.clone(),
+                )
+            })
+            .collect(),
+    )
+    .await;
+    let urls: Vec<String> = PATHS.iter().map(|p| format!("{}{p}", files.base)).collect();
+    let body = json!({"prompt": "A collage", "inputImageUrls": urls});
+    let job = t.run_job(&key, &body.to_string()).await;
+    assert_eq!(job["status"], "FAILED", "{job}");
+    assert_eq!(job["error"]["code"], "INPUT_IMAGE_INVALID");
+    assert!(
+        job["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than 14000000 bytes together"),
+        "{job}"
+    );
+    assert_eq!(
+        gemini.call_count(),
+        0,
+        "no provider call for a job whose inputs are refused"
+    );
+}
