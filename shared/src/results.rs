@@ -80,19 +80,13 @@ impl ResultStore {
     /// so a retried upload overwrites with identical content: results are
     /// immutable and cached as such.
     pub async fn put(&self, key: &str, image: Image) -> Result<String, ResultsError> {
-        self.s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(&image.mime_type)
-            .cache_control("public, max-age=31536000, immutable")
-            .body(ByteStream::from(image.bytes))
-            .send()
-            .await
-            .map_err(|e| ResultsError {
-                op: "PutObject",
-                message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
-            })?;
+        self.put_object(
+            key,
+            &image.mime_type,
+            Some("public, max-age=31536000, immutable"),
+            image.bytes,
+        )
+        .await?;
         self.url(key).await
     }
 
@@ -104,11 +98,23 @@ impl ResultStore {
         media_type: &str,
         bytes: Vec<u8>,
     ) -> Result<(), ResultsError> {
+        self.put_object(key, media_type, None, bytes).await
+    }
+
+    /// The one PutObject of results and inputs alike.
+    async fn put_object(
+        &self,
+        key: &str,
+        content_type: &str,
+        cache_control: Option<&str>,
+        bytes: Vec<u8>,
+    ) -> Result<(), ResultsError> {
         self.s3
             .put_object()
             .bucket(&self.bucket)
             .key(key)
-            .content_type(media_type)
+            .content_type(content_type)
+            .set_cache_control(cache_control.map(str::to_string))
             .body(ByteStream::from(bytes))
             .send()
             .await
