@@ -191,25 +191,14 @@ impl SubmitRequest {
             None => return Err(invalid("Field `prompt` is required")),
             Some(v) => validate_prompt(v)?,
         };
-        let mode = match optional_string("mode", mode)? {
-            None => Mode::Final,
-            Some(s) => Mode::parse(&s).ok_or_else(|| {
-                invalid(format!(
-                    "Field `mode` must be `draft` or `final`, not `{}`",
-                    printable(&s)
-                ))
-            })?,
-        };
-        let aspect_ratio = match optional_string("aspectRatio", aspect_ratio)? {
-            None => AspectRatio::DEFAULT,
-            Some(s) => AspectRatio::parse(&s).ok_or_else(|| {
-                invalid(format!(
-                    "Field `aspectRatio` must be one of {}, not `{}`",
-                    AspectRatio::ALLOWED.join(", "),
-                    printable(&s)
-                ))
-            })?,
-        };
+        let mode = one_of("mode", mode, Mode::parse, "`draft` or `final`")?.unwrap_or(Mode::Final);
+        let aspect_ratio = one_of(
+            "aspectRatio",
+            aspect_ratio,
+            AspectRatio::parse,
+            &format!("one of {}", AspectRatio::ALLOWED.join(", ")),
+        )?
+        .unwrap_or(AspectRatio::DEFAULT);
         let (inputs, inputs_listed) = inputs(input_image_url, input_image_urls, url_policy)?;
         let options =
             generation_options(image_size, number_of_images, output_format, output_quality)?;
@@ -366,31 +355,23 @@ fn generation_options(
     output_format: Option<Value>,
     output_quality: Option<Value>,
 ) -> Result<GenerationOptions, ValidationError> {
-    let image_size = optional_string("imageSize", image_size)?
-        .map(|s| {
-            ImageSize::parse(&s).ok_or_else(|| {
-                invalid(format!(
-                    "Field `imageSize` must be `1K`, `2K` or `4K`, not `{}`",
-                    printable(&s)
-                ))
-            })
-        })
-        .transpose()?;
+    let image_size = one_of(
+        "imageSize",
+        image_size,
+        ImageSize::parse,
+        "`1K`, `2K` or `4K`",
+    )?;
     let widen = |r: std::ops::RangeInclusive<u8>| u32::from(*r.start())..=u32::from(*r.end());
     let number_of_images =
         whole_number("numberOfImages", number_of_images, widen(NUMBER_OF_IMAGES))?
             .map_or(1, |n| n as u8);
-    let output_format = optional_string("outputFormat", output_format)?
-        .map(|s| {
-            OutputFormat::parse(&s).ok_or_else(|| {
-                invalid(format!(
-                    "Field `outputFormat` must be `png`, `jpeg` or `webp`, not `{}`",
-                    printable(&s)
-                ))
-            })
-        })
-        .transpose()?
-        .unwrap_or_default();
+    let output_format = one_of(
+        "outputFormat",
+        output_format,
+        OutputFormat::parse,
+        "`png`, `jpeg` or `webp`",
+    )?
+    .unwrap_or_default();
     let output_quality =
         whole_number("outputQuality", output_quality, widen(OUTPUT_QUALITY))?.map(|q| q as u8);
     if output_quality.is_some() && !output_format.is_lossy() {
@@ -588,6 +569,26 @@ fn validate_prompt(value: Value) -> Result<String, ValidationError> {
         )));
     }
     Ok(prompt)
+}
+
+/// An optional string field that must be one of a domain type's
+/// spellings (`allowed` says which, for the message).
+fn one_of<T>(
+    field: &str,
+    value: Option<Value>,
+    parse: impl FnOnce(&str) -> Option<T>,
+    allowed: &str,
+) -> Result<Option<T>, ValidationError> {
+    optional_string(field, value)?
+        .map(|s| {
+            parse(&s).ok_or_else(|| {
+                invalid(format!(
+                    "Field `{field}` must be {allowed}, not `{}`",
+                    printable(&s)
+                ))
+            })
+        })
+        .transpose()
 }
 
 /// `null` counts as absent, so clients may send every key explicitly.
