@@ -73,7 +73,7 @@ bench-sizes: bench-build
 
 # ---- Lambda artifacts (arm64) and the SAM template, without Docker.
 VENV := .venv-lambda
-FUNCTIONS := health generate list-jobs get-job cancel-job deliveries worker webhooks webhook-sender sweeper
+FUNCTIONS := health generate list-jobs get-job cancel-job deliveries usage worker webhooks webhook-sender sweeper
 LAMBDA_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 
 $(VENV)/.installed: system-tests/lambda/requirements.txt

@@ -298,6 +298,7 @@ mod tests {
             updated_at: at,
             lease_until_ms: lease_in_ms.map(|d| now.timestamp_millis() + d),
             deadline_at: None,
+            reservation: shared::domain::usage::Reservation::default(),
         }
     }
 

@@ -33,6 +33,7 @@ async fn create(ctx: &Ctx, args: &TenantCreate) -> Result<Output, AdminError> {
         limits: TenantLimits {
             rpm: args.rpm,
             max_concurrency: args.max_concurrency,
+            monthly_image_quota: None,
         },
         webhook_secret: webhook_url.as_ref().map(|_| shared::webhooks::new_secret()),
         webhook_url,
@@ -165,6 +166,7 @@ async fn update(ctx: &Ctx, args: &TenantUpdateArgs) -> Result<Output, AdminError
     let change = TenantUpdate {
         rpm: args.rpm,
         max_concurrency: args.max_concurrency,
+        monthly_image_quota: shared::store::QuotaChange::Keep,
         webhook,
     };
     let tenant = match ctx.store.update_tenant(id, &change).await? {

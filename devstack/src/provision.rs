@@ -299,6 +299,10 @@ pub fn test_job(
         updated_at: at,
         webhook_url: None,
         deadline_at: None,
+        // Planted, not submitted: it reserved nothing in any month.
+        quota_month: None,
+        metering: shared::domain::Metering::default(),
+        cost_micro_usd: 0,
     }
 }
 

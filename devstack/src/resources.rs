@@ -181,5 +181,6 @@ pub fn worker_config(options: &StackOptions, queue_url: &str) -> WorkerConfig {
         max_attempts: options.max_attempts,
         retry_base_delay: options.retry_base_delay,
         lease: options.lease,
+        prices: shared::domain::PriceTable::default(),
     }
 }

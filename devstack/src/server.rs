@@ -117,6 +117,7 @@ pub async fn dispatch(app: &App, req: lambda_http::Request) -> lambda_http::Resp
         (Method::GET, ["health"]) => health::handle(app, req).await,
         (Method::POST, ["v1", "images", "generate"]) => generate::handle(app, req).await,
         (Method::GET, ["v1", "jobs"]) => list_jobs::handle(app, req).await,
+        (Method::GET, ["v1", "usage"]) => usage::handle(app, req).await,
         (Method::GET | Method::POST, ["v1", "jobs", id, "deliveries"]) if !id.is_empty() => {
             deliveries::handle(app, apigw::with_job_id(req, id)).await
         }

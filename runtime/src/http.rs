@@ -53,6 +53,9 @@ impl ApiResponse {
         );
         if let ApiError::RateLimited {
             retry_after_secs, ..
+        }
+        | ApiError::QuotaExceeded {
+            retry_after_secs, ..
         } = err
         {
             resp.set_header("retry-after", &retry_after_secs.to_string());

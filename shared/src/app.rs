@@ -17,6 +17,8 @@ pub struct App {
     pub store: Store,
     pub queue: JobQueue,
     pub auth: Authenticator,
+    /// The system's time (tests may shift it).
+    pub clock: crate::time::Clock,
     /// Only where the configuration names the delivery queue.
     deliveries: Option<DeliveryQueue>,
     /// Only where the configuration has the cursor secret (see `cursors`).
@@ -52,6 +54,7 @@ impl App {
             ),
             queue: JobQueue::new(aws_sdk_sqs::Client::new(sdk), config.queue_url.clone()),
             auth: Authenticator::new(config.auth_cache_ttl),
+            clock: crate::time::Clock::default(),
             deliveries: config
                 .delivery_queue_url
                 .as_ref()

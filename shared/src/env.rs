@@ -47,6 +47,8 @@ pub enum EnvError {
         name: &'static str,
         expected: &'static str,
     },
+    #[error("environment variable {name}: {problem}")]
+    Invalid { name: &'static str, problem: String },
 }
 
 /// Where the variables come from: the process, or a fixed set (tests and

@@ -17,6 +17,12 @@ pub enum ApiError {
         message: String,
         retry_after_secs: u64,
     },
+    /// 1.1: the tenant's monthly image quota is used up.
+    #[error("{message}")]
+    QuotaExceeded {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("Job not found")]
     JobNotFound,
     #[error("{0}")]
@@ -47,6 +53,7 @@ impl ApiError {
             ApiError::InvalidRequest(_) => "INVALID_REQUEST",
             ApiError::InvalidApiKey(_) => "INVALID_API_KEY",
             ApiError::RateLimited { .. } => "RATE_LIMIT_EXCEEDED",
+            ApiError::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
             ApiError::JobNotFound => "JOB_NOT_FOUND",
             ApiError::InvalidState(_) => "INVALID_STATE",
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
@@ -61,7 +68,7 @@ impl ApiError {
             ApiError::InvalidApiKey(_) => 401,
             ApiError::JobNotFound | ApiError::NotFound => 404,
             ApiError::IdempotencyKeyReused => 422,
-            ApiError::RateLimited { .. } => 429,
+            ApiError::RateLimited { .. } | ApiError::QuotaExceeded { .. } => 429,
             ApiError::Internal { .. } => 500,
         }
     }

@@ -9,6 +9,27 @@ pub fn now() -> Timestamp {
     Utc::now()
 }
 
+/// The time an HTTP function reads: the system's, or (in tests) the
+/// system's shifted by a fixed offset, which puts a request just before or
+/// after a month's end without waiting for one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Clock {
+    offset: chrono::Duration,
+}
+
+impl Clock {
+    /// The system's time shifted so that it reads `at` now.
+    pub fn reading(at: Timestamp) -> Clock {
+        Clock {
+            offset: at - Utc::now(),
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        Utc::now() + self.offset
+    }
+}
+
 /// `2026-01-26T09:36:16.288Z`. Fixed width, so these strings also sort in
 /// time order, which the listing indexes rely on.
 pub fn iso_millis(t: &Timestamp) -> String {

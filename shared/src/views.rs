@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use crate::domain::options::is_stored_input;
+use crate::domain::usage::usd;
 use crate::domain::{AspectRatio, ImageSize, Job, JobError, JobStatus, Mode, OutputFormat};
 use crate::time;
 
@@ -19,6 +20,7 @@ pub struct JobView<'a> {
     result_urls: &'a [String],
     error: Option<&'a JobError>,
     images: Vec<ImageView>,
+    usage: Option<UsageView>,
     request: RequestView,
     #[serde(flatten)]
     stamps: Stamps,
@@ -32,6 +34,7 @@ impl<'a> From<&'a Job> for JobView<'a> {
             result_urls: &job.result_urls,
             error: job.error.as_ref(),
             images: ImageView::list(job),
+            usage: UsageView::of(job),
             request: RequestView::of(job),
             stamps: Stamps::of(job),
         }
@@ -66,6 +69,39 @@ impl ImageView {
                 bytes: i.bytes,
             })
             .collect()
+    }
+}
+
+/// A job's `usage` (1.1): `null` until it is terminal. Only a SUCCEEDED
+/// job's images are billable, so a job that ended otherwise shows 0 images
+/// and costs nothing, whatever calls it made.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageView {
+    images: usize,
+    provider_calls: u32,
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    cost_usd: f64,
+}
+
+impl UsageView {
+    pub fn of(job: &Job) -> Option<UsageView> {
+        if !job.status.is_terminal() {
+            return None;
+        }
+        let succeeded = job.status == JobStatus::Succeeded;
+        Some(UsageView {
+            images: if succeeded { job.images.len() } else { 0 },
+            provider_calls: job.metering.provider_calls,
+            input_tokens: job.metering.input_tokens,
+            output_tokens: job.metering.output_tokens,
+            cost_usd: if succeeded {
+                usd(job.cost_micro_usd)
+            } else {
+                0.0
+            },
+        })
     }
 }
 
@@ -131,6 +167,7 @@ pub struct JobListItem<'a> {
     error_code: Option<&'a str>,
     error_message: Option<&'a str>,
     images: Vec<ImageView>,
+    usage: Option<UsageView>,
     request: RequestView,
     #[serde(flatten)]
     stamps: Stamps,
@@ -149,6 +186,7 @@ impl<'a> From<&'a Job> for JobListItem<'a> {
             error_code: job.error.as_ref().map(|e| e.code.as_str()),
             error_message: job.error.as_ref().map(|e| e.message.as_str()),
             images: ImageView::list(job),
+            usage: UsageView::of(job),
             request: RequestView::of(job),
             stamps: Stamps::of(job),
         }
@@ -206,5 +244,127 @@ impl<'a> From<&'a crate::store::DeliveryAttempt> for DeliveryView<'a> {
             duration_ms: a.duration_ms,
             next_attempt_at: a.next_attempt_at.as_ref().map(time::iso_millis),
         }
+    }
+}
+
+/// `GET /v1/usage`: every day of the range, both generation modes, and the
+/// total. Days without a success show zeros, so a client can chart the
+/// answer as it is.
+#[derive(Debug, PartialEq, Serialize)]
+pub struct UsageReport {
+    pub livemode: bool,
+    pub from: String,
+    pub to: String,
+    pub days: Vec<UsageDayView>,
+    pub total: UsageTotals,
+}
+
+#[derive(Debug, PartialEq, Serialize)]
+pub struct UsageDayView {
+    pub date: String,
+    pub draft: UsageTotals,
+    #[serde(rename = "final")]
+    pub final_: UsageTotals,
+}
+
+/// Jobs, images and cost of a day, a mode or the whole range.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageTotals {
+    pub jobs: u64,
+    pub images: u64,
+    /// Dollars, from micro-dollars summed exactly.
+    pub cost_usd: f64,
+    #[serde(skip)]
+    cost_micro_usd: u64,
+}
+
+impl UsageTotals {
+    fn add(&mut self, jobs: u64, images: u64, cost_micro_usd: u64) {
+        self.jobs += jobs;
+        self.images += images;
+        self.cost_micro_usd += cost_micro_usd;
+        self.cost_usd = usd(self.cost_micro_usd);
+    }
+}
+
+impl UsageReport {
+    /// The report of `range` from the scope's usage items (`usage_days`).
+    pub fn of(
+        livemode: bool,
+        range: crate::domain::usage::DayRange,
+        items: &[crate::store::UsageDay],
+    ) -> UsageReport {
+        let mut total = UsageTotals::default();
+        let days = range
+            .days()
+            .map(|date| {
+                let date = date.format("%Y-%m-%d").to_string();
+                let mut day = UsageDayView {
+                    date,
+                    draft: UsageTotals::default(),
+                    final_: UsageTotals::default(),
+                };
+                for item in items.iter().filter(|i| i.date == day.date) {
+                    let totals = match item.mode {
+                        Mode::Draft => &mut day.draft,
+                        Mode::Final => &mut day.final_,
+                    };
+                    totals.add(item.jobs, item.images, item.cost_micro_usd);
+                    total.add(item.jobs, item.images, item.cost_micro_usd);
+                }
+                day
+            })
+            .collect();
+        UsageReport {
+            livemode,
+            from: range.from.format("%Y-%m-%d").to_string(),
+            to: range.to.format("%Y-%m-%d").to_string(),
+            days,
+            total,
+        }
+    }
+}
+
+#[cfg(test)]
+mod usage_tests {
+    use super::*;
+    use crate::domain::usage::{DayRange, parse_day};
+    use crate::store::UsageDay;
+
+    #[test]
+    fn a_usage_report_lists_every_day_and_sums_exactly() {
+        let range = DayRange {
+            from: parse_day("2026-11-29").unwrap(),
+            to: parse_day("2026-12-01").unwrap(),
+        };
+        let item = |date: &str, mode, jobs, images, cost| UsageDay {
+            date: date.into(),
+            mode,
+            jobs,
+            images,
+            cost_micro_usd: cost,
+        };
+        let items = [
+            item("2026-11-29", Mode::Final, 3, 3, 402_000),
+            item("2026-12-01", Mode::Draft, 1, 4, 268_000),
+            item("2026-12-01", Mode::Final, 1, 1, 134_000),
+        ];
+        let report = UsageReport::of(true, range, &items);
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["from"], "2026-11-29");
+        assert_eq!(json["days"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            json["days"][1],
+            serde_json::json!({"date": "2026-11-30",
+                "draft": {"jobs": 0, "images": 0, "costUsd": 0.0},
+                "final": {"jobs": 0, "images": 0, "costUsd": 0.0}})
+        );
+        assert_eq!(json["days"][2]["draft"]["images"], 4);
+        assert_eq!(
+            json["total"],
+            serde_json::json!({"jobs": 5, "images": 8, "costUsd": 0.804})
+        );
+        assert_eq!(json["livemode"], true);
     }
 }

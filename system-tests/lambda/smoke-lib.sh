@@ -111,7 +111,7 @@ expect_no_failures() { # function, event
 # Every file of events/, through the function it is for, in an order where
 # each sample job is in the state its event expects.
 smoke_every_event() {
-  local seen=(health.json generate.json get-job.json list-jobs.json cancel-job.json worker-sqs.json
+  local seen=(health.json generate.json get-job.json list-jobs.json usage.json cancel-job.json worker-sqs.json
     webhooks-terminal.json webhooks-non-terminal.json webhook-sender-sqs.json
     deliveries-list.json deliveries-redeliver.json sweeper-schedule.json)
   local f
@@ -122,6 +122,7 @@ smoke_every_event() {
   expect_http generate generate.json 202
   expect_http get-job get-job.json 200
   expect_http list-jobs list-jobs.json 200
+  expect_http usage usage.json 200
   expect_http cancel-job cancel-job.json 200
   # The worker on the SQS sample: the job it names ends SUCCEEDED (a test
   # key: the fake provider, a PNG in moto's S3).

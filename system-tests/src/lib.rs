@@ -182,6 +182,7 @@ impl TestStack {
             TenantLimits {
                 rpm,
                 max_concurrency,
+                monthly_image_quota: None,
             },
         )
         .await

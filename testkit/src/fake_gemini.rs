@@ -393,7 +393,7 @@ mod tests {
             image_size: Some(ImageSize::K4),
             inputs: &inputs,
         };
-        match client.generate(prompt).await {
+        match client.generate(prompt).await.outcome {
             Outcome::Images(images) => {
                 assert_eq!(images.len(), 1);
                 assert_eq!(images[0].mime_type, "image/jpeg");
@@ -401,7 +401,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        match client.generate(prompt).await {
+        match client.generate(prompt).await.outcome {
             Outcome::Blocked(message) => assert_eq!(
                 message,
                 "The model refused to generate this image (IMAGE_SAFETY): I can't draw that."

@@ -85,6 +85,7 @@ async fn main() -> Result<(), BoxError> {
         TenantLimits {
             rpm: 100_000,
             max_concurrency: 10_000,
+            monthly_image_quota: None,
         },
     )
     .await?;

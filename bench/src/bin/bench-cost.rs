@@ -46,6 +46,7 @@ const TENANT_SIZES: [usize; 3] = [10, 1_000, 10_000];
 const LIMITS: TenantLimits = TenantLimits {
     rpm: 1_000_000,
     max_concurrency: 1_000_000,
+    monthly_image_quota: None,
 };
 
 /// The measured operations the report refers to by name.

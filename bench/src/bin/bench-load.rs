@@ -38,6 +38,7 @@ const API_KEY: &str = "img_test_bench_load_0001";
 const LIMITS: TenantLimits = TenantLimits {
     rpm: 1_000_000,
     max_concurrency: 1_000_000,
+    monthly_image_quota: None,
 };
 const SUBMIT_BODY: &str =
     r#"{"prompt":"A lighthouse on a rocky coast at dusk, oil painting","mode":"draft"}"#;

@@ -22,6 +22,7 @@ const JOBS: usize = 30;
 const LIMITS: TenantLimits = TenantLimits {
     rpm: 100_000,
     max_concurrency: 1_000,
+    monthly_image_quota: None,
 };
 
 #[tokio::main]

@@ -36,6 +36,7 @@ const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const LIMITS: TenantLimits = TenantLimits {
     rpm: 100_000,
     max_concurrency: 1_000,
+    monthly_image_quota: None,
 };
 const TIMEOUT: Duration = Duration::from_secs(2);
 /// Longer than anything here takes: the hanging endpoint never answers.

@@ -89,6 +89,7 @@ async fn main() -> Result<(), BoxError> {
         TenantLimits {
             rpm: 1000,
             max_concurrency: 100,
+            monthly_image_quota: None,
         },
     )
     .await?;
@@ -371,6 +372,7 @@ async fn four_k(moto_endpoint: &str) -> Result<String, BoxError> {
         TenantLimits {
             rpm: 1000,
             max_concurrency: 100,
+            monthly_image_quota: None,
         },
     )
     .await?;

@@ -1,7 +1,8 @@
 //! `POST /v1/images/generate`: authenticate, validate, admit the job in one
 //! transaction (rate window, concurrency slot, idempotency key, job), queue
 //! it, answer 202. Every answer to an authenticated caller carries the
-//! `X-RateLimit-*` headers.
+//! `X-RateLimit-*` headers, and the `X-Quota-*` headers when its tenant has
+//! a monthly image quota.
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use runtime::http::{self, ApiResponse, Body, Request, Response, StatusCode};
 use shared::auth::Caller;
 use shared::domain::options::input_key;
 use shared::domain::submit::InputImage;
+use shared::domain::usage;
 use shared::domain::{Job, SubmitRequest};
 use shared::queue::JobMessage;
 use shared::store::{NewJob, StoreError, SubmitOutcome};
@@ -32,28 +34,42 @@ async fn generate(app: &App, req: &Request) -> ApiResponse {
         Ok(caller) => caller,
         Err(e) => return ApiResponse::error(&e),
     };
-    let now = time::now();
-    let (result, window_used) = match submit(app, req, &mut caller, now).await {
+    let now = app.clock.now();
+    let (result, known) = match submit(app, req, &mut caller, now).await {
         Ok(accepted) => {
-            let window_used = accepted.window_used;
+            let known = accepted.known;
             match shared::request::prefer_wait(req.headers()) {
-                Some(seconds) => (waited(app, accepted, seconds).await, window_used),
-                None => (Ok(accepted.response), window_used),
+                Some(seconds) => (waited(app, accepted, seconds).await, known),
+                None => (Ok(accepted.response), known),
             }
         }
-        Err(e) => (Err(e), None),
+        Err(e) => (Err(e), Known::default()),
     };
     let mut resp = ApiResponse::from(result);
-    add_rate_limit_headers(app, &caller, now, window_used, &mut resp).await;
+    let (window, month) = tokio::join!(
+        window_used(app, &caller, now, known.window_used),
+        month_used(app, &caller, now, known.month_used)
+    );
+    add_rate_limit_headers(&caller, now, window, &mut resp);
+    add_quota_headers(&caller, now, month, &mut resp);
     resp
 }
 
-/// A 202, with the rate window's count when it was read alongside the
-/// job's queueing or replay, so the headers need no second read, and the
-/// job as it was then (for `Prefer: wait`).
+/// The counts the headers show, when the submit read them alongside its
+/// last call, so the headers need no read of their own.
+#[derive(Clone, Copy, Default)]
+struct Known {
+    /// The rate window's count.
+    window_used: Option<u32>,
+    /// The month's images, for a tenant with a quota.
+    month_used: Option<i64>,
+}
+
+/// A 202, with the counts read alongside the job's queueing or replay, and
+/// the job as it was then (for `Prefer: wait`).
 struct Accepted {
     response: ApiResponse,
-    window_used: Option<u32>,
+    known: Known,
     job: Job,
     replayed: bool,
 }
@@ -197,6 +213,9 @@ async fn admit(
                     retry_after_secs: seconds_to_next_minute(now),
                 });
             }
+            SubmitOutcome::QuotaExceeded { used } => {
+                return Err(quota_exceeded(caller, new.job, used, now));
+            }
             SubmitOutcome::ConcurrencyLimited => {
                 return Err(ApiError::RateLimited {
                     message: format!(
@@ -232,11 +251,13 @@ async fn queue(app: &App, new: &NewJob<'_>) -> Result<Accepted, ApiError> {
     let job = new.job;
     http::record_job_id(&job.id);
     let message = JobMessage::of(job);
-    // The headers need the window as this submit left it, and the
-    // transaction returns no values: read it while the message is sent.
-    let (sent, used) = tokio::join!(
+    // The headers need the window and the month as this submit left them,
+    // and the transaction returns no values: read them while the message
+    // is sent (two round trips in all: the transaction, then these).
+    let (sent, window_used, month_used) = tokio::join!(
         app.queue.send(&message),
-        app.store.rate_window_count(job.scope(), new.minute)
+        app.store.rate_window_count(job.scope(), new.minute),
+        read_month(app, job.scope(), new.limits, job.created_at)
     );
     if let Err(send_error) = sent {
         // Never leave a job QUEUED that no message will ever run: take the
@@ -256,7 +277,10 @@ async fn queue(app: &App, new: &NewJob<'_>) -> Result<Accepted, ApiError> {
             StatusCode::ACCEPTED,
             &serde_json::json!({ "jobId": job.id, "status": job.status }),
         ),
-        window_used: used.ok(),
+        known: Known {
+            window_used: window_used.ok(),
+            month_used,
+        },
         job: job.clone(),
         replayed: false,
     })
@@ -315,9 +339,10 @@ async fn replay(
         return Err(ApiError::IdempotencyKeyReused);
     }
     http::record_job_id(&record.job_id);
-    let (job, used) = tokio::join!(
+    let (job, window_used, month_used) = tokio::join!(
         app.store.get_job(caller.scope(), &record.job_id),
-        app.store.rate_window_count(caller.scope(), minute_of(now))
+        app.store.rate_window_count(caller.scope(), minute_of(now)),
+        read_month(app, caller.scope(), caller.limits, now)
     );
     let job =
         job?.ok_or_else(|| ApiError::internal("idempotency record points at a missing job"))?;
@@ -328,7 +353,10 @@ async fn replay(
     response.set_header("idempotent-replayed", "true");
     Ok(Some(Accepted {
         response,
-        window_used: used.ok(),
+        known: Known {
+            window_used: window_used.ok(),
+            month_used,
+        },
         job,
         replayed: true,
     }))
@@ -383,32 +411,110 @@ fn require_json_body(req: &Request) -> Result<(), ApiError> {
     )))
 }
 
-/// `X-RateLimit-Limit` (submits per minute), `-Remaining` (in the current
-/// minute) and `-Reset` (epoch seconds when the window resets). `known_used`
-/// spares the read when the submit already made it.
-async fn add_rate_limit_headers(
+/// The 429 of a submit whose images do not fit what is left of the month.
+fn quota_exceeded(caller: &Caller, job: &Job, used: i64, now: Timestamp) -> ApiError {
+    let quota = caller.limits.monthly_image_quota.unwrap_or(0);
+    let mode = if caller.scope().livemode() {
+        "live"
+    } else {
+        "test"
+    };
+    ApiError::QuotaExceeded {
+        message: format!(
+            "Monthly image quota exceeded: this tenant may generate {quota} images a month in {mode} mode; {used} are used or reserved this month and this request asks for {}. The quota resets at {}",
+            job.options.number_of_images,
+            time::iso_millis(&usage::next_month_start(now))
+        ),
+        retry_after_secs: usage::seconds_to_next_month(now),
+    }
+}
+
+/// The month's images for the headers of a tenant with a quota; `None`
+/// without a quota (or if the read failed: the headers are left out then,
+/// never wrong).
+async fn read_month(
+    app: &App,
+    scope: shared::domain::Scope<'_>,
+    limits: shared::domain::TenantLimits,
+    now: Timestamp,
+) -> Option<i64> {
+    limits.monthly_image_quota?;
+    match app
+        .store
+        .month_images(scope, &usage::quota_month(now))
+        .await
+    {
+        Ok(used) => Some(used),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the month's images for headers");
+            None
+        }
+    }
+}
+
+/// The rate window's count: as the submit left it, or read now.
+async fn window_used(
     app: &App,
     caller: &Caller,
     now: Timestamp,
-    known_used: Option<u32>,
+    known: Option<u32>,
+) -> Option<u32> {
+    if known.is_some() {
+        return known;
+    }
+    match app
+        .store
+        .rate_window_count(caller.scope(), minute_of(now))
+        .await
+    {
+        Ok(used) => Some(used),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the rate window for headers");
+            None
+        }
+    }
+}
+
+/// The month's images: as the submit left them, or read now.
+async fn month_used(app: &App, caller: &Caller, now: Timestamp, known: Option<i64>) -> Option<i64> {
+    if known.is_some() {
+        return known;
+    }
+    read_month(app, caller.scope(), caller.limits, now).await
+}
+
+/// `X-RateLimit-Limit` (submits per minute), `-Remaining` (in the current
+/// minute) and `-Reset` (epoch seconds when the window resets).
+fn add_rate_limit_headers(
+    caller: &Caller,
+    now: Timestamp,
+    used: Option<u32>,
     resp: &mut ApiResponse,
 ) {
+    let Some(used) = used else { return };
     let minute = minute_of(now);
-    let used = match known_used {
-        Some(used) => Ok(used),
-        None => app.store.rate_window_count(caller.scope(), minute).await,
+    resp.set_header("x-ratelimit-limit", &caller.limits.rpm.to_string());
+    resp.set_header(
+        "x-ratelimit-remaining",
+        &caller.limits.rpm.saturating_sub(used).to_string(),
+    );
+    resp.set_header("x-ratelimit-reset", &((minute + 1) * 60).to_string());
+}
+
+/// `X-Quota-Limit` (images a month), `-Remaining` (this UTC month, never
+/// below 0) and `-Reset` (epoch seconds when the month ends), for a tenant
+/// with a quota.
+fn add_quota_headers(caller: &Caller, now: Timestamp, used: Option<i64>, resp: &mut ApiResponse) {
+    let (Some(quota), Some(used)) = (caller.limits.monthly_image_quota, used) else {
+        return;
     };
-    match used {
-        Ok(used) => {
-            resp.set_header("x-ratelimit-limit", &caller.limits.rpm.to_string());
-            resp.set_header(
-                "x-ratelimit-remaining",
-                &caller.limits.rpm.saturating_sub(used).to_string(),
-            );
-            resp.set_header("x-ratelimit-reset", &((minute + 1) * 60).to_string());
-        }
-        Err(e) => tracing::warn!(error = %e, "could not read the rate window for headers"),
-    }
+    let remaining = (i64::from(quota) - used).max(0);
+    resp.set_header("x-quota-limit", &quota.to_string());
+    resp.set_header("x-quota-remaining", &remaining.to_string());
+    resp.set_header(
+        "x-quota-reset",
+        &usage::next_month_start(now).timestamp().to_string(),
+    );
 }
 
 fn minute_of(t: Timestamp) -> i64 {

@@ -140,7 +140,11 @@ impl Sweeper {
                 .await?;
             for job in candidates {
                 if job.expired(now) {
-                    if self.store.expire_job(scope, &job.id, now).await? {
+                    if self
+                        .store
+                        .expire_job(scope, &job.id, &job.reservation, now)
+                        .await?
+                    {
                         tracing::warn!(tenant_id, livemode = scope.livemode(), job_id = %job.id, "deadline passed before generation started; job FAILED TIMEOUT");
                         report.expired.push(format!("{tenant_id}/{}", job.id));
                     }

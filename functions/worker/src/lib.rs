@@ -18,7 +18,9 @@ use image::RgbImage;
 use lambda_runtime::LambdaEvent;
 use runtime::sqs::Disposition;
 use shared::domain::options::{MAX_DATA_URL_BYTES, MAX_TOTAL_INPUT_BYTES, is_stored_input};
-use shared::domain::{FailureCode, Job, JobError, KeyMode, ResultImage};
+use shared::domain::{
+    FailureCode, ImageSize, Job, JobError, KeyMode, Metering, MicroUsd, PriceTable, ResultImage,
+};
 use shared::env::{Env, EnvError};
 use shared::images::gemini::{GeminiClient, GeminiConfig, Models, PreparedCall};
 use shared::images::input::{InputFetcher, InputImageError, decode_bounded};
@@ -56,6 +58,9 @@ pub struct WorkerConfig {
     /// a live invocation is never overtaken; after it, a crashed run's job is
     /// reclaimed when its message comes back.
     pub lease: Duration,
+    /// What a live job's images cost (`PRICE_TABLE`, JSON; the default is
+    /// `usage::DEFAULT_PRICE_TABLE`). It prices every configured model.
+    pub prices: PriceTable,
 }
 
 impl WorkerConfig {
@@ -81,6 +86,22 @@ impl WorkerConfig {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(env.parsed_or("GEMINI_TIMEOUT_SECONDS", 120)),
         });
+        let prices = match env.optional("PRICE_TABLE") {
+            Some(json) => PriceTable::parse(&json).map_err(|problem| EnvError::Invalid {
+                name: "PRICE_TABLE",
+                problem,
+            })?,
+            None => PriceTable::default(),
+        };
+        if let Some(gemini) = &gemini {
+            let models = &gemini.models;
+            prices
+                .covers([models.draft_model.as_str(), models.final_model.as_str()])
+                .map_err(|problem| EnvError::Invalid {
+                    name: "PRICE_TABLE",
+                    problem,
+                })?;
+        }
         Ok(WorkerConfig {
             table_name: env.required("TABLE_NAME")?,
             queue_url: env.required("QUEUE_URL")?,
@@ -91,6 +112,7 @@ impl WorkerConfig {
             max_attempts: env.parsed_or("MAX_ATTEMPTS", 3u64).max(1) as u32,
             retry_base_delay: Duration::from_secs(env.parsed_or("RETRY_BASE_DELAY_SECONDS", 10)),
             lease: Duration::from_secs(env.parsed_or("LEASE_SECONDS", 300)),
+            prices,
         })
     }
 }
@@ -212,19 +234,24 @@ impl Worker {
                 FailureCode::Timeout,
                 "The job did not finish within its attempts",
             );
-            self.finish(&job, Finish::Failed(timeout)).await?;
+            self.finish(&job, Finish::Failed(timeout), job.metering)
+                .await?;
             return Ok(Disposition::Done);
         }
-        match self.attempt(&job).await? {
+        let (next, metering) = self.attempt(&job).await?;
+        // Every attempt's calls, this one's included, go with the write
+        // that follows it.
+        let metering = job.metering.plus(metering);
+        match next {
             Next::Finish(finish) => {
-                self.finish(&job, finish).await?;
+                self.finish(&job, finish, metering).await?;
                 Ok(Disposition::Done)
             }
             Next::Retry {
                 reason,
                 delay,
                 stored,
-            } => Ok(self.retry(&job, &reason, delay, &stored).await?),
+            } => Ok(self.retry(&job, &reason, delay, &stored, metering).await?),
         }
     }
 
@@ -249,8 +276,12 @@ impl Worker {
                 tracing::info!(%status, "job already finished; duplicate message dropped");
                 ControlFlow::Break(Disposition::Done)
             }
-            ClaimOutcome::PastDeadline => {
-                if self.store.expire_job(msg.scope(), &msg.job_id, now).await? {
+            ClaimOutcome::PastDeadline(reservation) => {
+                if self
+                    .store
+                    .expire_job(msg.scope(), &msg.job_id, &reservation, now)
+                    .await?
+                {
                     tracing::info!("deadline passed before generation started; job FAILED TIMEOUT");
                 }
                 ControlFlow::Break(Disposition::Done)
@@ -271,12 +302,18 @@ impl Worker {
 
     /// One attempt at the job's images, and what follows from it: every
     /// image stored and the job succeeded, a failure code, or a retry that
-    /// keeps the images this attempt did store.
-    async fn attempt(&self, job: &Job) -> Result<Next, ResultsError> {
+    /// keeps the images this attempt did store; with the attempt's
+    /// provider calls.
+    async fn attempt(&self, job: &Job) -> Result<(Next, Metering), ResultsError> {
         let failed = |code, reason: &str| Next::Finish(Finish::Failed(JobError::new(code, reason)));
         let inputs = match self.load_inputs(job).await? {
             Ok(inputs) => inputs,
-            Err(problem) => return Ok(failed(FailureCode::InputImageInvalid, &problem)),
+            Err(problem) => {
+                return Ok((
+                    failed(FailureCode::InputImageInvalid, &problem),
+                    Metering::default(),
+                ));
+            }
         };
         let wanted = u32::from(job.options.number_of_images);
         let mut stored: Vec<ResultImage> = job
@@ -308,8 +345,11 @@ impl Worker {
         )
         .await;
         let (mut blocked, mut unusable, mut transient) = (None, None, None);
+        let mut metering = Metering::default();
         for result in produced {
-            match result? {
+            let (produced, call) = result?;
+            metering = metering.plus(call);
+            match produced {
                 Produced::Stored(image) => stored.push(image),
                 Produced::Failed(Outcome::Blocked(reason)) => blocked = Some(reason),
                 Produced::Failed(Outcome::NoImage(reason) | Outcome::Rejected(reason)) => {
@@ -330,15 +370,38 @@ impl Worker {
             }
         }
         stored.sort_by_key(|i| i.index);
-        Ok(if let Some(reason) = blocked {
+        let next = if let Some(reason) = blocked {
             failed(FailureCode::ContentBlocked, &reason)
         } else if let Some(reason) = unusable {
             failed(FailureCode::GenerationFailed, &reason)
         } else if let Some((reason, retry_after)) = transient {
             self.after_transient(job, reason, retry_after, stored)
         } else {
-            Next::Finish(Finish::Succeeded(stored))
-        })
+            Next::Finish(Finish::Succeeded {
+                images: stored,
+                cost_micro_usd: self.cost(job),
+            })
+        };
+        Ok((next, metering))
+    }
+
+    /// What the job's images cost by the price table: the model its mode
+    /// is configured with, at its image size. Test mode costs nothing.
+    fn cost(&self, job: &Job) -> MicroUsd {
+        let Some(gemini) = &self.config.gemini else {
+            return 0;
+        };
+        // The size the call asked for: the job's, else the deployment's for
+        // the mode (as `gemini::request_body` sends it).
+        let (model, configured) = gemini.models.for_mode(job.mode);
+        let size = job
+            .options
+            .image_size
+            .or_else(|| ImageSize::parse(configured))
+            .unwrap_or_else(|| job.options.image_size_for(job.mode));
+        self.config
+            .prices
+            .cost(job.key_mode, model, size, job.options.number_of_images)
     }
 
     /// The job's input images, fetched (URLs, through the outbound guard)
@@ -391,13 +454,29 @@ impl Worker {
     }
 
     /// One image of the job: generated (Gemini for live keys, the offline
-    /// renderer for test keys), converted to the job's format and stored.
+    /// renderer for test keys), converted to the job's format and stored;
+    /// with the call it took (a render counts as one, without tokens).
     async fn produce(
         &self,
         job: &Job,
         inputs: &Inputs,
         call: Option<&PreparedCall>,
         index: u32,
+    ) -> Result<(Produced, Metering), ResultsError> {
+        let mut metering = Metering::call(None, None);
+        let produced = self
+            .produce_metered(job, inputs, call, index, &mut metering)
+            .await?;
+        Ok((produced, metering))
+    }
+
+    async fn produce_metered(
+        &self,
+        job: &Job,
+        inputs: &Inputs,
+        call: Option<&PreparedCall>,
+        index: u32,
+        metering: &mut Metering,
     ) -> Result<Produced, ResultsError> {
         let options = job.options;
         let encoded = match job.key_mode {
@@ -440,12 +519,16 @@ impl Worker {
             }
             KeyMode::Live => {
                 let (Some(gemini), Some(call)) = (&self.gemini, call) else {
+                    // No call was made.
+                    *metering = Metering::default();
                     return Ok(Produced::Failed(Outcome::Transient {
                         reason: "The image provider is not configured".into(),
                         retry_after: None,
                     }));
                 };
-                let answer = match gemini.send(call).await {
+                let answer = gemini.send(call).await;
+                *metering = answer.metering;
+                let answer = match answer.outcome {
                     Outcome::Images(images) => images.into_iter().next(),
                     other => return Ok(Produced::Failed(other)),
                 };
@@ -522,8 +605,13 @@ impl Worker {
         reason: &str,
         delay: Duration,
         stored: &[ResultImage],
+        metering: Metering,
     ) -> Result<Disposition, StoreError> {
-        if self.store.retry_job(job, stored, time::now()).await? {
+        if self
+            .store
+            .retry_job(job, stored, metering, time::now())
+            .await?
+        {
             tracing::info!(%reason, delay_secs = delay.as_secs(), "transient failure; job will retry");
             return Ok(Disposition::Again(Some(delay)));
         }
@@ -531,12 +619,21 @@ impl Worker {
         Ok(Disposition::Done)
     }
 
-    async fn finish(&self, job: &Job, finish: Finish) -> Result<(), StoreError> {
+    async fn finish(
+        &self,
+        job: &Job,
+        finish: Finish,
+        metering: Metering,
+    ) -> Result<(), StoreError> {
         let label = match &finish {
-            Finish::Succeeded(images) => format!("SUCCEEDED with {} image(s)", images.len()),
+            Finish::Succeeded { images, .. } => format!("SUCCEEDED with {} image(s)", images.len()),
             Finish::Failed(e) => format!("FAILED {}", e.code),
         };
-        if self.store.finish_job(job, finish, time::now()).await? {
+        if self
+            .store
+            .finish_job(job, finish, metering, time::now())
+            .await?
+        {
             tracing::info!("job {label}");
         } else {
             tracing::warn!(

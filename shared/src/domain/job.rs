@@ -5,6 +5,7 @@ use serde::Serialize;
 use crate::domain::KeyMode;
 use crate::domain::options::{GenerationOptions, ResultImage, input_key};
 use crate::domain::submit::InputImage;
+use crate::domain::usage::{Metering, MicroUsd};
 use crate::time::Timestamp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -284,6 +285,15 @@ pub struct Job {
     pub webhook_url: Option<String>,
     /// `createdAt + deadlineSeconds`: no attempt starts after it.
     pub deadline_at: Option<Timestamp>,
+    /// The UTC month (`YYYY-MM`) whose quota counter holds this job's
+    /// reservation of `numberOfImages`, given back if it ends without
+    /// SUCCEEDED. `None` for a job submitted before quotas existed.
+    pub quota_month: Option<String>,
+    /// The provider calls of its attempts so far, and their tokens.
+    pub metering: Metering,
+    /// What its images cost, set when it SUCCEEDED (0 before, and always
+    /// in test mode).
+    pub cost_micro_usd: MicroUsd,
 }
 
 impl Job {
@@ -339,6 +349,17 @@ impl Job {
             deadline_at: request
                 .deadline_seconds
                 .map(|secs| now + chrono::Duration::seconds(i64::from(secs))),
+            quota_month: Some(crate::domain::usage::quota_month(now)),
+            metering: Metering::default(),
+            cost_micro_usd: 0,
+        }
+    }
+
+    /// What the job holds in its month's quota counter.
+    pub fn reservation(&self) -> crate::domain::usage::Reservation {
+        crate::domain::usage::Reservation {
+            month: self.quota_month.clone(),
+            images: self.options.number_of_images,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod options;
 pub mod scope;
 pub mod submit;
 pub mod tenant;
+pub mod usage;
 
 pub use api_key::{ApiKeyHash, KeyMode};
 pub use job::{AspectRatio, FailureCode, Job, JobError, JobStatus, Mode, Transition};
@@ -15,3 +16,4 @@ pub use options::{GenerationOptions, ImageSize, OutputFormat, ResultImage};
 pub use scope::Scope;
 pub use submit::{SubmitRequest, ValidationError};
 pub use tenant::{Tenant, TenantLimits};
+pub use usage::{Metering, MicroUsd, PriceTable};

@@ -7,6 +7,9 @@ pub struct TenantLimits {
     pub rpm: u32,
     /// Jobs that may be non-terminal at once.
     pub max_concurrency: u32,
+    /// Images a (tenant, mode) may have reserved or generated in one UTC
+    /// month; `None`: no quota (the default).
+    pub monthly_image_quota: Option<u32>,
 }
 
 impl Default for TenantLimits {
@@ -14,6 +17,7 @@ impl Default for TenantLimits {
         TenantLimits {
             rpm: 60,
             max_concurrency: 5,
+            monthly_image_quota: None,
         }
     }
 }

@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Mode;
+use crate::domain::{Metering, Mode};
 use crate::images::{Image, Outcome, Prompt};
 
 /// Which model and image size each mode uses. Configuration, because Google
@@ -83,7 +83,7 @@ impl GeminiClient {
     }
 
     /// One call for `prompt`.
-    pub async fn generate(&self, prompt: Prompt<'_>) -> Outcome {
+    pub async fn generate(&self, prompt: Prompt<'_>) -> Answer {
         self.send(&self.prepare(prompt)).await
     }
 
@@ -105,7 +105,7 @@ impl GeminiClient {
     /// (a 4K image is ~25 MB of JSON, and reading it needs about as much
     /// again) are read one at a time per process; the others wait in
     /// their connections.
-    pub async fn send(&self, call: &PreparedCall) -> Outcome {
+    pub async fn send(&self, call: &PreparedCall) -> Answer {
         let sent = self
             .http
             .post(&call.url)
@@ -116,7 +116,7 @@ impl GeminiClient {
             .await;
         let mut resp = match sent {
             Ok(resp) => resp,
-            Err(e) => return transport_failure(&e),
+            Err(e) => return Answer::unmetered(transport_failure(&e)),
         };
         // The semaphore is never closed, so acquiring cannot fail.
         let _permit = ANSWERS.acquire().await.ok();
@@ -131,15 +131,17 @@ impl GeminiClient {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
                     if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                        return Outcome::NoImage("The model's answer was too large".into());
+                        return Answer::unmetered(Outcome::NoImage(
+                            "The model's answer was too large".into(),
+                        ));
                     }
                     bytes.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(e) => return transport_failure(&e),
+                Err(e) => return Answer::unmetered(transport_failure(&e)),
             }
         }
-        interpret(status, &bytes)
+        interpret_metered(status, &bytes)
     }
 }
 
@@ -236,6 +238,7 @@ struct Response<'a> {
     #[serde(default, borrow)]
     candidates: Vec<Candidate<'a>>,
     prompt_feedback: Option<PromptFeedback>,
+    usage_metadata: Option<UsageMetadata>,
 }
 
 #[derive(Deserialize, Default)]
@@ -304,35 +307,101 @@ const BLOCKING_REASONS: [&str; 9] = [
     "LANGUAGE",
 ];
 
+/// What one call came to: its outcome, and the call itself with the token
+/// counts its answer reported (`usageMetadata`), for the job's usage.
+#[derive(Debug)]
+pub struct Answer {
+    pub outcome: Outcome,
+    pub metering: Metering,
+}
+
+impl Answer {
+    /// A call whose answer never arrived or could not be read: counted, with
+    /// no tokens.
+    fn unmetered(outcome: Outcome) -> Answer {
+        Answer {
+            outcome,
+            metering: Metering::call(None, None),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageMetadata {
+    prompt_token_count: Option<u64>,
+    candidates_token_count: Option<u64>,
+    /// Thinking is billed as output too.
+    thoughts_token_count: Option<u64>,
+}
+
+/// `interpret`, with the answer's token counts: input is
+/// `promptTokenCount`, output `candidatesTokenCount` plus
+/// `thoughtsTokenCount` (Google bills both as output).
+pub fn interpret_metered(status: u16, body: &[u8]) -> Answer {
+    let (outcome, usage) = interpret_with_usage(status, body);
+    let metering = match usage {
+        None => Metering::call(None, None),
+        Some(u) => Metering::call(
+            u.prompt_token_count,
+            match (u.candidates_token_count, u.thoughts_token_count) {
+                (None, None) => None,
+                (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+            },
+        ),
+    };
+    Answer { outcome, metering }
+}
+
 /// Turns an HTTP status and body into an outcome. Public for the tests and
 /// the benchmark, which feed it recorded answers.
 pub fn interpret(status: u16, body: &[u8]) -> Outcome {
+    interpret_with_usage(status, body).0
+}
+
+fn interpret_with_usage(status: u16, body: &[u8]) -> (Outcome, Option<UsageMetadata>) {
     if status != 200 {
-        let detail = serde_json::from_slice::<ErrorBody>(body)
-            .ok()
-            .map(|b| b.error);
-        let provider_status = detail
-            .as_ref()
-            .map_or("", |d| d.status.as_str())
-            .to_string();
-        if let Some(d) = &detail {
-            tracing::warn!(http_status = status, provider_status = %d.status, message = %d.message, "Gemini error");
-        }
-        return match status {
-            429 | 500 | 502 | 503 | 504 | 408 => Outcome::Transient {
-                reason: format!("The image provider is unavailable (HTTP {status})"),
-                retry_after: detail.as_ref().and_then(retry_delay),
-            },
-            _ => Outcome::Rejected(format!(
-                "The image provider rejected the request (HTTP {status}{}{provider_status})",
-                if provider_status.is_empty() { "" } else { " " }
-            )),
-        };
+        return (error_outcome(status, body), None);
     }
-    let response: Response = match serde_json::from_slice(body) {
+    let mut response: Response = match serde_json::from_slice(body) {
         Ok(r) => r,
-        Err(_) => return Outcome::NoImage("The model's answer could not be read".into()),
+        Err(_) => {
+            return (
+                Outcome::NoImage("The model's answer could not be read".into()),
+                None,
+            );
+        }
     };
+    let usage = response.usage_metadata.take();
+    (outcome_of(response), usage)
+}
+
+/// The outcome of an answer other than 200.
+fn error_outcome(status: u16, body: &[u8]) -> Outcome {
+    let detail = serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .map(|b| b.error);
+    let provider_status = detail
+        .as_ref()
+        .map_or("", |d| d.status.as_str())
+        .to_string();
+    if let Some(d) = &detail {
+        tracing::warn!(http_status = status, provider_status = %d.status, message = %d.message, "Gemini error");
+    }
+    match status {
+        429 | 500 | 502 | 503 | 504 | 408 => Outcome::Transient {
+            reason: format!("The image provider is unavailable (HTTP {status})"),
+            retry_after: detail.as_ref().and_then(retry_delay),
+        },
+        _ => Outcome::Rejected(format!(
+            "The image provider rejected the request (HTTP {status}{}{provider_status})",
+            if provider_status.is_empty() { "" } else { " " }
+        )),
+    }
+}
+
+/// The outcome of a 200 answer: its images, or why there are none.
+fn outcome_of(response: Response<'_>) -> Outcome {
     // The first candidate's finish reason and own words, for a refusal.
     let mut finish_reason = None;
     let mut model_words = None;

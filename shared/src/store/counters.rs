@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, Update};
 use crate::domain::{KeyMode, Scope, TenantLimits};
 use crate::store::items::{n, s};
 use crate::store::refusals::applied_unless_condition_failed;
-use crate::store::{Item, Store, StoreError, build_err, key, schema};
+use crate::store::{Item, QuotaChange, Store, StoreError, build_err, key, schema};
 
 /// A new tenant's counters for one mode: no active jobs, the tenant's
 /// limits. Conditional, like the tenant's own item, so a re-seed never
@@ -25,7 +25,7 @@ pub(crate) fn create(
     mode: KeyMode,
     limits: TenantLimits,
 ) -> Result<Put, StoreError> {
-    Put::builder()
+    let put = Put::builder()
         .table_name(table)
         .item(schema::PK, s(schema::scope_pk(Scope::new(tenant_id, mode))))
         .item(schema::SK, s(schema::COUNTERS))
@@ -35,10 +35,17 @@ pub(crate) fn create(
         .item("activeJobs", n(0))
         .item("rpm", n(limits.rpm))
         .item("maxConcurrency", n(limits.max_concurrency))
-        .condition_expression("attribute_not_exists(PK)")
-        .build()
-        .map_err(build_err)
+        .condition_expression("attribute_not_exists(PK)");
+    match limits.monthly_image_quota {
+        Some(quota) => put.item(QUOTA, n(quota)),
+        None => put,
+    }
+    .build()
+    .map_err(build_err)
 }
+
+/// The copy of the tenant's monthly image quota; absent: none.
+const QUOTA: &str = "monthlyImageQuota";
 
 /// The limits of one mode's counters set to the tenant's new ones; part of
 /// the transaction that changes the tenant's item.
@@ -48,8 +55,10 @@ pub(crate) fn set_limits(
     mode: KeyMode,
     rpm: Option<u32>,
     max_concurrency: Option<u32>,
+    quota: QuotaChange,
 ) -> Result<Option<Update>, StoreError> {
     let mut set = Vec::new();
+    let mut remove = "";
     let mut update = Update::builder()
         .table_name(table)
         .set_key(Some(key(
@@ -65,34 +74,57 @@ pub(crate) fn set_limits(
         set.push("maxConcurrency = :max");
         update = update.expression_attribute_values(":max", n(max));
     }
-    if set.is_empty() {
+    match quota {
+        QuotaChange::Keep => {}
+        QuotaChange::Set(quota) => {
+            set.push("monthlyImageQuota = :quota");
+            update = update.expression_attribute_values(":quota", n(quota));
+        }
+        QuotaChange::Remove => remove = " REMOVE monthlyImageQuota",
+    }
+    if set.is_empty() && remove.is_empty() {
         return Ok(None);
     }
+    let set = if set.is_empty() {
+        String::new()
+    } else {
+        format!("SET {}", set.join(", "))
+    };
     update
-        .update_expression(format!("SET {}", set.join(", ")))
+        .update_expression(format!("{set}{remove}").trim().to_string())
         .build()
         .map(Some)
         .map_err(build_err)
 }
 
 /// One more active job, if the scope is below its concurrency limit and
-/// `limits.rpm` is still the tenant's (the caller's view is current); the
-/// old item comes back on refusal, so the submit can tell which.
+/// `limits.rpm` and the monthly quota are still the tenant's (the caller's
+/// view is current, so the quota the month counter is checked against in
+/// the same transaction is too); the old item comes back on refusal, so
+/// the submit can tell which.
 pub(crate) fn take_slot(
     table: &str,
     scope: Scope<'_>,
     limits: TenantLimits,
 ) -> Result<Update, StoreError> {
-    Update::builder()
+    let update = Update::builder()
         .table_name(table)
         .set_key(Some(key(schema::scope_pk(scope), schema::COUNTERS.into())))
         .update_expression("SET activeJobs = activeJobs + :one")
-        .condition_expression("attribute_exists(PK) AND activeJobs < maxConcurrency AND rpm = :rpm")
         .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":rpm", n(limits.rpm))
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .build()
-        .map_err(build_err)
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+    const CURRENT: &str = "attribute_exists(PK) AND activeJobs < maxConcurrency AND rpm = :rpm";
+    match limits.monthly_image_quota {
+        Some(quota) => update
+            .condition_expression(format!("{CURRENT} AND monthlyImageQuota = :quota"))
+            .expression_attribute_values(":quota", n(quota)),
+        None => update.condition_expression(format!(
+            "{CURRENT} AND attribute_not_exists(monthlyImageQuota)"
+        )),
+    }
+    .build()
+    .map_err(build_err)
 }
 
 /// The scope's active-job counter minus one: part of every transaction that
@@ -150,5 +182,6 @@ pub(crate) fn limits_from_item(item: &Item) -> Result<TenantLimits, StoreError> 
     Ok(TenantLimits {
         rpm: item.num("rpm")?,
         max_concurrency: item.num("maxConcurrency")?,
+        monthly_image_quota: item.opt_num(QUOTA)?,
     })
 }

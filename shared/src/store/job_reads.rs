@@ -13,6 +13,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::Select;
 
+use crate::domain::usage::Reservation;
 use crate::domain::{Job, JobStatus, Scope};
 use crate::store::items::s;
 use crate::store::jobs::job_from_item;
@@ -40,6 +41,8 @@ pub struct OpenJob {
     /// Epoch milliseconds until which a RUNNING job's worker holds it.
     pub lease_until_ms: Option<i64>,
     pub deadline_at: Option<Timestamp>,
+    /// What it holds in its month's quota counter.
+    pub reservation: Reservation,
 }
 
 impl OpenJob {
@@ -266,6 +269,10 @@ fn open_job_from_item(item: &Item) -> Result<OpenJob, StoreError> {
         deadline_at: match item.opt_str("deadlineAt")? {
             None => None,
             Some(_) => Some(item.time("deadlineAt")?),
+        },
+        reservation: Reservation {
+            month: item.opt_str("quotaMonth")?.map(str::to_string),
+            images: item.opt_num("numberOfImages")?.unwrap_or(1),
         },
     })
 }

@@ -16,10 +16,10 @@ use std::time::Duration;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::builders::{DeleteBuilder, UpdateBuilder};
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
+    AttributeValue, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, Update,
 };
 
+use crate::domain::usage::{Metering, MicroUsd, Reservation};
 use crate::domain::{
     AspectRatio, FailureCode, GenerationOptions, ImageSize, Job, JobError, JobStatus, KeyMode,
     Mode, OutputFormat, ResultImage, Scope, Transition,
@@ -29,7 +29,9 @@ use crate::store::items::{n, s};
 use crate::store::refusals::{
     self, applied_unless_condition_failed, applied_unless_first_condition_failed,
 };
-use crate::store::{Item, ItemError, Store, StoreError, build_err, key, schema, tx_update};
+use crate::store::{
+    Item, ItemError, Store, StoreError, build_err, key, quotas, schema, tx_update, usage,
+};
 use crate::time::{self, Timestamp};
 
 #[derive(Debug)]
@@ -43,15 +45,19 @@ pub enum ClaimOutcome {
     /// Another invocation holds a live lease until this time.
     Busy { lease_until: Timestamp },
     /// The deadline passed before this attempt could start: end the job
-    /// (`Store::expire_job`).
-    PastDeadline,
+    /// (`Store::expire_job`), giving back what it reserved.
+    PastDeadline(Reservation),
 }
 
 /// How a run ended, for `finish_job`.
 #[derive(Debug)]
 pub enum Finish {
-    /// Every image of the job, in index order.
-    Succeeded(Vec<ResultImage>),
+    Succeeded {
+        /// Every image of the job, in index order.
+        images: Vec<ResultImage>,
+        /// What they cost (0 in test mode).
+        cost_micro_usd: MicroUsd,
+    },
     Failed(JobError),
 }
 
@@ -280,10 +286,10 @@ impl Store {
                 ClaimOutcome::Claimed(Box::new(job))
             }
             JobStatus::Queued | JobStatus::Retrying if job.past_deadline(now) => {
-                ClaimOutcome::PastDeadline
+                ClaimOutcome::PastDeadline(job.reservation())
             }
             JobStatus::Running if lease_ms < now.timestamp_millis() && job.past_deadline(now) => {
-                ClaimOutcome::PastDeadline
+                ClaimOutcome::PastDeadline(job.reservation())
             }
             JobStatus::Running => ClaimOutcome::Busy {
                 lease_until: chrono::DateTime::from_timestamp_millis(lease_ms).unwrap_or(now),
@@ -297,22 +303,30 @@ impl Store {
 
     /// RUNNING → RETRYING, if this attempt still owns the job, keeping the
     /// images it did store (`stored`), which the next attempt does not
-    /// generate again.
+    /// generate again, and the provider calls of its attempts so far
+    /// (`metering`, this one's included).
     pub async fn retry_job(
         &self,
         job: &Job,
         stored: &[ResultImage],
+        metering: Metering,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
+        let (metered, values) = metering_set(metering);
         let retry = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(job_key(job.scope(), &job.id)))
-            .update_expression(format!("{MOVE}, images = :images REMOVE leaseUntil"))
+            .update_expression(format!(
+                "{MOVE}, images = :images{metered} REMOVE leaseUntil"
+            ))
             .when(condition(Transition::Retry))
             .expression_attribute_values(":attempt", n(job.attempts))
             .expression_attribute_values(":images", images_value(stored));
+        let retry = values.into_iter().fold(retry, |b, (name, value)| {
+            b.expression_attribute_values(name, value)
+        });
         let result = moving!(retry, job.scope(), JobStatus::Retrying, now)
             .send()
             .await;
@@ -320,44 +334,66 @@ impl Store {
     }
 
     /// RUNNING → SUCCEEDED or FAILED and the concurrency slot back, in one
-    /// transaction, if this attempt still owns the job. `false`: it did not
-    /// (the lease expired and another attempt took over).
+    /// transaction, if this attempt still owns the job; with it the job's
+    /// `metering` (every attempt's calls) and, on success, the day's usage
+    /// counted, or on failure the month's reservation given back. `false`:
+    /// it did not own the job (the lease expired and another attempt took
+    /// over), and nothing was written, so nothing is ever counted twice.
     pub async fn finish_job(
         &self,
         job: &Job,
         finish: Finish,
+        metering: Metering,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let (transition, status) = match &finish {
-            Finish::Succeeded(_) => (Transition::Succeed, JobStatus::Succeeded),
+            Finish::Succeeded { .. } => (Transition::Succeed, JobStatus::Succeeded),
             Finish::Failed(_) => (Transition::Fail, JobStatus::Failed),
         };
+        let (metered, values) = metering_set(metering);
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(job_key(job.scope(), &job.id)))
             .when(condition(transition))
             .expression_attribute_values(":attempt", n(job.attempts));
-        let update = match finish {
-            Finish::Succeeded(images) => update
-                .update_expression(format!(
-                    "{MOVE}, resultUrls = :urls, images = :images REMOVE leaseUntil"
-                ))
-                .expression_attribute_values(
-                    ":urls",
-                    AttributeValue::L(images.iter().map(|i| s(&i.url)).collect()),
-                )
-                .expression_attribute_values(":images", images_value(&images)),
-            Finish::Failed(error) => update
-                .update_expression(format!(
-                    "{MOVE}, errorCode = :code, errorMessage = :message REMOVE leaseUntil"
-                ))
-                .expression_attribute_values(":code", s(error.code.as_str()))
-                .expression_attribute_values(":message", s(error.message)),
+        let update = values.into_iter().fold(update, |b, (name, value)| {
+            b.expression_attribute_values(name, value)
+        });
+        // The item the outcome also changes: the day's usage, or the
+        // month's quota counter.
+        let (update, counted) = match finish {
+            Finish::Succeeded {
+                images,
+                cost_micro_usd,
+            } => (
+                update
+                    .update_expression(format!(
+                        "{MOVE}, resultUrls = :urls, images = :images, \
+                         costMicroUsd = :cost{metered} REMOVE leaseUntil"
+                    ))
+                    .expression_attribute_values(
+                        ":urls",
+                        AttributeValue::L(images.iter().map(|i| s(&i.url)).collect()),
+                    )
+                    .expression_attribute_values(":images", images_value(&images))
+                    .expression_attribute_values(":cost", n(cost_micro_usd)),
+                Some(usage::count_success(&self.table, job, cost_micro_usd)?),
+            ),
+            Finish::Failed(error) => (
+                update
+                    .update_expression(format!(
+                        "{MOVE}, errorCode = :code, errorMessage = :message{metered} \
+                         REMOVE leaseUntil"
+                    ))
+                    .expression_attribute_values(":code", s(error.code.as_str()))
+                    .expression_attribute_values(":message", s(error.message)),
+                quotas::give_back(&self.table, job.scope(), &job.reservation())?,
+            ),
         };
         let update = moving!(update, job.scope(), status, now)
             .build()
             .map_err(build_err)?;
-        let result = self
+        let mut tx = self
             .client
             .transact_write_items()
             .client_request_token(format!(
@@ -367,23 +403,22 @@ impl Store {
                 &status.as_str()[..1]
             ))
             .transact_items(tx_update(update))
-            .transact_items(
-                TransactWriteItem::builder()
-                    .update(release_slot(&self.table, job.scope())?)
-                    .build(),
-            )
-            .send()
-            .await;
-        applied_unless_first_condition_failed(result)
+            .transact_items(tx_update(release_slot(&self.table, job.scope())?));
+        if let Some(counted) = counted {
+            tx = tx.transact_items(tx_update(counted));
+        }
+        applied_unless_first_condition_failed(tx.send().await)
     }
 
     /// A job whose deadline passed before an attempt could start → FAILED
-    /// `TIMEOUT`, and its concurrency slot back, in one transaction.
-    /// `false`: it no longer qualifies (it started, ended, or is gone).
+    /// `TIMEOUT`, its concurrency slot and its `reservation` back, in one
+    /// transaction. `false`: it no longer qualifies (it started, ended, or
+    /// is gone).
     pub async fn expire_job(
         &self,
         scope: Scope<'_>,
         job_id: &str,
+        reservation: &Reservation,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let expire = Update::builder()
@@ -399,26 +434,38 @@ impl Store {
         let expire = moving!(expire, scope, JobStatus::Failed, now)
             .build()
             .map_err(build_err)?;
-        let result = self
+        let mut tx = self
             .client
             .transact_write_items()
             .client_request_token(format!("{job_id}-expire"))
             .transact_items(tx_update(expire))
-            .transact_items(tx_update(release_slot(&self.table, scope)?))
-            .send()
-            .await;
-        applied_unless_first_condition_failed(result)
+            .transact_items(tx_update(release_slot(&self.table, scope)?));
+        if let Some(give_back) = quotas::give_back(&self.table, scope, reservation)? {
+            tx = tx.transact_items(tx_update(give_back));
+        }
+        applied_unless_first_condition_failed(tx.send().await)
     }
 
-    /// QUEUED|RETRYING → CANCELED and the tenant's concurrency slot back, in
-    /// one transaction. On refusal the job's current state comes back with
-    /// the cancellation, so no second read is needed.
+    /// QUEUED|RETRYING → CANCELED, the tenant's concurrency slot and the
+    /// job's quota reservation back, in one transaction. The job is read
+    /// first, for how many images it reserved (which never changes); on
+    /// refusal its current state comes back with the cancellation.
     pub async fn cancel_job(
         &self,
         scope: Scope<'_>,
         job_id: &str,
         now: Timestamp,
     ) -> Result<CancelOutcome, StoreError> {
+        let Some(item) = self
+            .get(schema::scope_pk(scope), schema::job_sk(job_id))
+            .await?
+        else {
+            return Ok(CancelOutcome::NotFound);
+        };
+        let job = job_from_item(&item)?;
+        if !Transition::Cancel.from().contains(&job.status) {
+            return Ok(cancel_refused(&job, now));
+        }
         let cancel = Update::builder()
             .table_name(&self.table)
             .set_key(Some(job_key(scope, job_id)))
@@ -428,37 +475,38 @@ impl Store {
         let cancel = moving!(cancel, scope, JobStatus::Canceled, now)
             .build()
             .map_err(build_err)?;
-        let release = release_slot(&self.table, scope)?;
-        let result = self
+        let mut tx = self
             .client
             .transact_write_items()
             .client_request_token(crate::ids::new_id())
             .transact_items(tx_update(cancel))
-            .transact_items(tx_update(release))
-            .send()
-            .await;
-        match result {
+            .transact_items(tx_update(release_slot(&self.table, scope)?));
+        if let Some(give_back) = quotas::give_back(&self.table, scope, &job.reservation())? {
+            tx = tx.transact_items(tx_update(give_back));
+        }
+        match tx.send().await {
             Ok(_) => Ok(CancelOutcome::Canceled),
             Err(e) => match refusals::canceled(&e) {
                 Some(c) if c.condition_failed(0) => match c.old_item(0) {
                     None => Ok(CancelOutcome::NotFound),
-                    Some(old) => {
-                        let job = job_from_item(old)?;
-                        // Already canceled at our own timestamp: an SDK
-                        // retry of this very call, which the first attempt
-                        // had committed.
-                        if job.status == JobStatus::Canceled
-                            && time::iso_millis(&job.updated_at) == time::iso_millis(&now)
-                        {
-                            Ok(CancelOutcome::Canceled)
-                        } else {
-                            Ok(CancelOutcome::NotCancelable(job.status))
-                        }
-                    }
+                    Some(old) => Ok(cancel_refused(&job_from_item(old)?, now)),
                 },
                 _ => Err(StoreError::aws("TransactWriteItems", e)),
             },
         }
+    }
+}
+
+/// What a cancel that found `job` past cancelling answers.
+fn cancel_refused(job: &Job, now: Timestamp) -> CancelOutcome {
+    // Already canceled at our own timestamp: an SDK retry of this very
+    // call, which the first attempt had committed.
+    if job.status == JobStatus::Canceled
+        && time::iso_millis(&job.updated_at) == time::iso_millis(&now)
+    {
+        CancelOutcome::Canceled
+    } else {
+        CancelOutcome::NotCancelable(job.status)
     }
 }
 
@@ -534,7 +582,40 @@ pub fn job_to_item(job: &Job) -> HashMap<String, AttributeValue> {
         item.insert("errorCode".into(), s(err.code.as_str()));
         item.insert("errorMessage".into(), s(&err.message));
     }
+    if let Some(month) = &job.quota_month {
+        item.insert("quotaMonth".into(), s(month));
+    }
+    let metering = job.metering;
+    if metering != Metering::default() {
+        item.insert("providerCalls".into(), n(metering.provider_calls));
+    }
+    if let Some(tokens) = metering.input_tokens {
+        item.insert("inputTokens".into(), n(tokens));
+    }
+    if let Some(tokens) = metering.output_tokens {
+        item.insert("outputTokens".into(), n(tokens));
+    }
+    if job.cost_micro_usd != 0 {
+        item.insert("costMicroUsd".into(), n(job.cost_micro_usd));
+    }
     item
+}
+
+/// The `SET` clauses (each led by `, `) and values that store a job's
+/// metering: its provider calls, and its token sums when any call
+/// reported them.
+fn metering_set(m: Metering) -> (String, Vec<(&'static str, AttributeValue)>) {
+    let mut clauses = String::from(", providerCalls = :calls");
+    let mut values = vec![(":calls", n(m.provider_calls))];
+    if let Some(tokens) = m.input_tokens {
+        clauses.push_str(", inputTokens = :input_tokens");
+        values.push((":input_tokens", n(tokens)));
+    }
+    if let Some(tokens) = m.output_tokens {
+        clauses.push_str(", outputTokens = :output_tokens");
+        values.push((":output_tokens", n(tokens)));
+    }
+    (clauses, values)
 }
 
 /// A job's stored images, as the `images` list of maps.
@@ -614,6 +695,13 @@ pub fn job_from_item(item: &Item) -> Result<Job, ItemError> {
             None => None,
             Some(_) => Some(item.time("deadlineAt")?),
         },
+        quota_month: item.opt_str("quotaMonth")?.map(str::to_string),
+        metering: Metering {
+            provider_calls: item.opt_num("providerCalls")?.unwrap_or(0),
+            input_tokens: item.opt_num("inputTokens")?,
+            output_tokens: item.opt_num("outputTokens")?,
+        },
+        cost_micro_usd: item.opt_num("costMicroUsd")?.unwrap_or(0),
     })
 }
 
@@ -657,6 +745,13 @@ mod tests {
             updated_at: now,
             webhook_url: Some("https://hooks.example.com/job".into()),
             deadline_at: Some(now + chrono::Duration::seconds(600)),
+            quota_month: Some("2026-01".into()),
+            metering: Metering {
+                provider_calls: 3,
+                input_tokens: Some(1_200),
+                output_tokens: None,
+            },
+            cost_micro_usd: 268_000,
         }
     }
 

@@ -33,11 +33,13 @@ pub mod items;
 mod job_reads;
 mod jobs;
 pub mod pages;
+mod quotas;
 mod rate_windows;
 mod refusals;
 pub mod schema;
 mod submit;
 mod tenants;
+mod usage;
 
 use std::collections::HashMap;
 
@@ -56,7 +58,10 @@ pub use items::{Item, ItemError};
 pub use job_reads::{JobCounts, JobPage, OpenJob};
 pub use jobs::{CancelOutcome, ClaimOutcome, Finish, job_from_item, job_to_item};
 pub use submit::{NewJob, SubmitOutcome};
-pub use tenants::{CreateOutcome, TenantSummary, TenantUpdate, UpdateOutcome, WebhookChange};
+pub use tenants::{
+    CreateOutcome, QuotaChange, TenantSummary, TenantUpdate, UpdateOutcome, WebhookChange,
+};
+pub use usage::UsageDay;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

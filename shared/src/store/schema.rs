@@ -90,6 +90,17 @@ pub const FAILED_DELIVERY_PREFIX: &str = "WEBHOOK_FAILED#";
 pub fn failed_delivery_sk(failed_at: &str, job_id: &str) -> String {
     format!("{FAILED_DELIVERY_PREFIX}{failed_at}#{job_id}")
 }
+/// A month's quota counter: the images its jobs reserved or generated.
+pub const QUOTA_PREFIX: &str = "QUOTA#";
+pub fn quota_sk(month: &str) -> String {
+    format!("{QUOTA_PREFIX}{month}")
+}
+/// One day's usage of one generation mode: a usage query is one range of
+/// these keys (`USAGE#<from>` ..= `USAGE#<to>#~`).
+pub const USAGE_PREFIX: &str = "USAGE#";
+pub fn usage_sk(day: &str, mode: crate::domain::Mode) -> String {
+    format!("{USAGE_PREFIX}{day}#{}", mode.as_str())
+}
 pub fn status_pk(scope: Scope<'_>, status: crate::domain::JobStatus) -> String {
     format!("{}#STATUS#{status}", scope_pk(scope))
 }

@@ -56,11 +56,31 @@ pub enum WebhookChange {
     Remove,
 }
 
+/// How `update_tenant` changes the monthly image quota.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum QuotaChange {
+    #[default]
+    Keep,
+    Set(u32),
+    /// No quota any more.
+    Remove,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TenantUpdate {
     pub rpm: Option<u32>,
     pub max_concurrency: Option<u32>,
+    pub monthly_image_quota: QuotaChange,
     pub webhook: WebhookChange,
+}
+
+impl TenantUpdate {
+    /// Whether the limits the counters carry a copy of change.
+    fn changes_limits(&self) -> bool {
+        self.rpm.is_some()
+            || self.max_concurrency.is_some()
+            || self.monthly_image_quota != QuotaChange::Keep
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -184,7 +204,7 @@ impl Store {
         let Some(change) = MetaChange::of(update) else {
             return self.tenant_as_it_is(tenant_id).await;
         };
-        if update.rpm.is_none() && update.max_concurrency.is_none() {
+        if !update.changes_limits() {
             self.update_meta(tenant_id, change).await
         } else {
             self.update_meta_and_counters(tenant_id, update, change)
@@ -246,6 +266,7 @@ impl Store {
                 mode,
                 update.rpm,
                 update.max_concurrency,
+                update.monthly_image_quota,
             )? {
                 tx = tx.transact_items(tx_update(limits));
             }
@@ -299,6 +320,14 @@ impl MetaChange {
         if let Some(max) = update.max_concurrency {
             set.push("maxConcurrency = :max");
             values.insert(":max".to_string(), n(max));
+        }
+        match update.monthly_image_quota {
+            QuotaChange::Keep => {}
+            QuotaChange::Set(quota) => {
+                set.push("monthlyImageQuota = :quota");
+                values.insert(":quota".to_string(), n(quota));
+            }
+            QuotaChange::Remove => remove.push("monthlyImageQuota"),
         }
         match &update.webhook {
             WebhookChange::Keep => {}
@@ -359,6 +388,9 @@ fn meta_item(tenant: &Tenant, created_at: &str) -> HashMap<String, AttributeValu
         ("maxConcurrency".into(), n(tenant.limits.max_concurrency)),
         ("createdAt".into(), s(created_at)),
     ]);
+    if let Some(quota) = tenant.limits.monthly_image_quota {
+        meta.insert("monthlyImageQuota".into(), n(quota));
+    }
     if let Some(url) = &tenant.webhook_url {
         meta.insert("webhookUrl".into(), s(url));
     }
@@ -407,6 +439,7 @@ mod tests {
         TenantUpdate {
             rpm: None,
             max_concurrency: None,
+            monthly_image_quota: QuotaChange::Keep,
             webhook,
         }
     }
@@ -434,6 +467,33 @@ mod tests {
         );
         assert_eq!(change.condition, "attribute_exists(PK)");
         assert_eq!(change.values.map(|v| v.len()), Some(4));
+    }
+
+    #[test]
+    fn a_quota_is_set_or_removed_beside_the_other_changes() {
+        let change = MetaChange::of(&TenantUpdate {
+            monthly_image_quota: QuotaChange::Set(500),
+            ..update(WebhookChange::Remove)
+        })
+        .expect("a change");
+        assert_eq!(
+            change.expression,
+            "SET monthlyImageQuota = :quota REMOVE webhookUrl, webhookSecret"
+        );
+        let change = MetaChange::of(&TenantUpdate {
+            monthly_image_quota: QuotaChange::Remove,
+            ..update(WebhookChange::Keep)
+        })
+        .expect("a change");
+        assert_eq!(change.expression, "REMOVE monthlyImageQuota");
+        assert!(
+            TenantUpdate {
+                monthly_image_quota: QuotaChange::Remove,
+                ..update(WebhookChange::Keep)
+            }
+            .changes_limits()
+        );
+        assert!(!update(WebhookChange::Remove).changes_limits());
     }
 
     #[test]

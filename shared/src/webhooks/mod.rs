@@ -62,6 +62,8 @@ pub struct WebhookEvent {
     pub livemode: bool,
     /// The result images (1.1), as the job view shows them.
     pub images: Vec<crate::views::ImageView>,
+    /// What the job used and cost (1.1), as the job view shows it.
+    pub usage: Option<crate::views::UsageView>,
     /// The job's options as accepted (1.1), as the job view shows them.
     pub request: crate::views::RequestView,
     /// When the job reached the status, epoch milliseconds.
@@ -80,6 +82,7 @@ impl WebhookEvent {
             error: job.error.clone(),
             livemode: job.scope().livemode(),
             images: crate::views::ImageView::list(job),
+            usage: crate::views::UsageView::of(job),
             request: crate::views::RequestView::of(job),
             timestamp: job.updated_at.timestamp_millis(),
         })

@@ -121,6 +121,7 @@ async fn cached_keys_see_revocation_and_new_limits_within_the_ttl() {
             &TenantUpdate {
                 rpm: Some(1),
                 max_concurrency: Some(5),
+                monthly_image_quota: shared::store::QuotaChange::Keep,
                 webhook: WebhookChange::Keep,
             },
         )

@@ -160,6 +160,7 @@ async fn every_sample_event_replays_through_its_handler() {
                     "health.json" => health::handle(app, req).await,
                     "generate.json" => generate::handle(app, req).await,
                     "list-jobs.json" => list_jobs::handle(app, req).await,
+                    "usage.json" => usage::handle(app, req).await,
                     "get-job.json" => get_job::handle(app, req).await,
                     "cancel-job.json" => cancel_job::handle(app, req).await,
                     "deliveries-list.json" | "deliveries-redeliver.json" => {
@@ -175,6 +176,11 @@ async fn every_sample_event_replays_through_its_handler() {
                 assert_eq!(resp.status().as_u16(), expected, "{name}: {b}");
                 assert_eq!(resp.headers()["x-request-id"], "Ns7yHjNlIAMEVzQ=", "{name}");
                 match http {
+                    "usage.json" => {
+                        assert_eq!(b["from"], "2026-11-01", "{b}");
+                        assert_eq!(b["days"].as_array().map(Vec::len), Some(30), "{b}");
+                        assert_eq!(b["livemode"], false, "{b}");
+                    }
                     "list-jobs.json" => {
                         let ids: Vec<&str> = b["items"]
                             .as_array()

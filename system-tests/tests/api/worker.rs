@@ -272,6 +272,7 @@ fn worker_config_for(t: &TestStack, gemini: &FakeGemini) -> worker::WorkerConfig
         max_attempts: 3,
         retry_base_delay: Duration::from_secs(1),
         lease: Duration::from_secs(300),
+        prices: shared::domain::PriceTable::default(),
     }
 }
 

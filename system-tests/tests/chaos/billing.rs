@@ -169,6 +169,9 @@ mod tests {
             updated_at: now,
             webhook_url: None,
             deadline_at: None,
+            quota_month: None,
+            metering: shared::domain::Metering::default(),
+            cost_micro_usd: 0,
         }
     }
 

@@ -507,6 +507,9 @@ mod tests {
             updated_at: now,
             webhook_url: None,
             deadline_at: None,
+            quota_month: None,
+            metering: shared::domain::Metering::default(),
+            cost_micro_usd: 0,
         }
     }
 
@@ -529,6 +532,7 @@ mod tests {
         let limits = TenantLimits {
             rpm: 60,
             max_concurrency: 5,
+            monthly_image_quota: None,
         };
         Tenant::new("t", TENANT.into(), "key".into(), limits)
     }

@@ -88,6 +88,7 @@ async fn racing_load_keeps_every_invariant() {
     let limits = |rpm, max_concurrency| TenantLimits {
         rpm,
         max_concurrency,
+        monthly_image_quota: None,
     };
     let tenants = vec![
         Tenant::seed(&t, "rpm-bound", limits(40, 100)).await,

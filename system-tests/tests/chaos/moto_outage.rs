@@ -86,6 +86,7 @@ async fn an_emulator_outage_answers_500_and_leaves_nothing_half_written() {
     let limits = TenantLimits {
         rpm: 1000,
         max_concurrency: 50,
+        monthly_image_quota: None,
     };
     let tenants = vec![
         Tenant::seed(&t, "first", limits).await,

@@ -39,6 +39,7 @@ async fn events_held_back_by_a_down_receiver_arrive_later_with_the_same_ids() {
         TenantLimits {
             rpm: 60,
             max_concurrency: JOBS as u32,
+            monthly_image_quota: None,
         },
     )
     .await;

@@ -36,6 +36,7 @@ async fn a_worker_killed_mid_job_is_reclaimed_after_its_lease() {
         TenantLimits {
             rpm: 60,
             max_concurrency: 5,
+            monthly_image_quota: None,
         },
     )
     .await;

@@ -68,6 +68,13 @@ fn job() -> impl Strategy<Value = Job> {
         prop::collection::vec(text, 0..3),
         options(),
         images(),
+        (
+            prop::option::of("20[0-9]{2}-(0[1-9]|1[0-2])"),
+            0..20u32,
+            prop::option::of(0..5_000_000u64),
+            prop::option::of(0..5_000_000u64),
+            0..2_000_000u64,
+        ),
     )
         .prop_map(
             |(
@@ -81,6 +88,7 @@ fn job() -> impl Strategy<Value = Job> {
                 input_image_urls,
                 options,
                 images,
+                (quota_month, provider_calls, input_tokens, output_tokens, cost_micro_usd),
             )| {
                 let at = time::parse_iso("2026-01-26T09:36:16.288Z").expect("a timestamp");
                 Job {
@@ -102,6 +110,13 @@ fn job() -> impl Strategy<Value = Job> {
                     updated_at: at,
                     webhook_url: None,
                     deadline_at: None,
+                    quota_month,
+                    metering: shared::domain::Metering {
+                        provider_calls,
+                        input_tokens,
+                        output_tokens,
+                    },
+                    cost_micro_usd,
                 }
             },
         )
