@@ -139,19 +139,56 @@ impl TestStack {
     pub async fn variant(&self, change: impl FnOnce(&mut shared::Config)) -> TestStack {
         let mut config = self.stack.app.config.clone();
         change(&mut config);
-        let stack = Stack {
+        Self::serve(self.with_app(shared::App::new(&self.stack.sdk, config))).await
+    }
+
+    /// This stack's resources and functions, with `app` serving.
+    fn with_app(&self, app: shared::App) -> Stack {
+        Stack {
             sdk: self.stack.sdk.clone(),
             options: self.stack.options.clone(),
             queue_url: self.stack.queue_url.clone(),
-            app: std::sync::Arc::new(shared::App::new(&self.stack.sdk, config)),
+            app: std::sync::Arc::new(app),
             worker: self.stack.worker.clone(),
             notifier: self.stack.notifier.clone(),
             sender: self.stack.sender.clone(),
             webhook_failures_url: self.stack.webhook_failures_url.clone(),
             delivery_queue_url: self.stack.delivery_queue_url.clone(),
             delivery_dlq_url: self.stack.delivery_dlq_url.clone(),
+        }
+    }
+
+    /// Another server on the same resources whose handlers read the clock
+    /// as if it were `at` now (for what happens at a month's end).
+    pub async fn at(&self, at: shared::time::Timestamp) -> TestStack {
+        let mut app = shared::App::new(&self.stack.sdk, self.stack.app.config.clone());
+        app.clock = shared::time::Clock::reading(at);
+        Self::serve(self.with_app(app)).await
+    }
+
+    /// Sets (or with `None` removes) the tenant's monthly image quota, the
+    /// way `tenant update` does.
+    pub async fn set_quota(&self, tenant_id: &str, quota: Option<u32>) {
+        let change = shared::store::TenantUpdate {
+            rpm: None,
+            max_concurrency: None,
+            monthly_image_quota: match quota {
+                Some(n) => shared::store::QuotaChange::Set(n),
+                None => shared::store::QuotaChange::Remove,
+            },
+            webhook: shared::store::WebhookChange::Keep,
         };
-        Self::serve(stack).await
+        let outcome = self
+            .stack
+            .app
+            .store
+            .update_tenant(tenant_id, &change)
+            .await
+            .expect("updating the tenant");
+        assert!(
+            matches!(outcome, shared::store::UpdateOutcome::Updated(_)),
+            "{outcome:?}"
+        );
     }
 
     /// A new tenant with these limits and a fresh test key; returns the key.

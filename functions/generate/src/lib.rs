@@ -421,7 +421,7 @@ fn quota_exceeded(caller: &Caller, job: &Job, used: i64, now: Timestamp) -> ApiE
     };
     ApiError::QuotaExceeded {
         message: format!(
-            "Monthly image quota exceeded: this tenant may generate {quota} images a month in {mode} mode; {used} are used or reserved this month and this request asks for {}. The quota resets at {}",
+            "Monthly image quota exceeded: this tenant may generate {quota} images a month in {mode} mode; used or reserved this month: {used}; this request asks for {}. The quota resets at {}",
             job.options.number_of_images,
             time::iso_millis(&usage::next_month_start(now))
         ),

@@ -8,7 +8,8 @@
 //! Input: line 1 is a query string (`status=QUEUED&limit=10`), line 2 the
 //! path's job id, every further line one `Idempotency-Key` header value
 //! and, the same lines, one `Prefer` header value. The query string is also
-//! read as the long poll's (`wait`).
+//! read as the long poll's (`wait`) and as `GET /v1/usage`'s (`from`,
+//! `to`).
 
 //!
 //! The readers are `shared::request`'s pure functions, which the functions'
@@ -34,6 +35,7 @@ pub fn check(data: &[u8]) {
     let job_id = lines.next().unwrap_or("");
     check_query(query);
     check_wait(query);
+    check_usage(query);
     check_job_id(job_id);
     let headers: Vec<&[u8]> = lines.map(str::as_bytes).collect();
     check_header(&headers);
@@ -71,6 +73,65 @@ pub fn check_wait(query: &str) {
             assert!(!waits.is_empty(), "{query:?} refused without a wait: {e}");
             assert_client_error(&e, 400, "INVALID_REQUEST");
         }
+    }
+}
+
+/// `GET /v1/usage` reads `from` and `to`, each once, each exactly a real
+/// `YYYY-MM-DD` day: an accepted range runs forwards, spans 1 to 92 days,
+/// is the days given (or the defaults: today, and the first of `to`'s
+/// month), and lists every one of them once; anything else is a 400.
+pub fn check_usage(query: &str) {
+    use shared::domain::usage::{DayRange, MAX_USAGE_DAYS};
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let today = shared::domain::usage::parse_day("2026-12-01").expect("a date");
+    let read = Query::parse(
+        pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        &["from", "to"],
+    )
+    .and_then(|q| {
+        DayRange::of_query(q.get("from"), q.get("to"), today)
+            .map_err(shared::ApiError::InvalidRequest)
+            .map(|range| {
+                (
+                    range,
+                    q.get("from").map(str::to_string),
+                    q.get("to").map(str::to_string),
+                )
+            })
+    });
+    match read {
+        Ok((range, from, to)) => {
+            assert!(range.from <= range.to, "{query:?}: {range:?}");
+            let days: Vec<_> = range.days().collect();
+            assert_eq!(
+                days.len() as i64,
+                (range.to - range.from).num_days() + 1,
+                "{query:?}"
+            );
+            assert!(
+                (1..=MAX_USAGE_DAYS).contains(&(days.len() as i64)),
+                "{query:?}"
+            );
+            let (from_spelled, to_spelled) = (
+                range.from.format("%Y-%m-%d").to_string(),
+                range.to.format("%Y-%m-%d").to_string(),
+            );
+            match to {
+                Some(raw) => assert_eq!(raw, to_spelled, "{query:?}"),
+                None => assert_eq!(range.to, today, "{query:?}"),
+            }
+            match from {
+                Some(raw) => assert_eq!(raw, from_spelled, "{query:?}"),
+                None => assert_eq!(
+                    from_spelled,
+                    format!("{}-01", &to_spelled[..7]),
+                    "{query:?}"
+                ),
+            }
+        }
+        Err(e) => assert_client_error(&e, 400, "INVALID_REQUEST"),
     }
 }
 

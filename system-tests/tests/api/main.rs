@@ -17,6 +17,7 @@ mod routes;
 mod secrets;
 mod sweeper;
 mod template;
+mod usage;
 mod waiting;
 mod webhooks;
 mod worker;

@@ -16,7 +16,11 @@
 //!   (unless some answers were lost to an outage);
 //! - idempotency records point at jobs of their own tenant, one job per
 //!   key, and at the job the clients saw bound to the key;
-//! - whatever a tenant listed was its own job.
+//! - whatever a tenant listed was its own job;
+//! - usage is counted exactly once: per day and generation mode, the usage
+//!   item's jobs and images are those of the SUCCEEDED jobs submitted that
+//!   day, and each month's quota counter holds the images of its open jobs
+//!   plus those of its SUCCEEDED ones (every other end gave them back).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -332,6 +336,7 @@ fn check_tenant(snapshot: &Snapshot, tenant: &Tenant, answers: Answers, report: 
         }
     }
     check_counter(snapshot, tenant, jobs, report);
+    check_usage(snapshot, tenant, jobs, report);
     check_rate_windows(snapshot, tenant, jobs, answers, report);
     check_idempotency(snapshot, tenant, &by_id, report);
     check_prompts_unique(tenant, jobs, report);
@@ -357,6 +362,65 @@ fn check_counter(snapshot: &Snapshot, tenant: &Tenant, jobs: &[Job], report: &mu
     if counter != Some(open) {
         report.violation(format!(
             "{}: activeJobs is {counter:?}, {open} jobs are not terminal",
+            tenant.label
+        ));
+    }
+}
+
+/// Usage items and month counters against the jobs: what a retried
+/// transaction, a redelivered message or a reclaimed job counted twice, or
+/// an end that kept (or gave back twice) its reservation, shows here.
+fn check_usage(snapshot: &Snapshot, tenant: &Tenant, jobs: &[Job], report: &mut Report) {
+    use shared::domain::usage::usage_day;
+    // (day, mode) → (jobs, images), from the jobs.
+    let mut succeeded: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    // month → images held, from the jobs.
+    let mut held: BTreeMap<String, i64> = BTreeMap::new();
+    for job in jobs {
+        let images = u64::from(job.options.number_of_images);
+        if job.status == JobStatus::Succeeded {
+            let day = (usage_day(job.created_at), job.mode.as_str().to_string());
+            let entry = succeeded.entry(day).or_default();
+            entry.0 += 1;
+            entry.1 += images;
+        }
+        if let Some(month) = &job.quota_month
+            && (job.status == JobStatus::Succeeded || !job.status.is_terminal())
+        {
+            *held.entry(month.clone()).or_default() += images as i64;
+        }
+    }
+    let mut counted: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    let mut counters: BTreeMap<String, i64> = BTreeMap::new();
+    for (sk, item) in tenant_items(snapshot, tenant) {
+        if sk.starts_with(schema::USAGE_PREFIX) {
+            let (Ok(day), Ok(mode)) = (item.str("date"), item.str("jobMode")) else {
+                report.violation(format!(
+                    "{}: a usage item without its day: {sk}",
+                    tenant.label
+                ));
+                continue;
+            };
+            let jobs = item.opt_num("jobs").ok().flatten().unwrap_or(0);
+            let images = item.opt_num("images").ok().flatten().unwrap_or(0);
+            counted.insert((day.to_string(), mode.to_string()), (jobs, images));
+        } else if let Some(month) = sk.strip_prefix(schema::QUOTA_PREFIX) {
+            let images = item.opt_num("images").ok().flatten().unwrap_or(0);
+            counters.insert(month.to_string(), images);
+        }
+    }
+    // A day whose jobs were all counted and none succeeded has no item.
+    counted.retain(|_, c| *c != (0, 0));
+    if counted != succeeded {
+        report.violation(format!(
+            "{}: usage items count {counted:?}, the SUCCEEDED jobs are {succeeded:?}",
+            tenant.label
+        ));
+    }
+    counters.retain(|_, images| *images != 0);
+    if counters != held {
+        report.violation(format!(
+            "{}: month counters hold {counters:?}, open and SUCCEEDED jobs {held:?}",
             tenant.label
         ));
     }
@@ -622,5 +686,85 @@ mod tests {
         let lenient = check(&snapshot(items), &[tenant()], Answers::SomeLost);
         assert!(lenient.violations.is_empty(), "{:?}", lenient.violations);
         assert_eq!(lenient.unacknowledged, ["ca"]);
+    }
+
+    fn usage_item(day: &str, jobs: i64, images: i64) -> Item {
+        Item(HashMap::from([
+            (
+                schema::PK.to_string(),
+                s(schema::scope_pk(Scope::new(TENANT, KeyMode::Live))),
+            ),
+            (
+                schema::SK.to_string(),
+                s(schema::usage_sk(day, Mode::Draft)),
+            ),
+            ("date".to_string(), s(day)),
+            ("jobMode".to_string(), s("draft")),
+            ("jobs".to_string(), n(jobs)),
+            ("images".to_string(), n(images)),
+        ]))
+    }
+
+    fn month_counter(month: &str, images: i64) -> Item {
+        Item(HashMap::from([
+            (
+                schema::PK.to_string(),
+                s(schema::scope_pk(Scope::new(TENANT, KeyMode::Live))),
+            ),
+            (schema::SK.to_string(), s(schema::quota_sk(month))),
+            ("images".to_string(), n(images)),
+        ]))
+    }
+
+    #[test]
+    fn a_success_counted_twice_or_a_reservation_kept_is_caught() {
+        let tenant = tenant();
+        tenant.accept("ca");
+        tenant.accept("cb");
+        let mut succeeded = job("ca", JobStatus::Succeeded);
+        succeeded.result_urls = vec![format!("http://cdn{}0.png", result_prefix(TENANT, "ca"))];
+        succeeded.quota_month = Some("2026-01".into());
+        let mut failed = job("cb", JobStatus::Failed);
+        failed.error = Some(shared::domain::JobError::new(
+            FailureCode::GenerationFailed,
+            "no",
+        ));
+        failed.quota_month = Some("2026-01".into());
+        let jobs = || {
+            vec![
+                Item(job_to_item(&succeeded)),
+                Item(job_to_item(&failed)),
+                counters(0),
+            ]
+        };
+        let usage_of = |extra: Vec<Item>| {
+            let mut items = jobs();
+            items.extend(extra);
+            check(
+                &snapshot(items),
+                std::slice::from_ref(&tenant),
+                Answers::AllSeen,
+            )
+            .violations
+            .into_iter()
+            .filter(|v| v.contains("usage items") || v.contains("month counters"))
+            .collect::<Vec<_>>()
+        };
+        let clean = usage_of(vec![
+            usage_item("2026-01-26", 1, 1),
+            month_counter("2026-01", 1),
+        ]);
+        assert!(clean.is_empty(), "{clean:?}");
+        let twice = usage_of(vec![
+            usage_item("2026-01-26", 2, 2),
+            month_counter("2026-01", 1),
+        ]);
+        assert_eq!(twice.len(), 1, "{twice:?}");
+        let kept = usage_of(vec![
+            usage_item("2026-01-26", 1, 1),
+            month_counter("2026-01", 2),
+        ]);
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert!(kept[0].contains("month counters"), "{kept:?}");
     }
 }

@@ -7,7 +7,7 @@ use shared::ids;
 
 use crate::support::{config, replay};
 use fuzz_checks::request_params::{
-    check, check_header, check_job_id, check_prefer, check_query, check_wait,
+    check, check_header, check_job_id, check_prefer, check_query, check_usage, check_wait,
 };
 
 const NAMES: [&str; 8] = [
@@ -48,8 +48,50 @@ fn issued_ids_are_taken_for_job_ids() {
     }
 }
 
+/// Days near and far from real ones: valid, impossible, unpadded, signed,
+/// timestamps, non-ASCII digits, empty.
+const DAYS: [&str; 14] = [
+    "2026-12-01",
+    "2026-01-01",
+    "2026-04-02",
+    "2026-04-03",
+    "2026-02-29",
+    "2024-02-29",
+    "2026-13-01",
+    "2026-1-1",
+    "+2026-12-01",
+    "2026-12-01T00:00:00Z",
+    "%D9%A2026-12-01",
+    "20261201",
+    "",
+    "9999-12-31",
+];
+
+fn usage_query() -> impl Strategy<Value = String> {
+    let pair = (
+        prop::sample::select(&["from", "to", "form", "month"][..]),
+        prop_oneof![
+            prop::sample::select(&DAYS[..]).prop_map(str::to_string),
+            (1990..2100i32, 1..13u32, 1..32u32)
+                .prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}")),
+        ],
+    );
+    prop::collection::vec(pair, 0..3).prop_map(|pairs| {
+        pairs
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    })
+}
+
 proptest! {
     #![proptest_config(config(512))]
+
+    #[test]
+    fn generated_usage_queries_hold(query in prop_oneof![usage_query(), "\\PC{0,30}"]) {
+        check_usage(&query);
+    }
 
     #[test]
     fn generated_queries_hold(query in prop_oneof![query_string(), "\\PC{0,30}"]) {
