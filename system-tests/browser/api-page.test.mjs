@@ -209,7 +209,10 @@ async function deliveriesUntil(page, what, enough) {
   });
 }
 
-test('a user submits, watches, lists and cancels jobs, and reads and redelivers webhooks, from docs/api.html', async () => {
+// A finished test-key job's `usage`: its images (one render each), no tokens, no cost.
+const testUsage = (images) => ({ images, providerCalls: images, inputTokens: null, outputTokens: null, costUsd: 0 });
+
+test('a user submits, watches, lists and cancels jobs, reads and redelivers webhooks, and reads usage, from docs/api.html', async () => {
   const { page, errors } = await openPage();
   assert.match(await send(page, 'health', 200), /"status": ?"ok"/);
 
@@ -235,9 +238,56 @@ test('a user submits, watches, lists and cancels jobs, and reads and redelivers 
   );
   const width = await img.evaluate((i) => i.naturalWidth);
   assert.ok(width > 0, 'the result image rendered');
+  // The ended job's usage, under its options.
+  await page.waitForFunction(
+    () => document.querySelector('#poll-usage')?.textContent.startsWith('usage:'),
+    null,
+    { timeout: 30_000 },
+  );
+  assert.equal(await page.textContent('#poll-usage'), 'usage: 1 image · 1 provider call · no tokens reported · $0.00');
 
   const listed = await send(page, 'list', 200);
   assert.ok(listed.includes(submitted.jobId), 'the new job is listed');
+  const listedJob = JSON.parse(listed).items.find((it) => it.id === submitted.jobId);
+  assert.deepEqual(listedJob.usage, testUsage(1), 'the list item has the job\'s usage');
+
+  // Usage. A range the API refuses shows its 400 in the card's error banner.
+  await page.fill('#usage-from', '2026-12-02');
+  await page.fill('#usage-to', '2026-12-01');
+  const reversed = JSON.parse(await send(page, 'usage', 400));
+  assert.equal(reversed.error, 'INVALID_REQUEST');
+  assert.match(reversed.message, /`from`/, 'the message names the parameter');
+  await page.locator('#out-usage .error-banner').first().waitFor();
+  assert.equal(await page.locator('#out-usage table.usage').count(), 0, 'no table for an error');
+
+  // Both dates empty: the current UTC month so far, one table row per day.
+  await page.fill('#usage-from', '');
+  await page.fill('#usage-to', '');
+  const month = JSON.parse(await send(page, 'usage', 200));
+  assert.match(await page.textContent('#out-usage .request-line'), /\/v1\/usage$/, 'empty dates are not sent');
+  assert.equal(month.livemode, false);
+  assert.equal(month.from, `${month.to.slice(0, 8)}01`, 'from defaults to the first day of to\'s month');
+  await page.locator('#out-usage table.usage tr.total').waitFor();
+  assert.equal(await page.locator('#out-usage table.usage tbody tr.day').count(), month.days.length, 'one row per day');
+  assert.match(await page.textContent('#out-usage .usage-range'), /^livemode: false/);
+
+  // From the day the job was submitted (its usage day) to today: the job is counted.
+  const submitDay = listedJob.createdAt.slice(0, 10);
+  await page.fill('#usage-from', submitDay);
+  const usage = JSON.parse(await send(page, 'usage', 200));
+  assert.equal(usage.from, submitDay);
+  await page.locator('#out-usage table.usage tr.total').waitFor();
+  const table = await page.locator('#out-usage table.usage').evaluate((t) => ({
+    days: [...t.querySelectorAll('tbody tr.day')].map((tr) => [...tr.cells].map((c) => c.textContent)),
+    total: { images: Number(t.querySelector('tr.total').dataset.images), text: t.querySelector('tr.total').textContent },
+  }));
+  assert.ok(table.days.length >= 1, 'at least one day row');
+  assert.equal(table.days.length, usage.days.length);
+  assert.equal(table.days[0][0], submitDay, 'the first row is the first day');
+  assert.ok(Number(table.days[0][2]) >= 1, 'the submit day has the draft image');
+  assert.ok(table.total.images >= 1, `the total counts the job's image (${table.total.text})`);
+  assert.equal(table.total.images, usage.total.images, 'the total row shows the API\'s total');
+  assert.match(table.total.text, /\$0\.00 \(both modes\)$/, 'test-key images cost nothing');
 
   // Deliveries: the job's event went to its own webhookUrl, and the log shows it.
   const first = await until('the job\'s webhook', () =>
@@ -311,6 +361,7 @@ test('a user waits for a result on submit and long-polls jobs, from docs/api.htm
   assert.ok(waited.resultUrls.length >= 1, 'the view has the result');
   assert.equal(waited.error, null);
   assert.equal(waited.livemode, false);
+  assert.deepEqual(waited.usage, testUsage(1), 'a terminal view has its usage');
   assert.equal(Date.parse(waited.deadlineAt) - Date.parse(waited.createdAt), 600_000,
     'deadlineAt is createdAt + deadlineSeconds');
   assert.equal(await headerShown(page, 'generate', 'preference-applied'), 'wait=25');
@@ -340,6 +391,8 @@ test('a user waits for a result on submit and long-polls jobs, from docs/api.htm
   assert.equal(polled.jobId, queued.jobId);
   assert.equal(polled.status, 'SUCCEEDED', 'the long poll answered with the ended job');
   assert.equal(polled.deadlineAt, null, 'no deadlineSeconds, no deadline');
+  assert.deepEqual(polled.usage, testUsage(1));
+  assert.match(await page.textContent('#out-get .usage-meta'), /^usage: 1 image · 1 provider call · /);
   assert.match(await page.textContent('#out-get .request-line'), /\?wait=25$/);
   assert.equal(await headerShown(page, 'get', 'preference-applied'), null, 'no Preference-Applied on a GET');
   await page.locator('#out-get .badge.SUCCEEDED').first().waitFor();
@@ -350,6 +403,8 @@ test('a user waits for a result on submit and long-polls jobs, from docs/api.htm
   const still = JSON.parse(await send(page, 'get', 200));
   assert.equal(still.jobId, NEVER_RUN_SAMPLE_JOB);
   assert.equal(still.status, 'QUEUED', 'the current state when the wait is over');
+  assert.equal(still.usage, null, 'no usage before the job is terminal');
+  assert.equal(await page.locator('#out-get .usage-meta').textContent(), '', 'and the page shows none');
   assert.ok(await msShown(page, 'get') >= 900, 'the answer waited about the second asked for');
 
   // A wait out of range is the API's 400, shown as such.
@@ -446,6 +501,8 @@ test('a user picks an image file and gets two JPEG results shown with their size
     outputQuality: 90, deadlineSeconds: null, inputImages: 1,
   });
   assert.equal(await page.locator('#out-get figure[data-content-type="image/jpeg"]').count(), 2);
+  assert.deepEqual(job.usage, testUsage(2), 'two images, one render each');
+  assert.match(await page.textContent('#poll-usage'), /^usage: 2 images · 2 provider calls · /);
 
   // Listed with both images, and the uploaded input only as its type.
   const item = await until('the job in the listing', async () =>

@@ -52,6 +52,10 @@ const LIMITS: TenantLimits = TenantLimits {
 /// The measured operations the report refers to by name.
 const SUBMIT: &str = "submit";
 const SUBMIT_WITH_KEY: &str = "submit with Idempotency-Key";
+const SUBMIT_WITH_QUOTA: &str = "submit (tenant with a monthly image quota)";
+/// Tenant sizes of the usage query, and the ranges it is asked for.
+const USAGE_SIZES: [usize; 3] = [10, 1_000, 10_000];
+const USAGE_RANGES: [i64; 2] = [30, 92];
 const REPLAY: &str = "replayed submit (same Idempotency-Key)";
 const GET_QUEUED: &str = "get (QUEUED job)";
 /// The long poll measured: this long on a job that stays open.
@@ -90,6 +94,7 @@ enum Function {
     Generate,
     GetJob,
     ListJobs,
+    Usage,
     CancelJob,
     Worker,
     Webhooks,
@@ -102,6 +107,7 @@ impl Function {
             Function::Generate | Function::ListJobs => 256,
             Function::Worker => 1024,
             Function::GetJob
+            | Function::Usage
             | Function::CancelJob
             | Function::Webhooks
             | Function::WebhookSender => 128,
@@ -227,17 +233,72 @@ impl Bench {
         let key = format!("img_test_cost_{}", ids::new_id());
         seed_tenant(&self.stack.app.store, &tenant_id, "list", &key, LIMITS).await?;
         let now = shared::time::now();
-        let items: Vec<WriteRequest> = (0..count)
+        let items = (0..count)
             .map(|i| {
                 let created = now - chrono::Duration::seconds(i as i64 + 60);
-                let put = PutRequest::builder()
-                    .set_item(Some(job_to_item(&finished_job(&tenant_id, created))))
-                    .build()?;
+                job_to_item(&finished_job(&tenant_id, created))
+            })
+            .collect();
+        self.put_all(items).await?;
+        Ok(key)
+    }
+}
+
+impl Bench {
+    /// A tenant with `count` SUCCEEDED jobs spread over the last 92 days,
+    /// half draft and half final, and the usage items their successes
+    /// counted, written outside the meter.
+    async fn tenant_with_usage(&self, count: usize) -> Result<String, BoxError> {
+        use shared::domain::{KeyMode, Mode, Scope};
+        let tenant_id = ids::new_id();
+        let key = format!("img_test_usage_{}", ids::new_id());
+        seed_tenant(&self.stack.app.store, &tenant_id, "usage", &key, LIMITS).await?;
+        let now = shared::time::now();
+        let mut jobs = Vec::new();
+        let mut days: HashMap<(String, &str), shared::store::UsageDay> = HashMap::new();
+        for i in 0..count {
+            let created = now
+                - chrono::Duration::days((i % 92) as i64)
+                - chrono::Duration::seconds(i as i64 % 3600 + 60);
+            let mut job = finished_job(&tenant_id, created);
+            job.mode = if i % 2 == 0 { Mode::Draft } else { Mode::Final };
+            let date = shared::domain::usage::usage_day(created);
+            let day =
+                days.entry((date.clone(), job.mode.as_str()))
+                    .or_insert_with(|| shared::store::UsageDay {
+                        date,
+                        mode: job.mode,
+                        jobs: 0,
+                        images: 0,
+                        cost_micro_usd: 0,
+                    });
+            day.jobs += 1;
+            day.images += 1;
+            jobs.push(job_to_item(&job));
+        }
+        let scope = Scope::new(&tenant_id, KeyMode::Test);
+        jobs.extend(
+            days.values()
+                .map(|day| shared::store::usage_to_item(scope, day)),
+        );
+        self.put_all(jobs).await?;
+        Ok(key)
+    }
+
+    /// Writes every item, 25 at a time.
+    async fn put_all(
+        &self,
+        items: Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
+    ) -> Result<(), BoxError> {
+        let requests: Vec<WriteRequest> = items
+            .into_iter()
+            .map(|item| {
+                let put = PutRequest::builder().set_item(Some(item)).build()?;
                 Ok(WriteRequest::builder().put_request(put).build())
             })
             .collect::<Result<_, aws_sdk_dynamodb::error::BuildError>>()?;
         let table = &self.stack.options.table;
-        for chunk in items.chunks(25) {
+        for chunk in requests.chunks(25) {
             let mut pending = HashMap::from([(table.clone(), chunk.to_vec())]);
             while !pending.is_empty() {
                 let out = self
@@ -253,7 +314,7 @@ impl Bench {
                 pending.retain(|_, requests| !requests.is_empty());
             }
         }
-        Ok(key)
+        Ok(())
     }
 }
 
@@ -326,6 +387,32 @@ async fn main() -> Result<(), BoxError> {
             REPLAY,
             Function::Generate,
             api.submit(&body, Some(&idempotency_key)),
+        )
+        .await?;
+    rows.push(m);
+    // A tenant with a quota: the month counter is read beside the
+    // rate window for the `X-Quota-*` headers.
+    let quota_key = format!("img_test_quota_{}", ids::new_id());
+    seed_tenant(
+        &bench.stack.app.store,
+        &ids::new_id(),
+        "quota",
+        &quota_key,
+        TenantLimits {
+            monthly_image_quota: Some(1_000_000),
+            ..LIMITS
+        },
+    )
+    .await?;
+    let quota_api = InProcessApi::new(&bench.app, &quota_key);
+    quota_api
+        .expect(ApiRequest::get("/v1/jobs/cwarmup0000000000000000000"), 404)
+        .await?;
+    let (_, m) = bench
+        .measure(
+            SUBMIT_WITH_QUOTA,
+            Function::Generate,
+            quota_api.submit(&body, None),
         )
         .await?;
     rows.push(m);
@@ -470,9 +557,37 @@ async fn main() -> Result<(), BoxError> {
             list_rows.push((label, count, items, m));
         }
     }
+    let mut usage_rows = Vec::new();
+    for count in USAGE_SIZES {
+        let key = bench.tenant_with_usage(count).await?;
+        let tenant_api = InProcessApi::new(&bench.app, &key);
+        tenant_api
+            .expect(ApiRequest::get("/v1/jobs?limit=1"), 200)
+            .await?;
+        let today = shared::time::now().date_naive();
+        for days in USAGE_RANGES {
+            let from = today - chrono::Duration::days(days - 1);
+            let path = format!("/v1/usage?from={from}&to={today}");
+            let (report, m) = bench
+                .measure(
+                    format!("usage query ({days} days) at {count} jobs"),
+                    Function::Usage,
+                    tenant_api.expect(ApiRequest::get(&path), 200),
+                )
+                .await?;
+            let counted = report["total"]["jobs"].as_u64().unwrap_or(0);
+            usage_rows.push((days, count, counted, m));
+        }
+    }
     moto.stop().await;
 
-    let report = report(&rows, &list_rows, &US_EAST_1, started.elapsed())?;
+    let report = report(
+        &rows,
+        &list_rows,
+        &usage_rows,
+        &US_EAST_1,
+        started.elapsed(),
+    )?;
     println!("{report}");
     write_section("cost", &report)?;
     Ok(())
@@ -503,6 +618,7 @@ fn find<'a>(rows: &'a [Measured], name: &str) -> Result<&'a Measured, BoxError> 
 fn report(
     rows: &[Measured],
     list_rows: &[(&str, usize, usize, Measured)],
+    usage_rows: &[(i64, usize, u64, Measured)],
     prices: &Prices,
     took: Duration,
 ) -> Result<String, BoxError> {
@@ -585,6 +701,40 @@ fn report(
         if flat { "met" } else { "missed" }
     );
 
+    out += "\n**Usage query** (`GET /v1/usage`, one query of the range's daily usage items, at \
+            most two a day) by the tenant's number of SUCCEEDED jobs, spread over the last 92 \
+            days:\n\n\
+            | range | jobs in tenant | jobs counted in the range | AWS calls | RRU | DynamoDB per 1,000 |\n\
+            |---|---|---|---|---|---|\n";
+    for (days, count, counted, m) in usage_rows {
+        let t = m.tally();
+        out += &format!(
+            "| {days} days | {count} | {counted} | {} | {} | {} |\n",
+            t.calls(),
+            units(t.units.read),
+            usd(t.usd(prices) * 1000.0)
+        );
+    }
+    let usage_read = |days: i64, count: usize| {
+        usage_rows
+            .iter()
+            .find(|(d, c, _, _)| *d == days && *c == count)
+            .map(|(_, _, _, m)| m.tally().units.read)
+    };
+    out += &format!(
+        "\nTarget: a usage query's cost independent of the number of jobs: **{}** (1,000 and \
+         10,000 jobs read the same units: every day of the range holds both modes' items, the \
+         most a day can hold, so the 92-day row is the ceiling at any size; at 10 jobs most \
+         days have no item).\n",
+        if USAGE_RANGES
+            .iter()
+            .all(|d| usage_read(*d, 1_000) == usage_read(*d, 10_000))
+        {
+            "met"
+        } else {
+            "missed"
+        }
+    );
     out += &submit_gap(rows, prices)?;
     out += &waiting(rows, prices)?;
     out += &flow(rows, prices)?;
@@ -600,7 +750,7 @@ fn report(
         );
     }
     out += &format!(
-        "\nMeasured on {}; the benchmark took {:.0} s (most of it seeding 11,010 jobs into moto). \
+        "\nMeasured on {}; the benchmark took {:.0} s (most of it seeding 22,030 jobs into moto). \
          Call counts and units do not depend on the machine.\n",
         machine(),
         took.as_secs_f64()
@@ -614,6 +764,7 @@ fn submit_gap(rows: &[Measured], prices: &Prices) -> Result<String, BoxError> {
     let submit = find(rows, SUBMIT)?;
     let keyed = find(rows, SUBMIT_WITH_KEY)?;
     let replayed = find(rows, REPLAY)?;
+    let quota = find(rows, SUBMIT_WITH_QUOTA)?;
     let read_units = |m: &Measured| -> f64 {
         m.calls
             .iter()
@@ -634,8 +785,9 @@ fn submit_gap(rows: &[Measured], prices: &Prices) -> Result<String, BoxError> {
     let window_read = read_units(submit);
     Ok(format!(
         "\n**Submit: {calls} calls in {trips} round trips; the target of 2 calls is {verdict}.** \
-         The transaction (rate window, tenant counter, job: {tx} WRU, the table writes doubled by \
-         the transaction and the job entered in both listing indexes) and the queue send are the \
+         The transaction (rate window, tenant counter, job, the month's image counter: {tx} WRU, \
+         the table writes doubled by the transaction and the job entered in both listing \
+         indexes) and the queue send are the \
          two the target allows. The third is a strongly consistent `GetItem` of the tenant's rate \
          window: every generate response must carry an exact `X-RateLimit-Remaining`, and \
          `TransactWriteItems` returns no values, so the count this submit left can only be read \
@@ -654,7 +806,15 @@ fn submit_gap(rows: &[Measured], prices: &Prices) -> Result<String, BoxError> {
          anyway, so a first submit could skip the read ({read_usd} per 1,000 and one round trip) \
          at the price of a canceled transaction on every replay. The transaction grows by the \
          idempotency record to {keyed_tx} WRU. A replay reads three items: the key's record, then \
-         the job and the rate window side by side ({replay_trips} round trips).\n",
+         the job and the rate window side by side ({replay_trips} round trips).\n\n\
+         **With a monthly image quota** a submit makes {quota_calls} calls in {quota_trips} round \
+         trips ({quota_breakdown}): the same transaction, whose month-counter update is then \
+         conditioned on the quota (so the quota holds exactly under concurrent submits), and a \
+         second strongly consistent `GetItem`, of the month counter, for `X-Quota-Remaining`, \
+         sent beside the rate window's read and the queue send: no extra round trip, \
+         {quota_read_usd} more per 1,000 submits. A tenant without a quota reads no counter; its \
+         transaction still counts the month's images (so a quota set mid-month counts the month \
+         so far).\n",
         trips = bench::meter::round_trips(&submit.calls),
         verdict = if calls <= 2 { "met" } else { "missed" },
         tx = units(write_units(submit)),
@@ -664,6 +824,11 @@ fn submit_gap(rows: &[Measured], prices: &Prices) -> Result<String, BoxError> {
         keyed_trips = bench::meter::round_trips(&keyed.calls),
         keyed_tx = units(write_units(keyed)),
         replay_trips = bench::meter::round_trips(&replayed.calls),
+        quota_calls = quota.tally().calls(),
+        quota_trips = bench::meter::round_trips(&quota.calls),
+        quota_breakdown = quota.breakdown(),
+        quota_read_usd =
+            usd((read_units(quota) - window_read) * prices.dynamodb_read_unit * 1000.0),
     ))
 }
 

@@ -61,7 +61,7 @@ pub use submit::{NewJob, SubmitOutcome};
 pub use tenants::{
     CreateOutcome, QuotaChange, TenantSummary, TenantUpdate, UpdateOutcome, WebhookChange,
 };
-pub use usage::UsageDay;
+pub use usage::{UsageDay, usage_to_item};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -6,6 +6,8 @@
 //! job cannot count it twice. Read by `GET /v1/usage` and `tenant usage`
 //! as one range query, whatever the number of jobs.
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::types::{AttributeValue, Update};
 
 use crate::domain::usage::{DayRange, MicroUsd, usage_day};
@@ -54,6 +56,23 @@ pub(crate) fn count_success(
         .map_err(build_err)
 }
 
+/// A usage item as `count_success` leaves it after `day.jobs` successes:
+/// for planting the usage of planted jobs (benchmarks, tests), which no
+/// finishing transaction counted.
+pub fn usage_to_item(scope: Scope<'_>, day: &UsageDay) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (schema::PK.into(), s(schema::scope_pk(scope))),
+        (schema::SK.into(), s(schema::usage_sk(&day.date, day.mode))),
+        ("date".into(), s(&day.date)),
+        ("jobMode".into(), s(day.mode.as_str())),
+        ("tenantId".into(), s(scope.tenant_id)),
+        ("keyMode".into(), s(scope.mode.as_str())),
+        ("jobs".into(), n(day.jobs)),
+        ("images".into(), n(day.images)),
+        ("costMicroUsd".into(), n(day.cost_micro_usd)),
+    ])
+}
+
 impl Store {
     /// The scope's usage items of the days in `range`, in day order (days
     /// without a success have none): one query of at most two items a day.
@@ -97,4 +116,27 @@ fn usage_from_item(item: &Item) -> Result<UsageDay, StoreError> {
         images: item.opt_num("images")?.unwrap_or(0),
         cost_micro_usd: item.opt_num("costMicroUsd")?.unwrap_or(0),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::KeyMode;
+
+    #[test]
+    fn a_planted_usage_item_reads_back_as_planted() {
+        let day = UsageDay {
+            date: "2026-12-01".into(),
+            mode: Mode::Final,
+            jobs: 3,
+            images: 7,
+            cost_micro_usd: 938_000,
+        };
+        let item = Item(usage_to_item(Scope::new("t1", KeyMode::Live), &day));
+        assert_eq!(usage_from_item(&item).expect("a usage item"), day);
+        assert_eq!(
+            item.str(schema::SK).expect("a key"),
+            "USAGE#2026-12-01#final"
+        );
+    }
 }

@@ -73,10 +73,12 @@ async fn the_quick_start_works_end_to_end() {
             "request",
             "resultUrls",
             "status",
-            "updatedAt"
+            "updatedAt",
+            "usage"
         ]
     );
     assert_eq!(got.body["jobId"], job_id.as_str());
+    assert_eq!(got.body["usage"], Value::Null, "a QUEUED job's usage is not known yet");
     assert_eq!(got.body["status"], "QUEUED");
     assert_eq!(got.body["resultUrls"], serde_json::json!([]));
     assert_eq!(got.body["error"], Value::Null);
@@ -106,7 +108,8 @@ async fn the_quick_start_works_end_to_end() {
             "request",
             "resultUrls",
             "status",
-            "updatedAt"
+            "updatedAt",
+            "usage"
         ]
     );
     assert_eq!(item["id"], job_id.as_str());

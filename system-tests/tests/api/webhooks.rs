@@ -168,7 +168,8 @@ async fn a_succeeded_job_is_delivered_once_signed() {
             "resultUrls",
             "status",
             "tenantId",
-            "timestamp"
+            "timestamp",
+            "usage"
         ]
     );
     assert_eq!(body["livemode"], false, "a test key's job is test data");

@@ -134,9 +134,14 @@ fn read_event(
     let fields = body.as_object().map_or(0, |o| o.len());
     let event = body["eventId"].as_str().ok_or("no eventId")?;
     let job_id = body["jobId"].as_str().ok_or("no jobId")?;
-    // The 1.0 payload's eight, and 1.1's `images` and `request`.
-    if fields != 10 || !body["images"].is_array() || !body["request"].is_object() {
-        return Err("not exactly the ten payload fields".into());
+    // The 1.0 payload's eight, and 1.1's `images`, `usage` and `request`
+    // (an event is terminal, so its usage is known).
+    if fields != 11
+        || !body["images"].is_array()
+        || !body["request"].is_object()
+        || !body["usage"].is_object()
+    {
+        return Err("not exactly the eleven payload fields".into());
     }
     if body["livemode"] != true {
         return Err("a live key's event not marked livemode".into());

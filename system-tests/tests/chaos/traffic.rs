@@ -416,7 +416,8 @@ impl<'a> Traffic<'a> {
         // The chaos tenants' keys are live keys: every view says so.
         if body["jobId"] != job
             || !STATUSES.contains(&status)
-            || fields != 10
+            || fields != 11
+            || body["usage"].is_object() != system_tests::is_terminal(status)
             || body["livemode"] != true
             || !body["request"].is_object()
             || body["images"].as_array().map(Vec::len)
