@@ -487,7 +487,7 @@ impl Report<'_> {
             .map(|(status, n)| format!("{status} {n}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let mut text = record(&[
+        let mut fields = vec![
             ("tenant id", self.scope.tenant_id.to_string()),
             ("mode", self.scope.mode.as_str().to_string()),
             ("active-job counter", self.snapshot.active_jobs.to_string()),
@@ -502,7 +502,11 @@ impl Report<'_> {
             ("drift", format!("{:+}", self.drift)),
             ("counter", self.counter.explain(self.counted)),
             ("stuck jobs", self.stuck.len().to_string()),
-        ]);
+        ];
+        for month in self.months {
+            fields.extend(month.fields());
+        }
+        let mut text = record(&fields);
         if !self.stuck.is_empty() {
             let rows: Vec<Vec<String>> = self
                 .stuck
@@ -524,7 +528,7 @@ impl Report<'_> {
             text.push_str(&table(&["JOB ID", "STATUS", "WHY", "ACTION"], &rows));
         }
         for month in self.months {
-            text.push_str(&month.human());
+            text.push_str(&month.differences_table());
         }
         text
     }
@@ -551,8 +555,9 @@ impl Report<'_> {
 }
 
 impl MonthReport<'_> {
-    fn human(&self) -> String {
-        let mut text = record(&[
+    /// The month's lines of the mode's record.
+    fn fields(&self) -> [(&'static str, String); 6] {
+        [
             ("month", self.look.month.clone()),
             ("image counter", self.look.images.to_string()),
             (
@@ -567,23 +572,27 @@ impl MonthReport<'_> {
             ("image drift", format!("{:+}", self.drift)),
             ("month counter", self.counter.explain(self.recount.total())),
             ("daily usage", self.usage.explain(self.differences.len())),
-        ]);
-        if self.usage == Usage::Differs {
-            let rows: Vec<Vec<String>> = self
-                .differences
-                .iter()
-                .map(|d| {
-                    vec![
-                        d.date.clone(),
-                        d.mode.as_str().to_string(),
-                        format!("{} jobs, {} images", d.recorded.0, d.recorded.1),
-                        format!("{} jobs, {} images", d.found.0, d.found.1),
-                    ]
-                })
-                .collect();
-            text.push_str(&table(&["DATE", "MODE", "USAGE", "SUCCEEDED JOBS"], &rows));
+        ]
+    }
+
+    /// The days whose usage differs, if it does.
+    fn differences_table(&self) -> String {
+        if self.usage != Usage::Differs {
+            return String::new();
         }
-        text
+        let rows: Vec<Vec<String>> = self
+            .differences
+            .iter()
+            .map(|d| {
+                vec![
+                    d.date.clone(),
+                    d.mode.as_str().to_string(),
+                    format!("{} jobs, {} images", d.recorded.0, d.recorded.1),
+                    format!("{} jobs, {} images", d.found.0, d.found.1),
+                ]
+            })
+            .collect();
+        table(&["DATE", "MODE", "USAGE", "SUCCEEDED JOBS"], &rows)
     }
 
     fn json(&self) -> Value {
