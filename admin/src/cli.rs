@@ -2,6 +2,7 @@
 //! that can be judged without the table (limits, key modes) are parsed here,
 //! so a bad one is refused before any AWS call.
 
+use chrono::NaiveDate;
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use shared::domain::{KeyMode, TenantLimits};
@@ -48,7 +49,8 @@ pub enum TenantCommand {
     Create(TenantCreate),
     /// List every tenant (id, name, creation time).
     List,
-    /// Show a tenant: limits, webhook, active jobs and job counts by status.
+    /// Show a tenant: limits (the monthly image quota too), webhook, active
+    /// jobs and job counts by status.
     Show {
         /// The tenant id (`c` + 24 characters).
         #[arg(value_name = "TENANT_ID")]
@@ -56,10 +58,26 @@ pub enum TenantCommand {
     },
     /// Change a tenant's limits or webhook; limits apply to its next submit.
     Update(TenantUpdateArgs),
+    /// A month's usage, test and live: successful jobs, images and cost by
+    /// day and generation mode, and the images used or reserved against the
+    /// monthly quota.
+    Usage(TenantUsageArgs),
     /// Check a tenant's active-job counter against its QUEUED, RUNNING and
-    /// RETRYING jobs, and list jobs stuck past their lease or waiting too
-    /// long. Exits 3 if something is wrong and was not repaired.
+    /// RETRYING jobs and its month image counter against those jobs'
+    /// reservations and the month's SUCCEEDED jobs, compare the daily usage
+    /// with the SUCCEEDED jobs, and list jobs stuck past their lease or
+    /// waiting too long. Exits 3 if something is wrong and was not repaired.
     Audit(TenantAuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TenantUsageArgs {
+    /// The tenant id.
+    #[arg(value_name = "TENANT_ID")]
+    pub id: String,
+    /// The UTC month (default: the current one).
+    #[arg(long, value_name = "YYYY-MM", value_parser = input::parse_month)]
+    pub month: Option<NaiveDate>,
 }
 
 #[derive(Debug, Args)]
@@ -67,12 +85,17 @@ pub struct TenantAuditArgs {
     /// The tenant id.
     #[arg(value_name = "TENANT_ID")]
     pub id: String,
-    /// Repair what the audit finds: set the counter to the recount (a
+    /// Repair what the audit finds: set the counters to the recount (a
     /// conditional write: refused if the tenant changed meanwhile) and send
     /// stuck jobs to the jobs queue again (the worker runs a job at most
-    /// once per claim, so a second message is harmless).
+    /// once per claim, so a second message is harmless). Daily usage that
+    /// disagrees with the jobs is reported, never changed.
     #[arg(long)]
     pub fix: bool,
+    /// Check this UTC month's image counter and usage too (the current
+    /// month's are always checked).
+    #[arg(long, value_name = "YYYY-MM", value_parser = input::parse_month)]
+    pub month: Option<NaiveDate>,
     /// A QUEUED or RETRYING job untouched for this many minutes is stuck
     /// (1 to 10080).
     #[arg(long, value_name = "MINUTES", value_parser = input::parse_stale_minutes, default_value_t = 30)]
@@ -98,6 +121,10 @@ pub struct TenantCreate {
         default_value_t = TenantLimits::default().max_concurrency
     )]
     pub max_concurrency: u32,
+    /// Images the tenant may generate per UTC month in each key mode (0 to
+    /// 1000000000; 0 refuses every submit). Default: no quota.
+    #[arg(long, value_name = "N", value_parser = input::parse_monthly_image_quota, allow_negative_numbers = true)]
+    pub monthly_image_quota: Option<u32>,
     /// Where job events are POSTed (https, public host; the local stack
     /// also allows http to loopback). A signing secret is made and printed.
     #[arg(long, value_name = "URL")]
@@ -115,6 +142,20 @@ pub struct TenantUpdateArgs {
     /// New limit of jobs queued or running at once (1 to 1000).
     #[arg(long, value_parser = input::parse_max_concurrency, allow_negative_numbers = true)]
     pub max_concurrency: Option<u32>,
+    /// New monthly image quota per key mode (0 to 1000000000; 0 refuses
+    /// every submit). Lowering it below what is used this month refuses new
+    /// submits only.
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = input::parse_monthly_image_quota,
+        allow_negative_numbers = true,
+        conflicts_with = "no_quota"
+    )]
+    pub monthly_image_quota: Option<u32>,
+    /// Remove the monthly image quota (the month's count is kept).
+    #[arg(long)]
+    pub no_quota: bool,
     /// Send webhooks to this URL; the current secret is kept (a new one is
     /// made and printed if the tenant had none).
     #[arg(long, value_name = "URL", conflicts_with = "no_webhook")]
@@ -291,6 +332,57 @@ mod tests {
         let err = Cli::try_parse_from(["imagesaas-admin", "webhook", "redeliver", "cjob"])
             .expect_err("--tenant is required");
         assert!(one_line(&err.to_string()).contains("--tenant"));
+    }
+
+    #[test]
+    fn quota_flags_parse_and_removal_conflicts_with_setting_one() {
+        let id = "cmkuz35wf00034rk15ycgzvce";
+        let cli = Cli::try_parse_from([
+            "imagesaas-admin",
+            "tenant",
+            "update",
+            id,
+            "--monthly-image-quota",
+            "0",
+        ])
+        .expect("0 is a quota");
+        let Command::Tenant(TenantCommand::Update(args)) = cli.command else {
+            panic!("tenant update: {cli:?}");
+        };
+        assert_eq!(args.monthly_image_quota, Some(0));
+        let parsed = Cli::try_parse_from([
+            "imagesaas-admin",
+            "tenant",
+            "update",
+            id,
+            "--no-quota",
+            "--monthly-image-quota",
+            "5",
+        ]);
+        assert!(parsed.is_err());
+        let cli = Cli::try_parse_from([
+            "imagesaas-admin",
+            "tenant",
+            "usage",
+            id,
+            "--month",
+            "2026-02",
+        ])
+        .expect("a month");
+        let Command::Tenant(TenantCommand::Usage(args)) = cli.command else {
+            panic!("tenant usage: {cli:?}");
+        };
+        assert_eq!(args.month, NaiveDate::from_ymd_opt(2026, 2, 1));
+        let err = Cli::try_parse_from([
+            "imagesaas-admin",
+            "tenant",
+            "audit",
+            id,
+            "--month",
+            "2026-2",
+        ])
+        .expect_err("not YYYY-MM");
+        assert!(one_line(&err.to_string()).contains("--month"));
     }
 
     #[test]

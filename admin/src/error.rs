@@ -19,7 +19,7 @@ pub enum AdminError {
     #[error("webhook URL `{url}` {reason}")]
     BadWebhookUrl { url: String, reason: UrlRejected },
     #[error(
-        "nothing to update: give --rpm, --max-concurrency, --webhook-url, --no-webhook or --rotate-webhook-secret"
+        "nothing to update: give --rpm, --max-concurrency, --monthly-image-quota, --no-quota, --webhook-url, --no-webhook or --rotate-webhook-secret"
     )]
     NothingToUpdate,
     #[error("tenant `{0}` has no webhook URL: set one with --webhook-url")]

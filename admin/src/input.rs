@@ -11,6 +11,8 @@ use crate::error::AdminError;
 pub const RPM_RANGE: std::ops::RangeInclusive<u32> = 1..=100_000;
 pub const MAX_CONCURRENCY_RANGE: std::ops::RangeInclusive<u32> = 1..=1_000;
 pub const MAX_NAME_CHARS: usize = 100;
+pub const MONTHLY_IMAGE_QUOTA_RANGE: std::ops::RangeInclusive<u32> =
+    0..=shared::domain::usage::MAX_MONTHLY_IMAGE_QUOTA;
 /// A week: a job untouched that long is stuck whatever the backlog.
 pub const STALE_MINUTES_RANGE: std::ops::RangeInclusive<u32> = 1..=10_080;
 
@@ -22,6 +24,12 @@ pub fn parse_rpm(s: &str) -> Result<u32, String> {
 /// clap value parser for `--max-concurrency`.
 pub fn parse_max_concurrency(s: &str) -> Result<u32, String> {
     parse_limit(s, MAX_CONCURRENCY_RANGE)
+}
+
+/// clap value parser for `--monthly-image-quota` (0 allowed: it refuses
+/// every submit).
+pub fn parse_monthly_image_quota(s: &str) -> Result<u32, String> {
+    parse_limit(s, MONTHLY_IMAGE_QUOTA_RANGE)
 }
 
 /// clap value parser for `tenant audit --stale-after`.
@@ -82,6 +90,25 @@ pub fn parse_since(s: &str) -> Result<Timestamp, String> {
     Ok(Utc.from_utc_datetime(&day.and_time(chrono::NaiveTime::MIN)))
 }
 
+/// clap value parser for `--month`: a UTC month as `YYYY-MM`, meaning its
+/// first day.
+pub fn parse_month(s: &str) -> Result<NaiveDate, String> {
+    let expected = || "must be a UTC month as YYYY-MM, e.g. 2026-03".to_string();
+    // The exact shape, as for dates.
+    let shaped = s.len() == 7
+        && s.bytes().enumerate().all(|(i, b)| {
+            if i == 4 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !shaped {
+        return Err(expected());
+    }
+    shared::domain::usage::parse_month(s).ok_or_else(expected)
+}
+
 /// A tenant id as given; one not of our shape cannot exist, so it is
 /// "unknown" without a read.
 pub fn tenant_id(s: &str) -> Result<&str, AdminError> {
@@ -138,6 +165,37 @@ mod tests {
         assert_eq!(parse_max_concurrency("1000"), Ok(1000));
         assert!(parse_max_concurrency("1001").is_err());
         assert!(parse_rpm("0").unwrap_err().contains("from 1 to 100000"));
+    }
+
+    #[test]
+    fn a_monthly_quota_may_be_zero_up_to_the_maximum() {
+        assert_eq!(parse_monthly_image_quota("0"), Ok(0));
+        assert_eq!(parse_monthly_image_quota("1000000000"), Ok(1_000_000_000));
+        for bad in ["1000000001", "-1", "+5", "", "ten", "1e3", "4294967296"] {
+            let err = parse_monthly_image_quota(bad).expect_err(bad);
+            assert!(err.contains("from 0 to 1000000000"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_month_is_a_real_utc_month() {
+        assert_eq!(
+            parse_month("2026-02"),
+            Ok(NaiveDate::from_ymd_opt(2026, 2, 1).expect("a date"))
+        );
+        for bad in [
+            "2026-13",
+            "2026-00",
+            "2026-1",
+            "+202-01",
+            "2026-02-01",
+            "",
+            "202601",
+            " 2026-01",
+        ] {
+            let err = parse_month(bad).expect_err(bad);
+            assert!(err.contains("YYYY-MM"), "{bad}: {err}");
+        }
     }
 
     #[test]

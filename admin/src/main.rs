@@ -1,6 +1,6 @@
-//! `imagesaas-admin`: operators' tool for tenants, limits, webhooks (and
-//! their deliveries) and API keys, working on the service's DynamoDB table
-//! directly (there is no admin API to attack). Parses the arguments,
+//! `imagesaas-admin`: operators' tool for tenants, limits and usage,
+//! webhooks (and their deliveries) and API keys, working on the service's
+//! DynamoDB table directly (there is no admin API to attack). Parses the arguments,
 //! builds the AWS client once and hands the command to its module.
 
 mod audit;
@@ -11,6 +11,7 @@ mod keygen;
 mod keys;
 mod output;
 mod tenants;
+mod usage;
 mod webhooks;
 
 use std::process::ExitCode;

@@ -1,8 +1,9 @@
-//! `tenant create | list | show | update`.
+//! `tenant create | list | show | update` (`usage` and `audit` have their
+//! own modules).
 
 use serde_json::{Map, Value, json};
 use shared::domain::{KeyMode, Scope, Tenant, TenantLimits};
-use shared::store::{CreateOutcome, TenantUpdate, UpdateOutcome, WebhookChange};
+use shared::store::{CreateOutcome, QuotaChange, TenantUpdate, UpdateOutcome, WebhookChange};
 use shared::time;
 
 use crate::Ctx;
@@ -17,6 +18,7 @@ pub async fn run(ctx: &Ctx, command: &TenantCommand) -> Result<Output, AdminErro
         TenantCommand::List => list(ctx).await,
         TenantCommand::Show { id } => show(ctx, id).await,
         TenantCommand::Update(args) => update(ctx, args).await,
+        TenantCommand::Usage(args) => crate::usage::run(ctx, args).await,
         TenantCommand::Audit(args) => crate::audit::run(ctx, args).await,
     }
 }
@@ -33,7 +35,7 @@ async fn create(ctx: &Ctx, args: &TenantCreate) -> Result<Output, AdminError> {
         limits: TenantLimits {
             rpm: args.rpm,
             max_concurrency: args.max_concurrency,
-            monthly_image_quota: None,
+            monthly_image_quota: args.monthly_image_quota,
         },
         webhook_secret: webhook_url.as_ref().map(|_| shared::webhooks::new_secret()),
         webhook_url,
@@ -160,13 +162,28 @@ async fn update(ctx: &Ctx, args: &TenantUpdateArgs) -> Result<Output, AdminError
         },
         (None, false, false) => WebhookChange::Keep,
     };
-    if args.rpm.is_none() && args.max_concurrency.is_none() && webhook == WebhookChange::Keep {
+    let quota = match (args.monthly_image_quota, args.no_quota) {
+        // clap refuses both together; refuse here too rather than pick one.
+        (Some(_), true) => {
+            return Err(AdminError::Internal(
+                "--no-quota cannot be combined with --monthly-image-quota",
+            ));
+        }
+        (Some(quota), false) => QuotaChange::Set(quota),
+        (None, true) => QuotaChange::Remove,
+        (None, false) => QuotaChange::Keep,
+    };
+    if args.rpm.is_none()
+        && args.max_concurrency.is_none()
+        && quota == QuotaChange::Keep
+        && webhook == WebhookChange::Keep
+    {
         return Err(AdminError::NothingToUpdate);
     }
     let change = TenantUpdate {
         rpm: args.rpm,
         max_concurrency: args.max_concurrency,
-        monthly_image_quota: shared::store::QuotaChange::Keep,
+        monthly_image_quota: quota,
         webhook,
     };
     let tenant = match ctx.store.update_tenant(id, &change).await? {
@@ -204,6 +221,10 @@ fn tenant_json(t: &Tenant) -> Map<String, Value> {
             "maxConcurrency".to_string(),
             json!(t.limits.max_concurrency),
         ),
+        (
+            "monthlyImageQuota".to_string(),
+            json!(t.limits.monthly_image_quota),
+        ),
         ("webhookUrl".to_string(), json!(t.webhook_url)),
         (
             "webhookSecretSet".to_string(),
@@ -219,6 +240,10 @@ fn tenant_record(t: &Tenant, new_secret: Option<&str>) -> String {
         ("rpm", t.limits.rpm.to_string()),
         ("max concurrency", t.limits.max_concurrency.to_string()),
         (
+            "monthly image quota",
+            quota_text(t.limits.monthly_image_quota),
+        ),
+        (
             "webhook URL",
             t.webhook_url.clone().unwrap_or_else(|| "(none)".into()),
         ),
@@ -227,4 +252,9 @@ fn tenant_record(t: &Tenant, new_secret: Option<&str>) -> String {
         fields.push(("webhook secret", secret.to_string()));
     }
     record(&fields)
+}
+
+/// A monthly image quota as the records show it.
+pub fn quota_text(quota: Option<u32>) -> String {
+    quota.map_or_else(|| "(none)".into(), |q| format!("{q} images/month"))
 }

@@ -1,13 +1,16 @@
 //! `tenant audit`: drift of the active-job counter found and repaired,
 //! stuck jobs found and sent to the queue again, and a lost job (QUEUED
 //! with no message, what a submit leaves when both its queue send and its
-//! undo fail) run to the end by the worker after `--fix`.
+//! undo fail) run to the end by the worker after `--fix`; drift of the
+//! month's image counter found and repaired to the recount, and daily usage
+//! that disagrees with the SUCCEEDED jobs reported.
 
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
-use shared::domain::{JobStatus, KeyMode, Scope};
+use shared::domain::usage::{quota_month, usage_day};
+use shared::domain::{JobStatus, KeyMode, Mode, Scope};
 use shared::store::schema;
 
 use crate::support::{Env, Run};
@@ -225,4 +228,181 @@ async fn bad_arguments_change_nothing() {
     env.admin(&["tenant", "audit", "../etc"])
         .await
         .fails_with("no tenant");
+    env.admin(&["tenant", "audit", &tenant_id, "--month", "2026-1"])
+        .await
+        .fails_with("--month");
+}
+
+const DRAFT_OF_TWO: &str = r#"{"prompt":"A cat","mode":"draft","numberOfImages":2}"#;
+
+fn this_month() -> String {
+    quota_month(shared::time::now())
+}
+
+/// A tenant with a test key, one job of two images run to success and one
+/// of one image still QUEUED: its month counter holds 3.
+async fn tenant_with_a_month(env: &Env, extra: &[&str]) -> (String, String) {
+    let tenant = env.create_tenant(extra).await;
+    let tenant_id = tenant["tenantId"].as_str().expect("tenantId").to_string();
+    let (_, key) = env.create_key(&tenant_id, "test").await;
+    let done = env.submit_accepted(&key, DRAFT_OF_TWO).await;
+    env.run_to_success(&[(test_scope(&tenant_id), &done)]).await;
+    let (status, _, body) = env.submit(&key).await;
+    assert_eq!(status, 202, "{body}");
+    (tenant_id, key)
+}
+
+#[tokio::test]
+async fn a_month_counter_matching_its_jobs_passes() {
+    let env = Env::start().await;
+    let (tenant_id, _) = tenant_with_a_month(&env, &[]).await;
+    let (run, report) = audit(&env, &[&tenant_id]).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let month = &report["months"][this_month()];
+    assert_eq!(month["images"], 3, "{report}");
+    assert_eq!(month["counted"], 3);
+    assert_eq!(month["reservedByOpenJobs"], 1);
+    assert_eq!(month["succeededImages"], 2);
+    assert_eq!(month["drift"], 0);
+    assert_eq!(month["counter"], "correct");
+    assert_eq!(month["usage"], "consistent");
+    assert_eq!(month["usageDifferences"], serde_json::json!([]));
+
+    // Another month on request: nothing in it, nothing wrong.
+    let (run, report) = audit(&env, &[&tenant_id, "--month", "2024-02"]).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(report["months"]["2024-02"]["images"], 0, "{report}");
+    assert_eq!(report["months"]["2024-02"]["counter"], "correct");
+    assert_eq!(report["months"][this_month()]["counter"], "correct");
+
+    let human = env.admin(&["tenant", "audit", &tenant_id]).await;
+    let human = human.ok();
+    assert!(
+        human.contains("image counter:")
+            && human.contains("3 (1 reserved by open jobs, 2 of SUCCEEDED jobs)"),
+        "{human}"
+    );
+    assert!(human.contains("matches the SUCCEEDED jobs"), "{human}");
+}
+
+#[tokio::test]
+async fn a_corrupted_month_counter_is_found_and_repaired_to_the_recount() {
+    let env = Env::start().await;
+    let (tenant_id, key) = tenant_with_a_month(&env, &["--monthly-image-quota", "4"]).await;
+    let month = this_month();
+    // Four images too many: the tenant is refused its fourth image.
+    assert!(
+        env.app
+            .store
+            .set_month_images(test_scope(&tenant_id), &month, 3, 7)
+            .await
+            .expect("a write"),
+        "the counter read 3"
+    );
+    let (status, _, body) = env.submit(&key).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"], "QUOTA_EXCEEDED");
+
+    let (run, report) = audit(&env, &[&tenant_id]).await;
+    assert_eq!(run.code, Some(AUDIT_NEEDS_ATTENTION), "{run:?}");
+    let found = &report["months"][&month];
+    assert_eq!(found["images"], 7, "{report}");
+    assert_eq!(found["counted"], 3);
+    assert_eq!(found["drift"], 4);
+    assert_eq!(found["counter"], "drifted");
+    let human = env.admin(&["tenant", "audit", &tenant_id]).await;
+    assert!(
+        human.stdout.contains("image drift:") && human.stdout.contains("+4"),
+        "{human:?}"
+    );
+
+    let (run, report) = audit(&env, &[&tenant_id, "--fix"]).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(report["months"][&month]["counter"], "repaired", "{report}");
+    assert_eq!(
+        env.app
+            .store
+            .month_images(test_scope(&tenant_id), &month)
+            .await
+            .expect("a read"),
+        3
+    );
+    let usage = env
+        .admin(&["tenant", "usage", &tenant_id, "--json"])
+        .await
+        .json();
+    assert_eq!(usage["modes"]["test"]["usedOrReserved"], 3, "{usage}");
+    assert_eq!(usage["modes"]["test"]["remaining"], 1);
+    let (status, _, body) = env.submit(&key).await;
+    assert_eq!(status, 202, "the fourth image fits again: {body}");
+
+    // Too low is drift too: it would admit past the quota.
+    env.app
+        .store
+        .set_month_images(test_scope(&tenant_id), &month, 4, 1)
+        .await
+        .expect("a write");
+    let (run, report) = audit(&env, &[&tenant_id, "--fix"]).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(report["months"][&month]["drift"], -3, "{report}");
+    assert_eq!(report["months"][&month]["counter"], "repaired");
+    let (run, report) = audit(&env, &[&tenant_id]).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(report["months"][&month]["images"], 4, "{report}");
+    assert_eq!(report["months"][&month]["counter"], "correct");
+}
+
+#[tokio::test]
+async fn daily_usage_that_disagrees_with_the_jobs_is_reported_not_repaired() {
+    let env = Env::start().await;
+    let (tenant_id, _) = tenant_with_a_month(&env, &[]).await;
+    let today = usage_day(shared::time::now());
+    // One image more on today's draft usage than the jobs generated.
+    env.app
+        .store
+        .client()
+        .update_item()
+        .table_name(env.table())
+        .key(
+            schema::PK,
+            AttributeValue::S(schema::scope_pk(test_scope(&tenant_id))),
+        )
+        .key(
+            schema::SK,
+            AttributeValue::S(schema::usage_sk(&today, Mode::Draft)),
+        )
+        .update_expression("ADD images :one")
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .expect("skewing the usage");
+
+    for fix in [false, true] {
+        let mut args = vec![tenant_id.as_str()];
+        if fix {
+            args.push("--fix");
+        }
+        let (run, report) = audit(&env, &args).await;
+        assert_eq!(run.code, Some(AUDIT_NEEDS_ATTENTION), "{run:?}");
+        let month = &report["months"][this_month()];
+        assert_eq!(month["usage"], "differs", "{report}");
+        assert_eq!(
+            month["usageDifferences"],
+            serde_json::json!([{
+                "date": today, "mode": "draft",
+                "usage": {"jobs": 1, "images": 3},
+                "succeeded": {"jobs": 1, "images": 2},
+            }]),
+            "fix {fix}: {report}"
+        );
+        assert_eq!(month["counter"], "correct", "the counter is not usage");
+    }
+    let human = env.admin(&["tenant", "audit", &tenant_id]).await;
+    assert_eq!(human.code, Some(AUDIT_NEEDS_ATTENTION), "{human:?}");
+    assert!(
+        human.stdout.contains("reported, not repaired")
+            && human.stdout.contains("1 jobs, 3 images")
+            && human.stdout.contains("1 jobs, 2 images"),
+        "{human:?}"
+    );
 }

@@ -107,6 +107,62 @@ async fn invalid_input_fails_clearly_and_changes_nothing() {
         ),
         (vec!["key", "create", "--tenant", id], "--mode"),
         (vec!["tenant", "update", id], "nothing to update"),
+        // Monthly image quotas.
+        (
+            vec!["tenant", "update", id, "--monthly-image-quota", "-1"],
+            "from 0 to 1000000000",
+        ),
+        (
+            vec![
+                "tenant",
+                "update",
+                id,
+                "--monthly-image-quota",
+                "1000000001",
+            ],
+            "from 0 to 1000000000",
+        ),
+        (
+            vec!["tenant", "update", id, "--monthly-image-quota", "lots"],
+            "--monthly-image-quota",
+        ),
+        (
+            vec![
+                "tenant",
+                "update",
+                id,
+                "--no-quota",
+                "--monthly-image-quota",
+                "5",
+            ],
+            "cannot be used with",
+        ),
+        (
+            vec![
+                "tenant",
+                "update",
+                id,
+                "--rpm",
+                "5",
+                "--monthly-image-quota",
+                "2.5",
+            ],
+            "from 0 to 1000000000",
+        ),
+        (
+            vec![
+                "tenant",
+                "create",
+                "--name",
+                "X",
+                "--monthly-image-quota",
+                "+3",
+            ],
+            "from 0 to 1000000000",
+        ),
+        (vec!["tenant", "usage", id, "--month", "2026-13"], "YYYY-MM"),
+        (vec!["tenant", "usage", &absent], "no tenant"),
+        (vec!["tenant", "audit", id, "--month", "2026/03"], "YYYY-MM"),
         (
             vec![
                 "tenant",

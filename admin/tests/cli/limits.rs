@@ -78,3 +78,39 @@ async fn a_lowered_concurrency_limit_applies_to_the_next_submit() {
     assert_eq!(shown["activeJobs"]["test"], 2);
     assert_eq!(shown["activeJobs"]["live"], 0);
 }
+
+#[tokio::test]
+async fn a_monthly_quota_applies_to_the_next_submit_and_counts_the_month_so_far() {
+    let env = Env::start().await;
+    let tenant = env.create_tenant(&[]).await;
+    let tenant_id = tenant["tenantId"].as_str().expect("tenantId");
+    let (_, key) = env.create_key(tenant_id, "test").await;
+    let two = r#"{"prompt":"A cat","mode":"draft","numberOfImages":2}"#;
+
+    // Without a quota the month is counted all the same.
+    env.submit_accepted(&key, two).await;
+    env.admin(&["tenant", "update", tenant_id, "--monthly-image-quota", "3"])
+        .await
+        .ok();
+    let (status, headers, body) = env.submit(&key).await;
+    assert_eq!(status, 202, "the third image fits: {body}");
+    assert_eq!(headers["x-quota-limit"], "3");
+    assert_eq!(headers["x-quota-remaining"], "0");
+    let (status, _, body) = env.submit(&key).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"], "QUOTA_EXCEEDED");
+
+    env.admin(&["tenant", "update", tenant_id, "--no-quota"])
+        .await
+        .ok();
+    let (status, headers, body) = env.submit(&key).await;
+    assert_eq!(status, 202, "no quota, no refusal: {body}");
+    assert!(headers.get("x-quota-limit").is_none(), "{headers:?}");
+
+    env.admin(&["tenant", "update", tenant_id, "--monthly-image-quota", "0"])
+        .await
+        .ok();
+    let (status, _, body) = env.submit(&key).await;
+    assert_eq!(status, 429, "a quota of 0 refuses every submit: {body}");
+    assert_eq!(body["error"], "QUOTA_EXCEEDED");
+}

@@ -10,4 +10,5 @@ mod limits;
 mod seed;
 mod sweeper;
 mod tenants;
+mod usage;
 mod webhooks;

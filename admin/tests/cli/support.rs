@@ -10,6 +10,7 @@ use std::time::Duration;
 use devstack::{Resources, StackOptions, apigw};
 use lambda_http::Body;
 use serde_json::Value;
+use shared::domain::{JobStatus, Scope};
 use shared::{App, ids};
 
 /// The test process's moto server (see `devstack::moto::process_wide_endpoint`).
@@ -65,9 +66,20 @@ impl Env {
     /// Fresh resources with the API's key cache off, so a revocation or a
     /// limit change shows on the very next request.
     pub async fn start() -> Env {
+        Env::start_with(None).await
+    }
+
+    /// The same, with the worker's live mode calling Gemini at `base_url`
+    /// (a `testkit` fake).
+    pub async fn start_with_gemini(base_url: &str) -> Env {
+        Env::start_with(Some(base_url)).await
+    }
+
+    async fn start_with(gemini: Option<&str>) -> Env {
         let endpoint = moto_endpoint();
         let mut options = StackOptions::named(&format!("a{}", &ids::new_id()[1..13]));
         options.auth_cache_ttl = Duration::ZERO;
+        options.gemini = gemini.map(|url| (url.to_string(), "test-gemini-key".to_string()));
         let resources = Resources::create(&endpoint, options)
             .await
             .expect("provisioning on moto");
@@ -97,6 +109,40 @@ impl Env {
             Arc::new(worker),
             1,
         ))
+    }
+
+    /// Runs the worker until every one of `jobs` (job id and its scope) has
+    /// SUCCEEDED; fails the test if one ends otherwise or they take longer
+    /// than 30 s.
+    pub async fn run_to_success(&self, jobs: &[(Scope<'_>, &str)]) {
+        let worker = self.spawn_worker();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        for (scope, job_id) in jobs {
+            loop {
+                let job = self
+                    .app
+                    .store
+                    .get_job(*scope, job_id)
+                    .await
+                    .expect("a read of the job")
+                    .expect("the job exists");
+                if job.status == JobStatus::Succeeded {
+                    break;
+                }
+                assert!(
+                    !job.status.is_terminal(),
+                    "job {job_id} ended {}: {job:?}",
+                    job.status
+                );
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "job {job_id} still {}",
+                    job.status
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        worker.abort();
     }
 
     /// Runs `imagesaas-admin args…` against this stack's table, with only
@@ -192,6 +238,16 @@ impl Env {
         };
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         (status, headers, body)
+    }
+
+    /// `POST /v1/images/generate` with this body; asserts it is accepted and
+    /// returns the job id.
+    pub async fn submit_accepted(&self, key: &str, body: &str) -> String {
+        let (status, _, answer) = self
+            .call("POST", "/v1/images/generate", key, Some(body))
+            .await;
+        assert_eq!(status, 202, "{body} is accepted: {answer}");
+        answer["jobId"].as_str().expect("a jobId").to_string()
     }
 
     /// `POST /v1/images/generate` with a draft prompt.

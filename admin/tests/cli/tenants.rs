@@ -259,3 +259,87 @@ async fn the_local_stack_allows_loopback_webhooks_and_production_does_not() {
     .await
     .fails_with("private");
 }
+
+#[tokio::test]
+async fn a_monthly_image_quota_is_set_shown_and_removed() {
+    let env = Env::start().await;
+    let created = env.create_tenant(&[]).await;
+    assert_eq!(created["monthlyImageQuota"], Value::Null, "none by default");
+    let id = created["tenantId"].as_str().expect("tenantId").to_string();
+    let quota_of = || async {
+        env.app
+            .store
+            .get_tenant(&id)
+            .await
+            .expect("a read")
+            .expect("the tenant")
+            .limits
+            .monthly_image_quota
+    };
+
+    // A quota alone is an update, and the rest stays as it was.
+    let set = env
+        .admin(&[
+            "tenant",
+            "update",
+            &id,
+            "--monthly-image-quota",
+            "250",
+            "--json",
+        ])
+        .await
+        .json();
+    assert_eq!(set["monthlyImageQuota"], 250, "{set}");
+    assert_eq!(set["rpm"], 60, "unchanged: {set}");
+    assert_eq!(quota_of().await, Some(250));
+    let shown = env.admin(&["tenant", "show", &id, "--json"]).await.json();
+    assert_eq!(shown["monthlyImageQuota"], 250, "{shown}");
+    let text = env.admin(&["tenant", "show", &id]).await;
+    let text = text.ok();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("monthly image quota:") && l.ends_with("250 images/month")),
+        "{text}"
+    );
+
+    // Zero is a quota too: it refuses every submit.
+    let zero = env
+        .admin(&[
+            "tenant",
+            "update",
+            &id,
+            "--monthly-image-quota",
+            "0",
+            "--json",
+        ])
+        .await
+        .json();
+    assert_eq!(zero["monthlyImageQuota"], 0, "{zero}");
+    assert_eq!(quota_of().await, Some(0));
+
+    let removed = env
+        .admin(&["tenant", "update", &id, "--no-quota", "--json"])
+        .await
+        .json();
+    assert_eq!(removed["monthlyImageQuota"], Value::Null, "{removed}");
+    assert_eq!(quota_of().await, None);
+    let text = env.admin(&["tenant", "show", &id]).await;
+    let text = text.ok();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("monthly image quota:") && l.ends_with("(none)")),
+        "{text}"
+    );
+
+    // Given at creation.
+    let with_quota = env
+        .create_tenant(&["--monthly-image-quota", "1000000000"])
+        .await;
+    assert_eq!(
+        with_quota["monthlyImageQuota"], 1_000_000_000,
+        "{with_quota}"
+    );
+    let other = with_quota["tenantId"].as_str().expect("tenantId");
+    let shown = env.admin(&["tenant", "show", other, "--json"]).await.json();
+    assert_eq!(shown["monthlyImageQuota"], 1_000_000_000, "{shown}");
+}

@@ -124,7 +124,7 @@ async fn submit(
     }
     let fingerprint = request.fingerprint();
     if let Some(key) = idempotency_key
-        && let Some(replayed) = replay(app, caller, key, &fingerprint, now).await?
+        && let Some(replayed) = Box::pin(replay(app, caller, key, &fingerprint, now)).await?
     {
         return Ok(replayed);
     }
@@ -143,8 +143,10 @@ async fn submit(
         limits: caller.limits,
         minute: minute_of(now),
     };
-    match admit(app, caller, &mut new, now).await? {
-        Admission::Created => queue(app, &new).await,
+    // Boxed, as each of the requests it makes is a large future: inline,
+    // the submit's would be past clippy's `large_futures` limit.
+    match Box::pin(admit(app, caller, &mut new, now)).await? {
+        Admission::Created => Box::pin(queue(app, &new)).await,
         Admission::Replayed(replayed) => Ok(*replayed),
     }
 }
@@ -195,7 +197,8 @@ async fn admit(
             SubmitOutcome::Created => return Ok(Admission::Created),
             SubmitOutcome::IdempotencyKeyTaken => {
                 let (key, fingerprint) = new.idempotency.unwrap_or_default();
-                if let Some(replayed) = replay(app, caller, key, fingerprint, now).await? {
+                if let Some(replayed) = Box::pin(replay(app, caller, key, fingerprint, now)).await?
+                {
                     return Ok(Admission::Replayed(Box::new(replayed)));
                 }
             }

@@ -107,6 +107,7 @@ pub(crate) fn take_slot(
     scope: Scope<'_>,
     limits: TenantLimits,
 ) -> Result<Update, StoreError> {
+    const CURRENT: &str = "attribute_exists(PK) AND activeJobs < maxConcurrency AND rpm = :rpm";
     let update = Update::builder()
         .table_name(table)
         .set_key(Some(key(schema::scope_pk(scope), schema::COUNTERS.into())))
@@ -114,7 +115,6 @@ pub(crate) fn take_slot(
         .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":rpm", n(limits.rpm))
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-    const CURRENT: &str = "attribute_exists(PK) AND activeJobs < maxConcurrency AND rpm = :rpm";
     match limits.monthly_image_quota {
         Some(quota) => update
             .condition_expression(format!("{CURRENT} AND monthlyImageQuota = :quota"))

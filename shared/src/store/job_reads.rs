@@ -6,15 +6,19 @@
 //! The audit reads all of a scope's open jobs, strongly consistent, to
 //! recount the active-job counter and repair it with a conditional write;
 //! the sweeper reads only open jobs created before a cutoff, from the
-//! status index, to send stuck ones to the queue again.
+//! status index, to send stuck ones to the queue again. The audit also
+//! reads the SUCCEEDED jobs submitted in a month, from the status index,
+//! to recount the month's quota counter and check its daily usage.
 
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::Select;
 
+use chrono::{Datelike, NaiveDate, TimeZone, Utc};
+
 use crate::domain::usage::Reservation;
-use crate::domain::{Job, JobStatus, Scope};
+use crate::domain::{Job, JobStatus, Mode, Scope};
 use crate::store::items::s;
 use crate::store::jobs::job_from_item;
 use crate::store::{Item, Store, StoreError, key, pages, schema};
@@ -43,6 +47,18 @@ pub struct OpenJob {
     pub deadline_at: Option<Timestamp>,
     /// What it holds in its month's quota counter.
     pub reservation: Reservation,
+}
+
+/// A SUCCEEDED job as the month audit counts it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SucceededJob {
+    pub id: String,
+    pub mode: Mode,
+    pub created_at: Timestamp,
+    /// The month its images count in (`None`: submitted before quotas
+    /// existed, so in no month's counter).
+    pub quota_month: Option<String>,
+    pub images: u8,
 }
 
 impl OpenJob {
@@ -219,6 +235,41 @@ impl Store {
         Ok(open)
     }
 
+    /// The scope's SUCCEEDED jobs submitted in the UTC month of `month`
+    /// (any day of it), oldest first: one range query of the status index
+    /// over `createdAt#jobId` from the month's first instant to the next
+    /// month's, every page read. The index lags the table a little: a job
+    /// that succeeded a moment ago may be missing.
+    pub async fn succeeded_jobs_created_in(
+        &self,
+        scope: Scope<'_>,
+        month: NaiveDate,
+    ) -> Result<Vec<SucceededJob>, StoreError> {
+        let first = month.with_day(1).unwrap_or(month);
+        let next = first
+            .checked_add_months(chrono::Months::new(1))
+            .unwrap_or(first);
+        let instant = |day: NaiveDate| {
+            time::iso_millis(&Utc.from_utc_datetime(&day.and_time(chrono::NaiveTime::MIN)))
+        };
+        // `createdAt#jobId` of a job submitted at the next month's first
+        // instant sorts after that instant alone: BETWEEN leaves it out.
+        let query = self
+            .status_query(
+                scope,
+                JobStatus::Succeeded,
+                "#pk = :pk AND #sk BETWEEN :from AND :to",
+            )
+            .expression_attribute_names("#sk", schema::BY_TENANT_STATUS_SK)
+            .expression_attribute_values(":from", s(instant(first)))
+            .expression_attribute_values(":to", s(instant(next)));
+        pages::query_items(query)
+            .await?
+            .iter()
+            .map(succeeded_job_from_item)
+            .collect()
+    }
+
     /// How many jobs the tenant has in each status: per status one
     /// `Select::Count` query on `ByTenantStatus`, following pages (a count
     /// query still reads at most 1 MB per page).
@@ -274,5 +325,15 @@ fn open_job_from_item(item: &Item) -> Result<OpenJob, StoreError> {
             month: item.opt_str("quotaMonth")?.map(str::to_string),
             images: item.opt_num("numberOfImages")?.unwrap_or(1),
         },
+    })
+}
+
+fn succeeded_job_from_item(item: &Item) -> Result<SucceededJob, StoreError> {
+    Ok(SucceededJob {
+        id: item.str("jobId")?.to_string(),
+        mode: item.parsed("mode", Mode::parse)?,
+        created_at: item.time("createdAt")?,
+        quota_month: item.opt_str("quotaMonth")?.map(str::to_string),
+        images: item.opt_num("numberOfImages")?.unwrap_or(1),
     })
 }

@@ -55,7 +55,7 @@ pub use deliveries::{
 };
 pub use idempotency::{IDEMPOTENCY_TTL_SECS, IdempotencyRecord};
 pub use items::{Item, ItemError};
-pub use job_reads::{JobCounts, JobPage, OpenJob};
+pub use job_reads::{JobCounts, JobPage, OpenJob, SucceededJob};
 pub use jobs::{CancelOutcome, ClaimOutcome, Finish, job_from_item, job_to_item};
 pub use submit::{NewJob, SubmitOutcome};
 pub use tenants::{

@@ -204,11 +204,11 @@ impl Store {
         let Some(change) = MetaChange::of(update) else {
             return self.tenant_as_it_is(tenant_id).await;
         };
-        if !update.changes_limits() {
-            self.update_meta(tenant_id, change).await
-        } else {
+        if update.changes_limits() {
             self.update_meta_and_counters(tenant_id, update, change)
                 .await
+        } else {
+            self.update_meta(tenant_id, change).await
         }
     }
 
