@@ -263,15 +263,15 @@ impl Bench {
             let mut job = finished_job(&tenant_id, created);
             job.mode = if i % 2 == 0 { Mode::Draft } else { Mode::Final };
             let date = shared::domain::usage::usage_day(created);
-            let day =
-                days.entry((date.clone(), job.mode.as_str()))
-                    .or_insert_with(|| shared::store::UsageDay {
-                        date,
-                        mode: job.mode,
-                        jobs: 0,
-                        images: 0,
-                        cost_micro_usd: 0,
-                    });
+            let day = days
+                .entry((date.clone(), job.mode.as_str()))
+                .or_insert_with(|| shared::store::UsageDay {
+                    date,
+                    mode: job.mode,
+                    jobs: 0,
+                    images: 0,
+                    cost_micro_usd: 0,
+                });
             day.jobs += 1;
             day.images += 1;
             jobs.push(job_to_item(&job));

@@ -78,7 +78,11 @@ async fn the_quick_start_works_end_to_end() {
         ]
     );
     assert_eq!(got.body["jobId"], job_id.as_str());
-    assert_eq!(got.body["usage"], Value::Null, "a QUEUED job's usage is not known yet");
+    assert_eq!(
+        got.body["usage"],
+        Value::Null,
+        "a QUEUED job's usage is not known yet"
+    );
     assert_eq!(got.body["status"], "QUEUED");
     assert_eq!(got.body["resultUrls"], serde_json::json!([]));
     assert_eq!(got.body["error"], Value::Null);
