@@ -27,10 +27,13 @@ const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 pub const CORS_ALLOW_METHODS: [&str; 4] = ["GET", "POST", "DELETE", "OPTIONS"];
 pub const CORS_ALLOW_HEADERS: [&str; 4] =
     ["authorization", "content-type", "idempotency-key", "prefer"];
-pub const CORS_EXPOSE_HEADERS: [&str; 8] = [
+pub const CORS_EXPOSE_HEADERS: [&str; 11] = [
     "x-ratelimit-limit",
     "x-ratelimit-remaining",
     "x-ratelimit-reset",
+    "x-quota-limit",
+    "x-quota-remaining",
+    "x-quota-reset",
     "retry-after",
     "idempotent-replayed",
     "x-request-id",

@@ -15,10 +15,11 @@ use testkit::Receiver;
 
 const GET_ID: &str = devstack::provision::SAMPLE_JOB_IDS[0];
 const CANCEL_ID: &str = devstack::provision::SAMPLE_JOB_IDS[1];
-const ORDER: [&str; 12] = [
+const ORDER: [&str; 13] = [
     "health.json",
     "generate.json",
     "list-jobs.json",
+    "usage.json",
     "get-job.json",
     "cancel-job.json",
     "worker-sqs.json",

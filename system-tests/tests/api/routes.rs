@@ -404,6 +404,8 @@ async fn browsers_may_call_the_api_from_any_origin() {
     let exposed = r.header("access-control-expose-headers").unwrap();
     for h in [
         "x-ratelimit-remaining",
+        "x-quota-remaining",
+        "x-quota-limit",
         "retry-after",
         "idempotent-replayed",
         "x-request-id",

@@ -289,7 +289,7 @@ async fn every_function_crate_is_deployed_and_every_route_is_served_locally() {
         binaries, crates,
         "one deployed function per crate in functions/"
     );
-    assert_eq!(routes.len(), 7, "{routes:?}");
+    assert_eq!(routes.len(), 8, "{routes:?}");
     // CORS: the HTTP API's configuration is the local server's.
     let cors = &t["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"];
     let list = |v: &Value| -> Vec<String> { v.as_sequence().unwrap().iter().map(s).collect() };
@@ -470,7 +470,7 @@ fn every_http_function_can_be_capped_and_the_defaults_reserve_nothing() {
         .filter(|(_, f)| is_http_function(f))
         .map(|(id, _)| id)
         .collect();
-    assert_eq!(http.len(), 6, "{http:?}");
+    assert_eq!(http.len(), 7, "{http:?}");
     for id in &http {
         assert_eq!(
             optional_reservation(&t, id),
