@@ -15,7 +15,10 @@ disagreement, when:
   header of the spec never appears in API.md (in backticks), or a field in
   a table of API.md's routes is in no schema of the spec;
 - a length or range limit or a default of a field or parameter is not
-  written where API.md describes that field;
+  written where API.md describes that field (a default is a schema's
+  `default`, or the first value of a "Default: `value`" in its
+  description: request fields and query parameters state their defaults
+  that way, so that generated clients do not send them);
 - a relative link in README.md, CONTRIBUTING.md, ARCHITECTURE.md,
   BENCHMARKS.md or docs/ points at nothing, or anything there names a path
   outside the repository (the contract's copy beside the repository, in
@@ -115,9 +118,13 @@ class Spec:
         return {code} if code else set()
 
     def single_code(self, schema):
-        """The one error code an error schema allows, if any."""
+        """The one error code an error schema allows (its `error` is a
+        `const`, or an `enum` of one), if any."""
         schema = self.deref(schema)
-        enum = self.deref(schema.get("properties", {}).get("error", {})).get("enum")
+        error = self.deref(schema.get("properties", {}).get("error", {}))
+        if "const" in error:
+            return error["const"]
+        enum = error.get("enum")
         if enum and len(enum) == 1:
             return enum[0]
         return None
@@ -216,9 +223,11 @@ def main():
 
     # ---- limits and defaults, written where API.md describes the field
     blocks = re.split(r"\n\s*\n|\n(?=\|)", doc)
-    limited = [(p["name"], p.get("schema", {})) for p in params]
-    limited += list(schemas["GenerateRequest"]["properties"].items())
-    for name, schema in limited:
+    # (name, schema, the node whose description documents it): a
+    # parameter's description is the parameter's, a field's its schema's.
+    limited = [(p["name"], p.get("schema", {}), p) for p in params]
+    limited += [(n, s, s) for n, s in schemas["GenerateRequest"]["properties"].items()]
+    for name, schema, documented in limited:
         schema = spec.deref(schema)
         wanted = {}
         for key in ("maxLength", "maximum"):
@@ -226,6 +235,12 @@ def main():
                 wanted[key] = number_spellings(schema[key])
         if "default" in schema:
             wanted["default"] = {str(schema["default"])}
+        # Request fields and query parameters describe their defaults
+        # instead of declaring them (a generated client would send a
+        # declared one).
+        described = described_default(documented)
+        if described is not None and "default" not in wanted:
+            wanted["default"] = {described}
         where = [b for b in blocks if f"`{name}`" in b]
         for key, spellings in wanted.items():
             if not any(any(s in b for s in spellings) for b in where):
@@ -243,6 +258,15 @@ def main():
         f"{len(spec_codes)} error codes, {len(spec_props)} fields; links in the docs resolve"
     )
     return 0
+
+
+DESCRIBED_DEFAULT = re.compile(r"\bDefault: `([^`]+)`")
+
+
+def described_default(node):
+    """The value of the first "Default: `value`" in a description."""
+    m = DESCRIBED_DEFAULT.search((node or {}).get("description", "") or "")
+    return m.group(1) if m else None
 
 
 def tables(body):
