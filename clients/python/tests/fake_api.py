@@ -215,6 +215,8 @@ class FakeImageSaaS:
         self.reads_until_done: Optional[int] = 0  # new jobs: reads before they end (None: never)
         self.finish_as = "SUCCEEDED"
         self.hold_cap = 0.2  # real seconds a wait holds an unfinished job, at most its N
+        self.ignore_prefer = False  # an older deployment: Prefer: wait is not applied
+        self.ignore_wait = False  # ... and ?wait=N answers at once
         self.cursor_secret = b"fake-cursor-secret"
         self._clock = dt.datetime(2026, 12, 2, 9, 0, 0, tzinfo=dt.timezone.utc)
         self._lock = threading.Lock()
@@ -329,7 +331,10 @@ class FakeImageSaaS:
 
     def _advance(self, job: FakeJob) -> None:
         """One read of a job: it ends when its reads run out."""
-        if job.status in TERMINAL or job.reads_left is None:
+        if job.status in TERMINAL:
+            return
+        if job.reads_left is None:  # runs forever
+            job.status = "RUNNING"
             return
         if job.reads_left <= 0:
             job.status = job.finish_as
@@ -502,7 +507,7 @@ class FakeImageSaaS:
             if key is not None:
                 self.idempotency[(livemode, key)] = (canonical, job.id)
             headers = self._limit_headers(livemode)
-        wait = _prefer_wait(request.headers.get_list("prefer"))
+        wait = None if self.ignore_prefer else _prefer_wait(request.headers.get_list("prefer"))
         if wait is None:
             return self._json(202, {"jobId": job.id, "status": job.status}, headers)
         self._hold(job, wait)
@@ -523,7 +528,10 @@ class FakeImageSaaS:
             value = params[0][1]
             if not value.isdigit() or not 1 <= int(value) <= 25:
                 return self._error(400, "INVALID_REQUEST", "Query parameter `wait` must be an integer from 1 to 25")
-            self._hold(job, int(value))
+            if self.ignore_wait:
+                self._advance(job)
+            else:
+                self._hold(job, int(value))
         else:
             self._advance(job)
         return self._json(200, job.view())

@@ -18,6 +18,9 @@ from typing import Any, Dict, Mapping, Optional, Type
 from ._models import Job, Quota, RateLimit, ResponseMeta
 
 
+_UNSET: Any = object()
+
+
 class ImageSaaSError(Exception):
     """Base of every exception this package raises."""
 
@@ -37,7 +40,7 @@ class ApiError(ImageSaaSError):
         self,
         message: str,
         *,
-        code: Optional[str] = None,
+        code: Any = _UNSET,
         status: int = 0,
         request_id: Optional[str] = None,
         retry_after: Optional[float] = None,
@@ -46,7 +49,9 @@ class ApiError(ImageSaaSError):
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.code = code if code is not None else type(self).code
+        # The code the answer named; None when it had no error body (an answer
+        # of API Gateway in front of a deployed stack).
+        self.code: Optional[str] = type(self).code if code is _UNSET else code
         self.status = status
         self.request_id = request_id
         self.retry_after = retry_after
