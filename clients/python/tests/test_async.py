@@ -145,7 +145,7 @@ def _calls(client_kind: str):
 
     sync() if client_kind == "sync" else run(async_())
     return [
-        (r.method, r.path, r.params, r.body, {k: v for k, v in r.headers.items() if k not in ("user-agent",)})
+        (r.method, r.path, r.params, r.body, list(r.headers.items()))
         for r in fake.requests
     ]
 

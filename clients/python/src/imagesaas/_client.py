@@ -10,12 +10,12 @@ import asyncio
 import datetime as _dt
 import os
 import time
-from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import Any, AsyncIterator, Literal, cast, overload, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 import httpx
 
 from . import _core
-from ._core import Config, HttpRequest, Outcome, Sleep
+from ._core import Config, HttpRequest, Outcome, Sleep, T
 from ._errors import ImageSaaSError
 from ._models import CancelResult, Delivery, Job, JobListItem, JobPage, Redelivery, Submission, UsageReport
 
@@ -107,7 +107,7 @@ class ImageSaaS:
             r = self._http.request(
                 req.method,
                 req.url,
-                params=req.params or None,
+                params=list(req.params) or None,
                 headers=req.headers,
                 content=req.content,
                 timeout=req.timeout,
@@ -116,7 +116,7 @@ class ImageSaaS:
             return Outcome(error=e)
         return _outcome(r)
 
-    def _run(self, flow: _core.Flow) -> Any:
+    def _run(self, flow: _core.Flow[T]) -> T:
         try:
             step = next(flow)
             while True:
@@ -126,9 +126,69 @@ class ImageSaaS:
                 else:
                     step = flow.send(self._send(step))
         except StopIteration as stop:
-            return stop.value
+            return cast(T, stop.value)
 
     # -- the API -----------------------------------------------------------
+
+    @overload
+    def generate(
+        self,
+        prompt: str,
+        *,
+        mode: Optional[str] = None,
+        aspect_ratio: Optional[str] = None,
+        input_image_url: Optional[str] = None,
+        input_image_urls: Optional[Sequence[str]] = None,
+        image_size: Optional[str] = None,
+        number_of_images: Optional[int] = None,
+        output_format: Optional[str] = None,
+        output_quality: Optional[int] = None,
+        deadline_seconds: Optional[int] = None,
+        webhook_url: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+        wait: Literal[True],
+        timeout: Optional[float] = None,
+    ) -> Job: ...
+
+    @overload
+    def generate(
+        self,
+        prompt: str,
+        *,
+        mode: Optional[str] = None,
+        aspect_ratio: Optional[str] = None,
+        input_image_url: Optional[str] = None,
+        input_image_urls: Optional[Sequence[str]] = None,
+        image_size: Optional[str] = None,
+        number_of_images: Optional[int] = None,
+        output_format: Optional[str] = None,
+        output_quality: Optional[int] = None,
+        deadline_seconds: Optional[int] = None,
+        webhook_url: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+        wait: Literal[False] = False,
+        timeout: Optional[float] = None,
+    ) -> Submission: ...
+
+    @overload
+    def generate(
+        self,
+        prompt: str,
+        *,
+        mode: Optional[str] = None,
+        aspect_ratio: Optional[str] = None,
+        input_image_url: Optional[str] = None,
+        input_image_urls: Optional[Sequence[str]] = None,
+        image_size: Optional[str] = None,
+        number_of_images: Optional[int] = None,
+        output_format: Optional[str] = None,
+        output_quality: Optional[int] = None,
+        deadline_seconds: Optional[int] = None,
+        webhook_url: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+        wait: bool = False,
+        timeout: Optional[float] = None,
+    ) -> Union[Job, Submission]: ...
 
     def generate(
         self,
@@ -275,7 +335,7 @@ class AsyncImageSaaS:
             r = await self._http.request(
                 req.method,
                 req.url,
-                params=req.params or None,
+                params=list(req.params) or None,
                 headers=req.headers,
                 content=req.content,
                 timeout=req.timeout,
@@ -284,7 +344,7 @@ class AsyncImageSaaS:
             return Outcome(error=e)
         return _outcome(r)
 
-    async def _run(self, flow: _core.Flow) -> Any:
+    async def _run(self, flow: _core.Flow[T]) -> T:
         try:
             step = next(flow)
             while True:
@@ -294,7 +354,67 @@ class AsyncImageSaaS:
                 else:
                     step = flow.send(await self._send(step))
         except StopIteration as stop:
-            return stop.value
+            return cast(T, stop.value)
+
+    @overload
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        mode: Optional[str] = None,
+        aspect_ratio: Optional[str] = None,
+        input_image_url: Optional[str] = None,
+        input_image_urls: Optional[Sequence[str]] = None,
+        image_size: Optional[str] = None,
+        number_of_images: Optional[int] = None,
+        output_format: Optional[str] = None,
+        output_quality: Optional[int] = None,
+        deadline_seconds: Optional[int] = None,
+        webhook_url: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+        wait: Literal[True],
+        timeout: Optional[float] = None,
+    ) -> Job: ...
+
+    @overload
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        mode: Optional[str] = None,
+        aspect_ratio: Optional[str] = None,
+        input_image_url: Optional[str] = None,
+        input_image_urls: Optional[Sequence[str]] = None,
+        image_size: Optional[str] = None,
+        number_of_images: Optional[int] = None,
+        output_format: Optional[str] = None,
+        output_quality: Optional[int] = None,
+        deadline_seconds: Optional[int] = None,
+        webhook_url: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+        wait: Literal[False] = False,
+        timeout: Optional[float] = None,
+    ) -> Submission: ...
+
+    @overload
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        mode: Optional[str] = None,
+        aspect_ratio: Optional[str] = None,
+        input_image_url: Optional[str] = None,
+        input_image_urls: Optional[Sequence[str]] = None,
+        image_size: Optional[str] = None,
+        number_of_images: Optional[int] = None,
+        output_format: Optional[str] = None,
+        output_quality: Optional[int] = None,
+        deadline_seconds: Optional[int] = None,
+        webhook_url: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+        wait: bool = False,
+        timeout: Optional[float] = None,
+    ) -> Union[Job, Submission]: ...
 
     async def generate(
         self,

@@ -18,7 +18,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Generator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Generator, List, Mapping, Optional, Sequence, Set, Tuple, TypeVar, Union
 from urllib.parse import quote
 
 import httpx
@@ -103,12 +103,14 @@ class Outcome:
     error: Optional[BaseException] = None
 
 
+T = TypeVar("T")
 Step = Union[HttpRequest, Sleep]
-Flow = Generator[Step, Optional[Outcome], Any]
+# A flow yields steps, is sent each request's Outcome, and returns a T.
+Flow = Generator[Step, Optional[Outcome], T]
 
 
 def _monotonic() -> float:
-    return time.monotonic()
+    return float(time.monotonic())
 
 
 # --- retries -----------------------------------------------------------------
@@ -116,7 +118,7 @@ def _monotonic() -> float:
 
 def _backoff(cfg: Config, attempt: int) -> float:
     """Exponential backoff with jitter: 0.5-1 x base x 2^attempt, capped."""
-    ceiling = min(cfg.backoff_max, cfg.max_retry_wait, cfg.backoff_base * (2**attempt))
+    ceiling = min(cfg.backoff_max, cfg.max_retry_wait, cfg.backoff_base * (2.0**attempt))
     return ceiling * (0.5 + 0.5 * cfg.rng.random())
 
 
@@ -303,7 +305,7 @@ def submit(
     idempotency_key: Optional[str] = None,
     wait: bool = False,
     timeout: Optional[float] = None,
-) -> Flow:
+) -> Flow[Union[Job, Submission]]:
     """``POST /v1/images/generate``; with ``wait``, ``Prefer: wait=N`` and then ``wait_for``.
 
     Every attempt carries the same ``Idempotency-Key``, so a retried submit
@@ -339,7 +341,7 @@ def submit(
     return dataclasses.replace(job, submission=submission)
 
 
-def get_job(cfg: Config, job_id: str, *, wait: Optional[int] = None, deadline: Optional[float] = None) -> Flow:
+def get_job(cfg: Config, job_id: str, *, wait: Optional[int] = None, deadline: Optional[float] = None) -> Flow[Job]:
     """``GET /v1/jobs/{jobId}``, or a long poll of up to ``wait`` seconds."""
     params: List[Tuple[str, str]] = []
     timeout = cfg.timeout
@@ -351,7 +353,7 @@ def get_job(cfg: Config, job_id: str, *, wait: Optional[int] = None, deadline: O
     return Job.from_dict(data, meta)
 
 
-def wait_for(cfg: Config, job_id: str, deadline: float) -> Flow:
+def wait_for(cfg: Config, job_id: str, deadline: float) -> Flow[Job]:
     """Long-poll the job until it is terminal; ``WaitTimeoutError`` at ``deadline``.
 
     Each poll is ``?wait=N`` with N what is left (at most 25); with under a
@@ -376,12 +378,12 @@ def wait_for(cfg: Config, job_id: str, deadline: float) -> Flow:
             yield Sleep(min(pause, remaining))
 
 
-def wait_job(cfg: Config, job_id: str, *, timeout: Optional[float] = None) -> Flow:
+def wait_job(cfg: Config, job_id: str, *, timeout: Optional[float] = None) -> Flow[Job]:
     deadline = _monotonic() + _resolve_timeout(cfg, timeout)
     return (yield from wait_for(cfg, job_id, deadline))
 
 
-def cancel_job(cfg: Config, job_id: str) -> Flow:
+def cancel_job(cfg: Config, job_id: str) -> Flow[CancelResult]:
     outcome = yield from send(cfg, _request(cfg, "DELETE", _job_path(job_id)))
     data, meta = _parse(outcome)
     return CancelResult.from_dict(data, meta)
@@ -393,7 +395,7 @@ def list_page(
     status: Optional[str] = None,
     limit: Optional[int] = None,
     cursor: Optional[str] = None,
-) -> Flow:
+) -> Flow[JobPage]:
     params: List[Tuple[str, str]] = []
     if status is not None:
         params.append(("status", status))
@@ -414,10 +416,10 @@ class Pager:
         self._status = status
         self._page_size = page_size
         self._cursor: Optional[str] = None
-        self._seen: set = set()
+        self._seen: Set[str] = set()
         self.done = False
 
-    def next_page(self) -> Flow:
+    def next_page(self) -> Flow[JobPage]:
         page = yield from list_page(self._cfg, status=self._status, limit=self._page_size, cursor=self._cursor)
         nxt = page.next_cursor if page.has_more else None
         if nxt is not None and nxt in self._seen:
@@ -429,13 +431,13 @@ class Pager:
         return page
 
 
-def deliveries(cfg: Config, job_id: str) -> Flow:
+def deliveries(cfg: Config, job_id: str) -> Flow[List[Delivery]]:
     outcome = yield from send(cfg, _request(cfg, "GET", _job_path(job_id, "/deliveries")))
     data, _meta = _parse(outcome)
     return [Delivery.from_dict(d) for d in data["items"]]
 
 
-def redeliver(cfg: Config, job_id: str) -> Flow:
+def redeliver(cfg: Config, job_id: str) -> Flow[Redelivery]:
     # No body: the contract takes none (or `{}`).
     outcome = yield from send(cfg, _request(cfg, "POST", _job_path(job_id, "/deliveries")))
     data, meta = _parse(outcome)
@@ -454,7 +456,7 @@ def _day(value: Union[str, _dt.date, None], name: str) -> Optional[str]:
     raise TypeError(f"{name} must be a date or a 'YYYY-MM-DD' string")
 
 
-def usage(cfg: Config, *, from_: Union[str, _dt.date, None] = None, to: Union[str, _dt.date, None] = None) -> Flow:
+def usage(cfg: Config, *, from_: Union[str, _dt.date, None] = None, to: Union[str, _dt.date, None] = None) -> Flow[UsageReport]:
     params: List[Tuple[str, str]] = []
     f = _day(from_, "from_")
     t = _day(to, "to")
@@ -467,9 +469,9 @@ def usage(cfg: Config, *, from_: Union[str, _dt.date, None] = None, to: Union[st
     return UsageReport.from_dict(data, meta)
 
 
-def health(cfg: Config) -> Flow:
+def health(cfg: Config) -> Flow[Dict[str, Any]]:
     headers = {k: v for k, v in cfg.base_headers().items() if k != "Authorization"}
     req = HttpRequest("GET", cfg.url("/health"), headers=headers, timeout=cfg.timeout)
     outcome = yield from send(cfg, lambda attempt: req)
     data, _meta = _parse(outcome)
-    return data
+    return dict(data)

@@ -181,7 +181,7 @@ class UnknownError(ApiError):
 
 
 ERROR_CLASSES: Dict[str, Type[ApiError]] = {
-    cls.code: cls  # type: ignore[misc]
+    cls.code: cls
     for cls in (
         InvalidRequestError,
         InvalidApiKeyError,
