@@ -162,3 +162,13 @@ def test_retry_after_as_an_http_date():
     assert parse_retry_after("120") == 120.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+def test_a_2xx_without_the_contracts_fields_is_an_api_error_not_a_key_error(no_retry, fake):
+    fake.fail_next("GET", "/v1/jobs/", 200, None, body={"jobId": "cmkuz35wf00034rk15ycgzvce"})
+    with pytest.raises(ApiError, match="does not describe") as info:
+        no_retry.jobs.get("cmkuz35wf00034rk15ycgzvce")
+    assert isinstance(info.value.__cause__, KeyError)
+    fake.fail_next("POST", "/v1/images/generate", 202, None, body={"status": "QUEUED"})
+    with pytest.raises(ApiError, match="does not describe"):
+        no_retry.generate("x")

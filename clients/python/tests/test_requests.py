@@ -235,3 +235,11 @@ def test_base_url_is_used_and_defaults_to_the_local_stack(fake, monkeypatch):
 def test_health_needs_no_key(client, fake):
     assert client.health()["status"] == "ok"
     assert "authorization" not in fake.requests[-1].headers
+
+
+def test_quota_headers_without_reset_still_parse():
+    from imagesaas import Quota
+
+    q = Quota.from_headers({"x-quota-limit": "10", "x-quota-remaining": "3"})
+    assert q == Quota(10, 3, None) and q.reset_at is None
+    assert Quota.from_headers({"x-quota-limit": "10"}) is None

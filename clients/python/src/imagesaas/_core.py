@@ -229,6 +229,20 @@ def _parse(outcome: Outcome) -> Tuple[Any, ResponseMeta]:
     return data, meta
 
 
+def _build(outcome: Outcome, meta: ResponseMeta, make: Callable[[], T]) -> T:
+    """A model from a 2xx body; a body without the contract's fields is an ``ApiError``, not a ``KeyError``."""
+    try:
+        return make()
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ApiError(
+            f"the API answered {outcome.status} with a body the contract does not describe ({type(e).__name__}: {e})",
+            status=outcome.status,
+            request_id=meta.request_id,
+            meta=meta,
+            body=outcome.content[:500],
+        ) from e
+
+
 def _job_path(job_id: str, suffix: str = "") -> str:
     if not isinstance(job_id, str) or not job_id:
         raise ValueError("job_id must be a non-empty string")
@@ -332,10 +346,12 @@ def submit(
     # land (or fail) so that the caller learns the job id.
     outcome = yield from send(cfg, make)
     data, meta = _parse(outcome)
-    submission = Submission(job_id=data["jobId"], status=data["status"], idempotency_key=key, meta=meta)
+    submission = _build(
+        outcome, meta, lambda: Submission(job_id=data["jobId"], status=data["status"], idempotency_key=key, meta=meta)
+    )
     if deadline is None:
         return submission
-    job: Optional[Job] = Job.from_dict(data, meta) if _is_job_view(data) else None
+    job: Optional[Job] = _build(outcome, meta, lambda: Job.from_dict(data, meta)) if _is_job_view(data) else None
     if job is None or not job.is_terminal:
         job = yield from wait_for(cfg, submission.job_id, deadline)
     return dataclasses.replace(job, submission=submission)
@@ -350,7 +366,7 @@ def get_job(cfg: Config, job_id: str, *, wait: Optional[int] = None, deadline: O
         timeout = max(cfg.timeout, int(wait) + WAIT_MARGIN)
     outcome = yield from send(cfg, _request(cfg, "GET", _job_path(job_id), params=params, timeout=timeout), deadline=deadline)
     data, meta = _parse(outcome)
-    return Job.from_dict(data, meta)
+    return _build(outcome, meta, lambda: Job.from_dict(data, meta))
 
 
 def wait_for(cfg: Config, job_id: str, deadline: float) -> Flow[Job]:
@@ -386,7 +402,7 @@ def wait_job(cfg: Config, job_id: str, *, timeout: Optional[float] = None) -> Fl
 def cancel_job(cfg: Config, job_id: str) -> Flow[CancelResult]:
     outcome = yield from send(cfg, _request(cfg, "DELETE", _job_path(job_id)))
     data, meta = _parse(outcome)
-    return CancelResult.from_dict(data, meta)
+    return _build(outcome, meta, lambda: CancelResult.from_dict(data, meta))
 
 
 def list_page(
@@ -405,7 +421,7 @@ def list_page(
         params.append(("cursor", cursor))
     outcome = yield from send(cfg, _request(cfg, "GET", "/v1/jobs", params=params))
     data, meta = _parse(outcome)
-    return JobPage.from_dict(data, meta)
+    return _build(outcome, meta, lambda: JobPage.from_dict(data, meta))
 
 
 class Pager:
@@ -433,15 +449,15 @@ class Pager:
 
 def deliveries(cfg: Config, job_id: str) -> Flow[List[Delivery]]:
     outcome = yield from send(cfg, _request(cfg, "GET", _job_path(job_id, "/deliveries")))
-    data, _meta = _parse(outcome)
-    return [Delivery.from_dict(d) for d in data["items"]]
+    data, meta = _parse(outcome)
+    return _build(outcome, meta, lambda: [Delivery.from_dict(d) for d in data["items"]])
 
 
 def redeliver(cfg: Config, job_id: str) -> Flow[Redelivery]:
     # No body: the contract takes none (or `{}`).
     outcome = yield from send(cfg, _request(cfg, "POST", _job_path(job_id, "/deliveries")))
     data, meta = _parse(outcome)
-    return Redelivery.from_dict(data, meta)
+    return _build(outcome, meta, lambda: Redelivery.from_dict(data, meta))
 
 
 def _day(value: Union[str, _dt.date, None], name: str) -> Optional[str]:
@@ -466,7 +482,7 @@ def usage(cfg: Config, *, from_: Union[str, _dt.date, None] = None, to: Union[st
         params.append(("to", t))
     outcome = yield from send(cfg, _request(cfg, "GET", "/v1/usage", params=params))
     data, meta = _parse(outcome)
-    return UsageReport.from_dict(data, meta)
+    return _build(outcome, meta, lambda: UsageReport.from_dict(data, meta))
 
 
 def health(cfg: Config) -> Flow[Dict[str, Any]]:

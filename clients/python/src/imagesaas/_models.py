@@ -82,18 +82,23 @@ class Quota:
 
     limit: int
     remaining: int
-    reset: int  # epoch seconds: the first instant of the next UTC month
+    # Epoch seconds: the first instant of the next UTC month. docs/API.md
+    # sends it; the 1.1 spec names only Limit and Remaining, so it may be None.
+    reset: Optional[int] = None
 
     @property
-    def reset_at(self) -> _dt.datetime:
+    def reset_at(self) -> Optional[_dt.datetime]:
+        if self.reset is None:
+            return None
         return _dt.datetime.fromtimestamp(self.reset, tz=_dt.timezone.utc)
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> Optional["Quota"]:
-        values = [_int_or_none(headers.get("x-quota-" + n)) for n in ("limit", "remaining", "reset")]
-        if any(v is None for v in values):
+        limit = _int_or_none(headers.get("x-quota-limit"))
+        remaining = _int_or_none(headers.get("x-quota-remaining"))
+        if limit is None or remaining is None:
             return None
-        return cls(*values)  # type: ignore[arg-type]
+        return cls(limit, remaining, _int_or_none(headers.get("x-quota-reset")))
 
 
 @dataclass(frozen=True)
