@@ -1,0 +1,106 @@
+"""Python client of the Image SaaS API.
+
+    from imagesaas import ImageSaaS
+    client = ImageSaaS(api_key="img_test_...", base_url="http://localhost:3001")
+    job = client.generate("A cute cat", mode="draft", wait=True)
+    print(job.status, job.result_urls)
+
+See README.md beside this package for the whole surface.
+"""
+
+from ._client import AsyncImageSaaS, AsyncJobs, ImageSaaS, Jobs
+from ._data_url import data_url
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ApiError,
+    AuthenticationError,
+    IdempotencyKeyReusedError,
+    ImageSaaSError,
+    InvalidApiKeyError,
+    InvalidRequestError,
+    InvalidStateError,
+    JobNotFoundError,
+    NotFoundError,
+    QuotaExceededError,
+    RateLimitError,
+    UnknownError,
+    WaitTimeoutError,
+)
+from ._models import (
+    ASPECT_RATIOS,
+    IMAGE_SIZES,
+    JOB_ERROR_CODES,
+    JOB_STATUSES,
+    MODES,
+    OUTPUT_FORMATS,
+    TERMINAL_STATUSES,
+    CancelResult,
+    Delivery,
+    Job,
+    JobError,
+    JobListItem,
+    JobPage,
+    JobRequest,
+    Quota,
+    RateLimit,
+    Redelivery,
+    ResponseMeta,
+    ResultImage,
+    Submission,
+    Usage,
+    UsageDay,
+    UsageReport,
+    UsageTotals,
+    WebhookEvent,
+)
+from ._version import __version__
+
+__all__ = [
+    "ASPECT_RATIOS",
+    "APIConnectionError",
+    "APITimeoutError",
+    "ApiError",
+    "AsyncImageSaaS",
+    "AsyncJobs",
+    "AuthenticationError",
+    "CancelResult",
+    "Delivery",
+    "IMAGE_SIZES",
+    "IdempotencyKeyReusedError",
+    "ImageSaaS",
+    "ImageSaaSError",
+    "InvalidApiKeyError",
+    "InvalidRequestError",
+    "InvalidStateError",
+    "JOB_ERROR_CODES",
+    "JOB_STATUSES",
+    "Job",
+    "JobError",
+    "JobListItem",
+    "JobNotFoundError",
+    "JobPage",
+    "JobRequest",
+    "Jobs",
+    "MODES",
+    "NotFoundError",
+    "OUTPUT_FORMATS",
+    "Quota",
+    "QuotaExceededError",
+    "RateLimit",
+    "RateLimitError",
+    "Redelivery",
+    "ResponseMeta",
+    "ResultImage",
+    "Submission",
+    "TERMINAL_STATUSES",
+    "UnknownError",
+    "Usage",
+    "UsageDay",
+    "UsageReport",
+    "UsageTotals",
+    "WaitTimeoutError",
+    "WebhookEvent",
+    "__version__",
+    "data_url",
+]
