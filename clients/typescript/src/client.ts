@@ -479,12 +479,12 @@ export class Jobs {
   constructor(private readonly client: ImageSaaS) {}
 
   /** `GET /v1/jobs/{jobId}`. */
-  get(jobId: string): Promise<Job> {
+  async get(jobId: string): Promise<Job> {
     return this.client.getJob(jobId);
   }
 
   /** Wait until the job is terminal; `WaitTimeoutError` after `timeout` seconds (default the client's `waitTimeout`). */
-  wait(jobId: string, options: { timeout?: number } = {}): Promise<Job> {
+  async wait(jobId: string, options: { timeout?: number } = {}): Promise<Job> {
     jobPath(jobId);
     const deadline = this.client.now() + this.client.resolveTimeout(options.timeout);
     return this.client.waitFor(jobId, deadline);
