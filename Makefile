@@ -4,7 +4,9 @@
 #               the dev server, which reads e.g. WEBHOOK_RETRY_SCHEDULE_SECONDS
 #               (a compressed retry schedule: WEBHOOK_RETRY_SCHEDULE_SECONDS=1,2,3 make dev),
 #               DEV_WEBHOOK_URL, GEMINI_API_KEY, MOTO_PORT.
-#   make test   every test, against a moto server the tests start themselves
+#   make test   every test, against a moto server the tests start themselves,
+#               then the Python and TypeScript clients' suites against a
+#               local stack they start (test-clients)
 #   make ci     everything CI runs (.ci/run is `make ci` from a clean clone)
 
 SHELL := /bin/bash
@@ -12,7 +14,7 @@ PYTHON ?= python3
 MOTO_VERSION := 5.2.1
 
 .PHONY: sam-local-test
-.PHONY: dev test python-deps fmt lint lint-docs ci bench bench-build bench-worker bench-coldstart bench-cost bench-webhooks bench-waiting bench-load bench-convert bench-sizes lambda-tools lint-template build-lambda lambda-smoke test-browser test-openapi
+.PHONY: dev test test-clients python-deps fmt lint lint-docs ci bench bench-build bench-worker bench-coldstart bench-cost bench-webhooks bench-waiting bench-load bench-convert bench-sizes lambda-tools lint-template build-lambda lambda-smoke test-browser test-openapi
 
 # Installs the AWS emulator unless the pinned version is already there.
 python-deps:
@@ -24,6 +26,32 @@ dev: python-deps
 
 test: python-deps
 	cargo test --workspace
+	$(MAKE) test-clients
+
+# The local stack's two binaries, as test-clients, test-browser and
+# test-openapi run them (one command, so one feature resolution and one build).
+STACK_BINARIES := cargo build --quiet -p devstack -p imagesaas-admin --bin dev-server --bin imagesaas-admin
+
+# ---- The official clients (clients/): each one's own suite, against the
+# in-process fake and then, through clients/live-stack.sh, against a fresh
+# local stack (dev-server and its moto on free ports, stopped afterwards).
+# The Python package is installed into the venv as a user would (`pip
+# install ./clients/python`), again on every run so the suite tests this
+# checkout's code; the TypeScript one builds with its pinned typescript and
+# is type-checked with `tsc --noEmit`.
+CLIENTS_VENV := .venv-clients
+
+$(CLIENTS_VENV)/.installed: clients/python/pyproject.toml
+	$(PYTHON) -m venv $(CLIENTS_VENV)
+	$(CLIENTS_VENV)/bin/pip install --quiet --disable-pip-version-check "hatchling>=1.21,<2" "./clients/python[test]"
+	touch $@
+
+test-clients: python-deps $(CLIENTS_VENV)/.installed
+	$(STACK_BINARIES)
+	$(CLIENTS_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --force-reinstall ./clients/python
+	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error
+	MOTO_PYTHON="$$(command -v $(PYTHON))" bash clients/live-stack.sh $(CLIENTS_VENV)/bin/pytest -q -p no:cacheprovider clients/python/tests
+	MOTO_PYTHON="$$(command -v $(PYTHON))" bash clients/live-stack.sh sh -c 'cd clients/typescript && npm test && npm run test:live'
 
 # Benchmarks print figures and write them to BENCHMARKS.md; they assert nothing.
 # Each builds what all of them need, once (see bench-build).
@@ -122,7 +150,7 @@ DOCS_VENV := .venv-docs
 test-browser: python-deps
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	cd system-tests/browser && npm ci --no-audit --no-fund --loglevel=error
-	cargo build --quiet -p devstack --bin dev-server
+	$(STACK_BINARIES)
 	cd system-tests/browser && node --test
 
 $(DOCS_VENV)/.installed: system-tests/openapi/requirements.txt
@@ -146,7 +174,7 @@ test-openapi: $(DOCS_VENV)/.installed python-deps
 	$(DOCS_VENV)/bin/openapi-spec-validator docs/openapi.yaml
 	$(DOCS_VENV)/bin/python system-tests/openapi/examples.py
 	$(DOCS_VENV)/bin/python system-tests/openapi/generated_client.py
-	cargo build --quiet -p devstack --bin dev-server -p imagesaas-admin
+	$(STACK_BINARIES)
 	MOTO_PYTHON="$$(command -v $(PYTHON))" PATH="$(CURDIR)/$(DOCS_VENV)/bin:$$PATH" bash system-tests/openapi/schemathesis.sh
 
 fmt:

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from conftest import BASE_URL, make_async
+from support import BASE_URL, make_async
 from fake_api import DEV_KEY, FakeImageSaaS
 from imagesaas import (
     AsyncImageSaaS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import imagesaas
-from conftest import BASE_URL, examples
+from support import BASE_URL, examples
 from fake_api import DEV_KEY
 from imagesaas import (
     ApiError,

@@ -6,7 +6,7 @@ import json
 
 import httpx
 
-from conftest import schema
+from support import schema
 from fake_api import DEV_KEY
 
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import examples, schema
+from support import examples, schema
 from imagesaas import (
     CancelResult,
     Delivery,

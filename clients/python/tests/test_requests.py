@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from conftest import BASE_URL
+from support import BASE_URL
 from fake_api import DEV_KEY
 from imagesaas import ImageSaaS, ImageSaaSError, InvalidRequestError, JobNotFoundError, Submission, data_url
 

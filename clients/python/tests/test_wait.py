@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from conftest import BASE_URL
+from support import BASE_URL
 from fake_api import DEV_KEY
 from imagesaas import ImageSaaS, Job, WaitTimeoutError
 
