@@ -118,9 +118,11 @@ export declare class ImageSaaS {
     getJob(jobId: string, wait?: number | null, deadline?: number): Promise<Job>;
     /**
      * @internal Long-poll until the job is terminal; `WaitTimeoutError` at
-     * `deadline`. Each poll is `?wait=N` with N what is left (at most 25); with
-     * under a second left, one last plain read. Polls are at least
-     * `pollInterval` apart, so a deployment that ignores `wait` is not hammered.
+     * `deadline`. Each poll is `?wait=N` with N the whole seconds left (at most
+     * 25); with under a second left, one last plain read at the deadline (not
+     * before it: a 2 s wait whose `wait=1` poll ends with 0.9 s left must not
+     * give up then). Polls are at least `pollInterval` apart, so a deployment
+     * that ignores `wait` is not hammered.
      */
     waitFor(jobId: string, deadline: number): Promise<Job>;
     /**

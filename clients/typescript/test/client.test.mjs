@@ -131,6 +131,28 @@ test("wait with a timeout ends in WaitTimeoutError carrying the last view", asyn
   await assert.rejects(client.jobs.wait(err.job.jobId, { timeout: 0 }), RangeError);
 });
 
+test("a wait with under a second left reads the job once more at its deadline, not before", async () => {
+  // Found by the live suite: a 2 s wait sent `wait=1` (1.99 s left, floored),
+  // then gave up at once with almost a second of its timeout left.
+  const { fake, clock, client } = setup();
+  fake.pollsToFinish = Infinity;
+  const start = clock.t;
+  const err = await client.generate({ prompt: "slow", wait: true, timeout: 2.5 }).catch((e) => e);
+  assert.ok(err instanceof WaitTimeoutError, String(err));
+  assert.equal(submits(fake)[0].headers.get("prefer"), "wait=2");
+  assert.deepEqual(clock.sleeps, [0.5], "it slept out the half second left");
+  const gets = fake.requests.filter((r) => r.method === "GET");
+  assert.deepEqual(gets.map((r) => r.query.wait), [undefined], "then one plain read");
+  assert.equal(clock.t - start, 2.5, "the wait took its whole timeout");
+
+  // A timeout under a second: one read, at the deadline.
+  const before = clock.t;
+  const err2 = await client.jobs.wait(err.job.jobId, { timeout: 0.4 }).catch((e) => e);
+  assert.ok(err2 instanceof WaitTimeoutError);
+  assert.ok(Math.abs(clock.t - before - 0.4) < 1e-9, `waited ${clock.t - before} s for 0.4 s`);
+  assert.equal(fake.requests.filter((r) => r.method === "GET").length, 2);
+});
+
 test("jobs.list follows cursors over 120 jobs", async () => {
   const { fake, client } = setup();
   for (let i = 0; i < 120; i++) fake.addJob({ prompt: `job ${i}` }, i % 2 ? "SUCCEEDED" : "FAILED");
