@@ -104,6 +104,27 @@ impl TestStack {
         Self::serve(stack).await
     }
 
+    /// A stack whose worker runs, with live keys calling the (fake) Gemini
+    /// at `gemini_base_url`, and transient failures retried after a second.
+    pub async fn pipeline(gemini_base_url: &str) -> TestStack {
+        Self::pipeline_with(gemini_base_url, |_| {}).await
+    }
+
+    /// `pipeline`, with further options.
+    pub async fn pipeline_with(
+        gemini_base_url: &str,
+        adjust: impl FnOnce(&mut StackOptions),
+    ) -> TestStack {
+        let t = Self::start_with(|o| {
+            o.gemini = Some((gemini_base_url.to_string(), "fake-gemini-key".into()));
+            o.retry_base_delay = Duration::from_secs(1);
+            adjust(o);
+        })
+        .await;
+        t.start_worker();
+        t
+    }
+
     /// Runs the worker on this stack's queue until the stack is dropped.
     pub fn start_worker(&self) {
         let task = self.stack.spawn_worker();

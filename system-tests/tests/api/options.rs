@@ -1,7 +1,6 @@
 //! The 1.1 generation options, end to end: what reaches Gemini, what is
 //! stored, what the job views say, and what is refused at submit.
 
-use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -10,17 +9,6 @@ use testkit::FileServer;
 use testkit::fake_gemini::{FakeGemini, Reply};
 
 use system_tests::{TestStack, is_terminal, wait_for_job};
-
-async fn pipeline(gemini: &FakeGemini) -> TestStack {
-    let base = gemini.base_url.clone();
-    let t = TestStack::start_with(|o| {
-        o.gemini = Some((base, "fake-gemini-key".into()));
-        o.retry_base_delay = Duration::from_secs(1);
-    })
-    .await;
-    t.start_worker();
-    t
-}
 
 fn encoded(img: &image::RgbImage, format: image::ImageFormat) -> Vec<u8> {
     let mut bytes = Vec::new();
@@ -82,7 +70,7 @@ const PATHS: [&str; 14] = [
 async fn every_option_reaches_generation_config_and_14_references_arrive_in_order() {
     let gemini = FakeGemini::start().await.unwrap();
     gemini.always(Reply::Image(png(64, 36, 1)));
-    let t = pipeline(&gemini).await;
+    let t = TestStack::pipeline(&gemini.base_url).await;
     let (_, key) = t.live_tenant(60, 5).await;
     let inputs: Vec<Vec<u8>> = (0..14).map(|i| png(8 + i, 8, i as u8 * 10)).collect();
     let files = FileServer::start(
@@ -229,7 +217,7 @@ async fn three_webp_images_are_stored_and_described_as_they_are() {
 #[tokio::test]
 async fn jpeg_quality_trades_bytes_and_a_jpeg_answer_asked_as_png_is_stored_as_png() {
     let gemini = FakeGemini::start().await.unwrap();
-    let t = pipeline(&gemini).await;
+    let t = TestStack::pipeline(&gemini.base_url).await;
     let (_, test_key) = t.tenant(60, 5).await;
     let sizes = {
         let mut sizes = Vec::new();
@@ -286,7 +274,7 @@ async fn one_of_four_calls_failing_once_retries_only_that_image() {
         Reply::Image(image.clone()),
         Reply::Image(image.clone()),
     ]);
-    let t = pipeline(&gemini).await;
+    let t = TestStack::pipeline(&gemini.base_url).await;
     let (_, key) = t.live_tenant(60, 5).await;
     let id = t
         .submit_job(&key, r#"{"prompt":"Four seasons","numberOfImages":4}"#)
@@ -319,7 +307,7 @@ async fn a_refusal_carries_the_models_own_words() {
         finish_reason: "IMAGE_SAFETY".into(),
         text: words.clone(),
     }]);
-    let t = pipeline(&gemini).await;
+    let t = TestStack::pipeline(&gemini.base_url).await;
     let (_, key) = t.live_tenant(60, 5).await;
     let job = t
         .run_job(&key, r#"{"prompt":"A portrait","numberOfImages":2}"#)
@@ -462,7 +450,7 @@ async fn idempotency_tells_options_apart() {
 #[tokio::test]
 async fn inputs_over_14_mb_together_fail_the_job_before_any_call() {
     let gemini = FakeGemini::start().await.unwrap();
-    let t = pipeline(&gemini).await;
+    let t = TestStack::pipeline(&gemini.base_url).await;
     let (_, key) = t.live_tenant(60, 5).await;
     // 14 references of ~1.04 MB each: every one acceptable, 14.6 MB together.
     let one = noisy_png(590);

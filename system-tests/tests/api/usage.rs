@@ -13,17 +13,6 @@ use testkit::fake_gemini::{FakeGemini, Reply, tiny_png};
 
 use system_tests::{Reply as Answer, TestStack, is_terminal, scope, wait_for_job};
 
-async fn pipeline(gemini: &FakeGemini) -> TestStack {
-    let base = gemini.base_url.clone();
-    let t = TestStack::start_with(|o| {
-        o.gemini = Some((base, "fake-gemini-key".into()));
-        o.retry_base_delay = Duration::from_secs(1);
-    })
-    .await;
-    t.start_worker();
-    t
-}
-
 async fn usage(t: &TestStack, key: &str, query: &str) -> Answer {
     t.get(key, &format!("/v1/usage{query}")).await
 }
@@ -57,7 +46,7 @@ async fn month_images(t: &TestStack, tenant: &str, key: &str, month: &str) -> i6
 async fn live_jobs_report_their_calls_tokens_and_cost_and_usage_counts_them_on_their_submit_day() {
     let gemini = FakeGemini::start().await.expect("the fake Gemini starts");
     gemini.always(Reply::Image(tiny_png()));
-    let t = pipeline(&gemini).await;
+    let t = TestStack::pipeline(&gemini.base_url).await;
     let (tenant, live) = t.live_tenant(60, 5).await;
 
     let poster = t
@@ -150,7 +139,7 @@ async fn a_retried_job_counts_every_call_and_only_the_calls_that_reported_tokens
         },
         Reply::Image(tiny_png()),
     ]);
-    let t = pipeline(&gemini).await;
+    let t = TestStack::pipeline(&gemini.base_url).await;
     let (_, live) = t.live_tenant(60, 5).await;
     let job = t.submit_job(&live, r#"{"prompt":"a retried owl"}"#).await;
     let (seen, view) = wait_for_job(&t, &live, &job, is_terminal).await;
@@ -171,7 +160,7 @@ async fn a_retried_job_counts_every_call_and_only_the_calls_that_reported_tokens
 async fn a_job_that_ends_without_success_costs_nothing_and_gives_its_images_back() {
     let gemini = FakeGemini::start().await.expect("the fake Gemini starts");
     gemini.always(Reply::Finish("IMAGE_SAFETY".into()));
-    let t = pipeline(&gemini).await;
+    let t = TestStack::pipeline(&gemini.base_url).await;
     let (tenant, live) = t.live_tenant(60, 5).await;
     t.set_quota(&tenant, Some(3)).await;
 

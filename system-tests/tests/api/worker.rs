@@ -11,32 +11,12 @@ use testkit::fake_gemini::{FakeGemini, Reply};
 use system_tests::{TestStack, is_terminal, scope, wait_for_job};
 use testkit::FileServer;
 
-/// A stack whose worker runs, with live keys calling `gemini`.
-async fn pipeline(gemini: &FakeGemini) -> TestStack {
-    pipeline_with(gemini, |_| {}).await
-}
-
 /// A fake Gemini of its own (a PNG for every call until scripted) and a
 /// pipeline calling it.
 async fn new_pipeline() -> (FakeGemini, TestStack) {
     let gemini = FakeGemini::start().await.expect("a fake Gemini");
-    let t = pipeline(&gemini).await;
+    let t = TestStack::pipeline(&gemini.base_url).await;
     (gemini, t)
-}
-
-async fn pipeline_with(
-    gemini: &FakeGemini,
-    adjust: impl FnOnce(&mut devstack::StackOptions),
-) -> TestStack {
-    let base = gemini.base_url.clone();
-    let t = TestStack::start_with(|o| {
-        o.gemini = Some((base, "fake-gemini-key".into()));
-        o.retry_base_delay = Duration::from_secs(1);
-        adjust(o);
-    })
-    .await;
-    t.start_worker();
-    t
 }
 
 fn png(width: u32, height: u32, shade: u8) -> Vec<u8> {
@@ -55,7 +35,7 @@ async fn a_live_job_stores_exactly_the_returned_image() {
     let gemini = FakeGemini::start().await.unwrap();
     let image = png(64, 48, 7);
     gemini.script([Reply::Image(image.clone())]);
-    let t = pipeline(&gemini).await;
+    let t = TestStack::pipeline(&gemini.base_url).await;
     let (tenant, key) = t.live_tenant(60, 1).await;
 
     let job = t
@@ -182,7 +162,7 @@ async fn transient_errors_retry_with_backoff_then_succeed() {
         },
         Reply::Image(png(8, 8, 1)),
     ]);
-    let t = pipeline(&gemini).await;
+    let t = TestStack::pipeline(&gemini.base_url).await;
     let (_, key) = t.live_tenant(60, 5).await;
     let job = t.submit_job(&key, r#"{"prompt":"flaky"}"#).await;
     let (seen, body) = wait_for_job(&t, &key, &job, is_terminal).await;
@@ -201,7 +181,7 @@ async fn a_provider_that_stays_down_fails_the_job_after_the_budget() {
         status: 429,
         retry_delay: Some("1s".into()),
     });
-    let t = pipeline(&gemini).await;
+    let t = TestStack::pipeline(&gemini.base_url).await;
     let (tenant, key) = t.live_tenant(60, 5).await;
     let job = t.submit_job(&key, r#"{"prompt":"never"}"#).await;
     let (seen, body) = wait_for_job(&t, &key, &job, is_terminal).await;
@@ -573,7 +553,10 @@ async fn input_is_refused(t: &TestStack, key: &str, url: &str) {
 #[tokio::test]
 async fn the_production_guard_refuses_internal_addresses() {
     let gemini = FakeGemini::start().await.unwrap();
-    let t = pipeline_with(&gemini, |o| o.worker_url_policy = UrlPolicy::Production).await;
+    let t = TestStack::pipeline_with(&gemini.base_url, |o| {
+        o.worker_url_policy = UrlPolicy::Production
+    })
+    .await;
     let (_, key) = t.live_tenant(60, 10).await;
     // The local API accepts these (http, loopback); the worker, under the
     // production policy, must refuse them before connecting.
