@@ -62,6 +62,20 @@ def test_wait_is_bounded_by_timeout(fake):
         assert all(int(v) <= 2 for k, v in r.params if k == "wait")
 
 
+def test_a_wait_with_under_a_second_left_reads_once_more_at_its_timeout_not_before(fake):
+    fake.reads_until_done = None  # never ends
+    fake.hold_cap = 1.0  # the submit's wait=1 holds a second, leaving 0.6 s
+    with ImageSaaS(api_key=DEV_KEY, base_url=BASE_URL, transport=fake.transport, poll_interval=0.05) as c:
+        started = time.monotonic()
+        with pytest.raises(WaitTimeoutError):
+            c.generate("A cat", wait=True, timeout=1.6)
+        elapsed = time.monotonic() - started
+    assert elapsed >= 1.6, "gave up before the timeout"
+    submit, last = fake.requests
+    assert submit.headers["prefer"] == "wait=1"
+    assert last.method == "GET" and last.params == [], "the last read is a plain one"
+
+
 def test_jobs_wait(client, fake):
     fake.reads_until_done = 2
     fake.hold_cap = 0.01

@@ -1,62 +1,254 @@
 """``ImageSaaS`` (sync, ``httpx.Client``) and ``AsyncImageSaaS`` (``httpx.AsyncClient``).
 
-Both are thin drivers of the flows in ``_core``: a method builds a flow and
-runs it; the drivers differ only in how they send a request and sleep.
+The public surface is written once, in ``_core``: each operation is a flow
+builder (``_core.generate``, ``_core.get_job``, ...) whose parameters after
+``cfg``, overloads and docstring are those of the method. The classes below
+are that one table of operations bound twice, by four small decorators:
+
+- ``_sync(op)``: a method that runs the flow and returns its result;
+- ``_async(op)``: an ``async def`` method that runs it, awaited;
+- ``_sync_pages(op)`` / ``_async_pages(op)``: a listing's method, which runs
+  one flow a page, when the caller reaches that page, and yields the items
+  (``for`` / ``async for``).
+
+They are typed with ``ParamSpec`` and ``Concatenate``, so mypy sees each
+method's real parameters and result; it applies a decorator to each of
+``generate``'s overloads in turn, so ``generate(wait=True)`` is a ``Job`` (or
+an awaitable of one) and a bare ``generate`` a ``Submission``. At run time
+each method is a plain function (``async def`` for the async client) named
+after its attribute, with the operation's docstring and signature, so
+``help()``, ``inspect`` and IDEs show it as written in ``_core``.
+
+What is left per client is what must differ: the driver (``_send`` and
+``_run``: ``httpx.Client`` and ``time.sleep``, or ``httpx.AsyncClient`` and
+``asyncio.sleep``), ``close`` or ``aclose``, and the context manager.
+
+Generating the sync module from the async one instead (unasync, as httpcore
+does) would keep two copies of every signature in the tree, held in step by
+a script and a test; this way there is one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as _dt
+import inspect
 import os
 import time
-from typing import Any, AsyncIterator, Literal, cast, overload, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import (
+    Any,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Concatenate,
+    Coroutine,
+    Generic,
+    Iterator,
+    Mapping,
+    Optional,
+    ParamSpec,
+    Protocol,
+    TypeVar,
+    Union,
+    cast,
+    get_args,
+)
 
 import httpx
 
 from . import _core
-from ._core import Config, HttpRequest, Outcome, Sleep, T
+from ._core import Config, Flow, HttpRequest, Outcome, Pages, Sleep, T
 from ._errors import ImageSaaSError
-from ._models import CancelResult, Delivery, Job, JobListItem, JobPage, Redelivery, Submission, UsageReport
+
+P = ParamSpec("P")
+F = TypeVar("F", bound=Callable[..., Any])
+D = TypeVar("D", covariant=True)
+C = TypeVar("C")
+HttpClient = TypeVar("HttpClient", httpx.Client, httpx.AsyncClient)
+Transport = TypeVar("Transport", httpx.BaseTransport, httpx.AsyncBaseTransport)
 
 
-def _config(
-    api_key: Optional[str],
-    base_url: Optional[str],
-    *,
-    timeout: float,
-    max_retries: int,
-    max_retry_wait: float,
-    wait_timeout: float,
-    poll_interval: float,
-    headers: Optional[Mapping[str, str]],
-) -> Config:
-    key = api_key if api_key is not None else os.environ.get("IMAGESAAS_API_KEY")
-    if not key:
-        raise ImageSaaSError("no API key: pass api_key=... or set IMAGESAAS_API_KEY")
-    url = base_url if base_url is not None else os.environ.get("IMAGESAAS_BASE_URL") or _core.DEFAULT_BASE_URL
-    if max_retries < 0:
-        raise ValueError("max_retries must be 0 or more")
-    return Config(
-        api_key=key,
-        base_url=url.rstrip("/"),
-        timeout=float(timeout),
-        max_retries=int(max_retries),
-        max_retry_wait=float(max_retry_wait),
-        wait_timeout=float(wait_timeout),
-        poll_interval=float(poll_interval),
-        headers=dict(headers or {}),
-    )
+# --- binding the operations ---------------------------------------------------
+
+
+class _SyncDriver(Protocol):
+    @property
+    def _config(self) -> Config: ...
+
+    def _run(self, flow: Flow[T]) -> T: ...
+
+
+class _AsyncDriver(Protocol):
+    @property
+    def _config(self) -> Config: ...
+
+    async def _run(self, flow: Flow[T]) -> T: ...
+
+
+class _Bound(Protocol[D]):
+    """What an operation is bound into: a client, or its ``jobs``, which runs its flows on the client's driver."""
+
+    @property
+    def _driver(self) -> D: ...
+
+
+def _sync(op: Callable[Concatenate[Config, P], Flow[T]]) -> Callable[Concatenate[_Bound[_SyncDriver], P], T]:
+    def method(self: _Bound[_SyncDriver], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        driver = self._driver
+        return driver._run(op(driver._config, *args, **kwargs))
+
+    return _shown_as(method, op, _flow_result)
+
+
+def _async(
+    op: Callable[Concatenate[Config, P], Flow[T]],
+) -> Callable[Concatenate[_Bound[_AsyncDriver], P], Coroutine[Any, Any, T]]:
+    async def method(self: _Bound[_AsyncDriver], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        driver = self._driver
+        return await driver._run(op(driver._config, *args, **kwargs))
+
+    # An async def's return annotation is what awaiting it gives, as for _sync.
+    return _shown_as(method, op, _flow_result)
+
+
+def _sync_pages(op: Callable[Concatenate[Config, P], Pages[T]]) -> Callable[Concatenate[_Bound[_SyncDriver], P], Iterator[T]]:
+    def method(self: _Bound[_SyncDriver], /, *args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
+        driver = self._driver
+        for page in op(driver._config, *args, **kwargs):
+            yield from driver._run(page)
+
+    return _shown_as(method, op, _items_of(Iterator))
+
+
+def _async_pages(
+    op: Callable[Concatenate[Config, P], Pages[T]],
+) -> Callable[Concatenate[_Bound[_AsyncDriver], P], AsyncIterator[T]]:
+    async def method(self: _Bound[_AsyncDriver], /, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[T]:
+        driver = self._driver
+        for page in op(driver._config, *args, **kwargs):
+            for item in await driver._run(page):
+                yield item
+
+    return _shown_as(method, op, _items_of(AsyncIterator))
+
+
+def _flow_result(flow: Any) -> Any:
+    """``T`` of ``Flow[T]`` (``Generator[Step, Optional[Outcome], T]``)."""
+    return get_args(flow)[2]
+
+
+def _items_of(iterator: Any) -> Callable[[Any], Any]:
+    """``Pages[T]`` (``Iterator[Flow[List[T]]]``) to ``iterator[T]``."""
+    return lambda pages: iterator[get_args(_flow_result(get_args(pages)[0]))[0]]
+
+
+def _shown_as(method: F, op: Callable[..., Any], result: Callable[[Any], Any]) -> F:
+    """``method`` with ``op``'s docstring and signature, ``self`` in place of ``cfg`` and ``result(op's return)`` as return.
+
+    Set as ``__signature__`` (and ``__annotations__``, evaluated), so that
+    ``help()`` and ``inspect.signature`` show the parameters, not
+    ``*args, **kwargs``. ``_Surface`` names it after its attribute.
+    """
+    sig = inspect.signature(op, eval_str=True)
+    _cfg, *params = sig.parameters.values()
+    returns = result(sig.return_annotation)
+    self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    method.__doc__ = op.__doc__
+    method.__annotations__ = {p.name: p.annotation for p in params if p.annotation is not p.empty}
+    method.__annotations__["return"] = returns
+    setattr(method, "__signature__", sig.replace(parameters=[self_param, *params], return_annotation=returns))
+    setattr(method, "__wrapped__", op)
+    return method
+
+
+class _Surface:
+    """A class of bound operations: each is named after its attribute (``Jobs.get``, not ``get_job``)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, value in vars(cls).items():
+            if inspect.isfunction(value) and hasattr(value, "__wrapped__"):
+                value.__name__ = name
+                value.__qualname__ = f"{cls.__qualname__}.{name}"
+                value.__module__ = cls.__module__
+
+
+# --- the clients ---------------------------------------------------------------
 
 
 def _outcome(response: httpx.Response) -> Outcome:
     return Outcome(status=response.status_code, headers=response.headers, content=response.content)
 
 
+def _httpx_request(http: Union[httpx.Client, httpx.AsyncClient], req: HttpRequest) -> httpx.Request:
+    # What ``http.request(...)`` builds before it sends: both clients send exactly this.
+    return http.build_request(
+        req.method,
+        req.url,
+        params=list(req.params) or None,
+        headers=req.headers,
+        content=req.content,
+        timeout=req.timeout,
+    )
+
+
 _TRANSPORT_ERRORS = (httpx.TransportError,)
 
 
-class ImageSaaS:
+class _Client(_Surface, Generic[HttpClient, Transport]):
+    """What both clients share: their arguments, the ``Config`` made of them, the ``http_client`` they own or not."""
+
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 3,
+        max_retry_wait: float = 60.0,
+        wait_timeout: float = 300.0,
+        poll_interval: float = 1.0,
+        headers: Optional[Mapping[str, str]] = None,
+        http_client: Optional[HttpClient] = None,
+        transport: Optional[Transport] = None,
+    ) -> None:
+        key = api_key if api_key is not None else os.environ.get("IMAGESAAS_API_KEY")
+        if not key:
+            raise ImageSaaSError("no API key: pass api_key=... or set IMAGESAAS_API_KEY")
+        url = base_url if base_url is not None else os.environ.get("IMAGESAAS_BASE_URL") or _core.DEFAULT_BASE_URL
+        if max_retries < 0:
+            raise ValueError("max_retries must be 0 or more")
+        self._config = Config(
+            api_key=key,
+            base_url=url.rstrip("/"),
+            timeout=float(timeout),
+            max_retries=int(max_retries),
+            max_retry_wait=float(max_retry_wait),
+            wait_timeout=float(wait_timeout),
+            poll_interval=float(poll_interval),
+            headers=dict(headers or {}),
+        )
+        self._owns_http = http_client is None
+        self._attach(http_client, transport)
+
+    def _attach(self, http_client: Optional[HttpClient], transport: Optional[Transport]) -> None:
+        """Set ``_http`` (``http_client``, or a new one on ``transport``), ``_sleep`` and ``jobs``."""
+        raise NotImplementedError
+
+    @property
+    def _driver(self: C) -> C:
+        return self
+
+
+class _Jobs(_Surface, Generic[C]):
+    def __init__(self, client: C) -> None:
+        self._client = client
+
+    @property
+    def _driver(self) -> C:
+        return self._client
+
+
+class ImageSaaS(_Client[httpx.Client, httpx.BaseTransport]):
     """The synchronous client.
 
     ``api_key`` defaults to ``$IMAGESAAS_API_KEY``, ``base_url`` to
@@ -71,31 +263,7 @@ class ImageSaaS:
     or ``transport``: an ``httpx.Client`` or transport of your own.
     """
 
-    def __init__(
-        self,
-        api_key: Optional[str] = None,
-        base_url: Optional[str] = None,
-        *,
-        timeout: float = 30.0,
-        max_retries: int = 3,
-        max_retry_wait: float = 60.0,
-        wait_timeout: float = 300.0,
-        poll_interval: float = 1.0,
-        headers: Optional[Mapping[str, str]] = None,
-        http_client: Optional[httpx.Client] = None,
-        transport: Optional[httpx.BaseTransport] = None,
-    ) -> None:
-        self._config = _config(
-            api_key,
-            base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_retry_wait=max_retry_wait,
-            wait_timeout=wait_timeout,
-            poll_interval=poll_interval,
-            headers=headers,
-        )
-        self._owns_http = http_client is None
+    def _attach(self, http_client: Optional[httpx.Client], transport: Optional[httpx.BaseTransport]) -> None:
         self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
         self._sleep: Callable[[float], None] = time.sleep
         self.jobs = Jobs(self)
@@ -104,19 +272,12 @@ class ImageSaaS:
 
     def _send(self, req: HttpRequest) -> Outcome:
         try:
-            r = self._http.request(
-                req.method,
-                req.url,
-                params=list(req.params) or None,
-                headers=req.headers,
-                content=req.content,
-                timeout=req.timeout,
-            )
+            r = self._http.send(_httpx_request(self._http, req))
         except _TRANSPORT_ERRORS as e:
             return Outcome(error=e)
         return _outcome(r)
 
-    def _run(self, flow: _core.Flow[T]) -> T:
+    def _run(self, flow: Flow[T]) -> T:
         try:
             step = next(flow)
             while True:
@@ -128,126 +289,14 @@ class ImageSaaS:
         except StopIteration as stop:
             return cast(T, stop.value)
 
-    # -- the API -----------------------------------------------------------
+    # -- the API (written in _core) ------------------------------------------
 
-    @overload
-    def generate(
-        self,
-        prompt: str,
-        *,
-        mode: Optional[str] = None,
-        aspect_ratio: Optional[str] = None,
-        input_image_url: Optional[str] = None,
-        input_image_urls: Optional[Sequence[str]] = None,
-        image_size: Optional[str] = None,
-        number_of_images: Optional[int] = None,
-        output_format: Optional[str] = None,
-        output_quality: Optional[int] = None,
-        deadline_seconds: Optional[int] = None,
-        webhook_url: Optional[str] = None,
-        idempotency_key: Optional[str] = None,
-        wait: Literal[True],
-        timeout: Optional[float] = None,
-    ) -> Job: ...
-
-    @overload
-    def generate(
-        self,
-        prompt: str,
-        *,
-        mode: Optional[str] = None,
-        aspect_ratio: Optional[str] = None,
-        input_image_url: Optional[str] = None,
-        input_image_urls: Optional[Sequence[str]] = None,
-        image_size: Optional[str] = None,
-        number_of_images: Optional[int] = None,
-        output_format: Optional[str] = None,
-        output_quality: Optional[int] = None,
-        deadline_seconds: Optional[int] = None,
-        webhook_url: Optional[str] = None,
-        idempotency_key: Optional[str] = None,
-        wait: Literal[False] = False,
-        timeout: Optional[float] = None,
-    ) -> Submission: ...
-
-    @overload
-    def generate(
-        self,
-        prompt: str,
-        *,
-        mode: Optional[str] = None,
-        aspect_ratio: Optional[str] = None,
-        input_image_url: Optional[str] = None,
-        input_image_urls: Optional[Sequence[str]] = None,
-        image_size: Optional[str] = None,
-        number_of_images: Optional[int] = None,
-        output_format: Optional[str] = None,
-        output_quality: Optional[int] = None,
-        deadline_seconds: Optional[int] = None,
-        webhook_url: Optional[str] = None,
-        idempotency_key: Optional[str] = None,
-        wait: bool = False,
-        timeout: Optional[float] = None,
-    ) -> Union[Job, Submission]: ...
-
-    def generate(
-        self,
-        prompt: str,
-        *,
-        mode: Optional[str] = None,
-        aspect_ratio: Optional[str] = None,
-        input_image_url: Optional[str] = None,
-        input_image_urls: Optional[Sequence[str]] = None,
-        image_size: Optional[str] = None,
-        number_of_images: Optional[int] = None,
-        output_format: Optional[str] = None,
-        output_quality: Optional[int] = None,
-        deadline_seconds: Optional[int] = None,
-        webhook_url: Optional[str] = None,
-        idempotency_key: Optional[str] = None,
-        wait: bool = False,
-        timeout: Optional[float] = None,
-    ) -> Union[Job, Submission]:
-        """Submit a job: ``POST /v1/images/generate``.
-
-        Only the options given are sent (the API applies its defaults).
-        ``idempotency_key`` defaults to a new UUID4, sent on every retry.
-        Without ``wait``: the ``Submission`` (``job_id``, ``status``).
-        With ``wait=True``: ``Prefer: wait``, then long polls until the job
-        is terminal, and the final ``Job``; ``WaitTimeoutError`` (with the
-        last view in ``.job``) after ``timeout`` seconds (default
-        ``wait_timeout``).
-        """
-        body = _core.generate_body(
-            prompt,
-            mode=mode,
-            aspect_ratio=aspect_ratio,
-            input_image_url=input_image_url,
-            input_image_urls=input_image_urls,
-            image_size=image_size,
-            number_of_images=number_of_images,
-            output_format=output_format,
-            output_quality=output_quality,
-            deadline_seconds=deadline_seconds,
-            webhook_url=webhook_url,
-        )
-        return self._run(
-            _core.submit(self._config, body, idempotency_key=idempotency_key, wait=wait, timeout=timeout)
-        )
-
-    def usage(
-        self,
-        from_: Union[str, _dt.date, None] = None,
-        to: Union[str, _dt.date, None] = None,
-    ) -> UsageReport:
-        """``GET /v1/usage``: days (``date`` or ``YYYY-MM-DD``), both included; default the month so far."""
-        return self._run(_core.usage(self._config, from_=from_, to=to))
-
-    def health(self) -> Dict[str, Any]:
-        """``GET /health`` (no authentication)."""
-        return self._run(_core.health(self._config))
+    generate = _sync(_core.generate)
+    usage = _sync(_core.usage)
+    health = _sync(_core.health)
 
     def close(self) -> None:
+        """Close the connection pool; an ``http_client`` you passed is yours to close."""
         if self._owns_http:
             self._http.close()
 
@@ -258,93 +307,40 @@ class ImageSaaS:
         self.close()
 
 
-class Jobs:
+class Jobs(_Jobs[ImageSaaS]):
     """``client.jobs``: read, list, wait for, cancel jobs; their webhook deliveries."""
 
-    def __init__(self, client: ImageSaaS) -> None:
-        self._client = client
-
-    def get(self, job_id: str, *, wait: Optional[int] = None) -> Job:
-        """``GET /v1/jobs/{jobId}``; ``wait`` (1 to 25) makes it one long poll."""
-        return self._client._run(_core.get_job(self._client._config, job_id, wait=wait))
-
-    def wait(self, job_id: str, *, timeout: Optional[float] = None) -> Job:
-        """Long-poll until the job is terminal; ``WaitTimeoutError`` after ``timeout`` seconds."""
-        return self._client._run(_core.wait_job(self._client._config, job_id, timeout=timeout))
-
-    def cancel(self, job_id: str) -> CancelResult:
-        """``DELETE /v1/jobs/{jobId}``: only ``QUEUED`` and ``RETRYING`` jobs (else ``InvalidStateError``)."""
-        return self._client._run(_core.cancel_job(self._client._config, job_id))
-
-    def list(self, status: Optional[str] = None, *, page_size: Optional[int] = None) -> Iterator[JobListItem]:
-        """Every job, newest first, following ``nextCursor`` page by page (``page_size`` is ``limit``)."""
-        pager = _core.Pager(self._client._config, status=status, page_size=page_size)
-        while not pager.done:
-            page: JobPage = self._client._run(pager.next_page())
-            yield from page.items
-
-    def list_page(
-        self, status: Optional[str] = None, *, limit: Optional[int] = None, cursor: Optional[str] = None
-    ) -> JobPage:
-        """One page of ``GET /v1/jobs``."""
-        return self._client._run(_core.list_page(self._client._config, status=status, limit=limit, cursor=cursor))
-
-    def deliveries(self, job_id: str) -> List[Delivery]:
-        """``GET /v1/jobs/{jobId}/deliveries``: the webhook attempts, newest first."""
-        return self._client._run(_core.deliveries(self._client._config, job_id))
-
-    def redeliver(self, job_id: str) -> Redelivery:
-        """``POST /v1/jobs/{jobId}/deliveries``: send the terminal event again (same ``eventId``)."""
-        return self._client._run(_core.redeliver(self._client._config, job_id))
+    get = _sync(_core.get_job)
+    wait = _sync(_core.wait_job)
+    cancel = _sync(_core.cancel_job)
+    list = _sync_pages(_core.list_jobs)
+    list_page = _sync(_core.list_page)
+    deliveries = _sync(_core.deliveries)
+    redeliver = _sync(_core.redeliver)
 
 
-class AsyncImageSaaS:
-    """The asyncio client: the same methods as ``ImageSaaS``, awaited; ``jobs.list`` is ``async for``."""
+class AsyncImageSaaS(_Client[httpx.AsyncClient, httpx.AsyncBaseTransport]):
+    """The asyncio client: the same methods as ``ImageSaaS``, awaited; ``jobs.list`` is ``async for``.
 
-    def __init__(
-        self,
-        api_key: Optional[str] = None,
-        base_url: Optional[str] = None,
-        *,
-        timeout: float = 30.0,
-        max_retries: int = 3,
-        max_retry_wait: float = 60.0,
-        wait_timeout: float = 300.0,
-        poll_interval: float = 1.0,
-        headers: Optional[Mapping[str, str]] = None,
-        http_client: Optional[httpx.AsyncClient] = None,
-        transport: Optional[httpx.AsyncBaseTransport] = None,
-    ) -> None:
-        self._config = _config(
-            api_key,
-            base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_retry_wait=max_retry_wait,
-            wait_timeout=wait_timeout,
-            poll_interval=poll_interval,
-            headers=headers,
-        )
-        self._owns_http = http_client is None
+    It takes the same arguments; ``http_client`` or ``transport``: an
+    ``httpx.AsyncClient`` or async transport of your own.
+    """
+
+    def _attach(self, http_client: Optional[httpx.AsyncClient], transport: Optional[httpx.AsyncBaseTransport]) -> None:
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
-        self._sleep: Callable[[float], Any] = asyncio.sleep
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self.jobs = AsyncJobs(self)
+
+    # -- the driver --------------------------------------------------------
 
     async def _send(self, req: HttpRequest) -> Outcome:
         try:
-            r = await self._http.request(
-                req.method,
-                req.url,
-                params=list(req.params) or None,
-                headers=req.headers,
-                content=req.content,
-                timeout=req.timeout,
-            )
+            r = await self._http.send(_httpx_request(self._http, req))
         except _TRANSPORT_ERRORS as e:
             return Outcome(error=e)
         return _outcome(r)
 
-    async def _run(self, flow: _core.Flow[T]) -> T:
+    async def _run(self, flow: Flow[T]) -> T:
         try:
             step = next(flow)
             while True:
@@ -356,113 +352,14 @@ class AsyncImageSaaS:
         except StopIteration as stop:
             return cast(T, stop.value)
 
-    @overload
-    async def generate(
-        self,
-        prompt: str,
-        *,
-        mode: Optional[str] = None,
-        aspect_ratio: Optional[str] = None,
-        input_image_url: Optional[str] = None,
-        input_image_urls: Optional[Sequence[str]] = None,
-        image_size: Optional[str] = None,
-        number_of_images: Optional[int] = None,
-        output_format: Optional[str] = None,
-        output_quality: Optional[int] = None,
-        deadline_seconds: Optional[int] = None,
-        webhook_url: Optional[str] = None,
-        idempotency_key: Optional[str] = None,
-        wait: Literal[True],
-        timeout: Optional[float] = None,
-    ) -> Job: ...
+    # -- the API (written in _core) ------------------------------------------
 
-    @overload
-    async def generate(
-        self,
-        prompt: str,
-        *,
-        mode: Optional[str] = None,
-        aspect_ratio: Optional[str] = None,
-        input_image_url: Optional[str] = None,
-        input_image_urls: Optional[Sequence[str]] = None,
-        image_size: Optional[str] = None,
-        number_of_images: Optional[int] = None,
-        output_format: Optional[str] = None,
-        output_quality: Optional[int] = None,
-        deadline_seconds: Optional[int] = None,
-        webhook_url: Optional[str] = None,
-        idempotency_key: Optional[str] = None,
-        wait: Literal[False] = False,
-        timeout: Optional[float] = None,
-    ) -> Submission: ...
-
-    @overload
-    async def generate(
-        self,
-        prompt: str,
-        *,
-        mode: Optional[str] = None,
-        aspect_ratio: Optional[str] = None,
-        input_image_url: Optional[str] = None,
-        input_image_urls: Optional[Sequence[str]] = None,
-        image_size: Optional[str] = None,
-        number_of_images: Optional[int] = None,
-        output_format: Optional[str] = None,
-        output_quality: Optional[int] = None,
-        deadline_seconds: Optional[int] = None,
-        webhook_url: Optional[str] = None,
-        idempotency_key: Optional[str] = None,
-        wait: bool = False,
-        timeout: Optional[float] = None,
-    ) -> Union[Job, Submission]: ...
-
-    async def generate(
-        self,
-        prompt: str,
-        *,
-        mode: Optional[str] = None,
-        aspect_ratio: Optional[str] = None,
-        input_image_url: Optional[str] = None,
-        input_image_urls: Optional[Sequence[str]] = None,
-        image_size: Optional[str] = None,
-        number_of_images: Optional[int] = None,
-        output_format: Optional[str] = None,
-        output_quality: Optional[int] = None,
-        deadline_seconds: Optional[int] = None,
-        webhook_url: Optional[str] = None,
-        idempotency_key: Optional[str] = None,
-        wait: bool = False,
-        timeout: Optional[float] = None,
-    ) -> Union[Job, Submission]:
-        """See ``ImageSaaS.generate``."""
-        body = _core.generate_body(
-            prompt,
-            mode=mode,
-            aspect_ratio=aspect_ratio,
-            input_image_url=input_image_url,
-            input_image_urls=input_image_urls,
-            image_size=image_size,
-            number_of_images=number_of_images,
-            output_format=output_format,
-            output_quality=output_quality,
-            deadline_seconds=deadline_seconds,
-            webhook_url=webhook_url,
-        )
-        return await self._run(
-            _core.submit(self._config, body, idempotency_key=idempotency_key, wait=wait, timeout=timeout)
-        )
-
-    async def usage(
-        self,
-        from_: Union[str, _dt.date, None] = None,
-        to: Union[str, _dt.date, None] = None,
-    ) -> UsageReport:
-        return await self._run(_core.usage(self._config, from_=from_, to=to))
-
-    async def health(self) -> Dict[str, Any]:
-        return await self._run(_core.health(self._config))
+    generate = _async(_core.generate)
+    usage = _async(_core.usage)
+    health = _async(_core.health)
 
     async def aclose(self) -> None:
+        """Close the connection pool; an ``http_client`` you passed is yours to close."""
         if self._owns_http:
             await self._http.aclose()
 
@@ -473,37 +370,13 @@ class AsyncImageSaaS:
         await self.aclose()
 
 
-class AsyncJobs:
-    """``client.jobs`` of ``AsyncImageSaaS``."""
+class AsyncJobs(_Jobs[AsyncImageSaaS]):
+    """``client.jobs`` of ``AsyncImageSaaS``: the same methods as ``Jobs``, awaited; ``list`` is ``async for``."""
 
-    def __init__(self, client: AsyncImageSaaS) -> None:
-        self._client = client
-
-    async def get(self, job_id: str, *, wait: Optional[int] = None) -> Job:
-        return await self._client._run(_core.get_job(self._client._config, job_id, wait=wait))
-
-    async def wait(self, job_id: str, *, timeout: Optional[float] = None) -> Job:
-        return await self._client._run(_core.wait_job(self._client._config, job_id, timeout=timeout))
-
-    async def cancel(self, job_id: str) -> CancelResult:
-        return await self._client._run(_core.cancel_job(self._client._config, job_id))
-
-    async def list(self, status: Optional[str] = None, *, page_size: Optional[int] = None) -> AsyncIterator[JobListItem]:
-        pager = _core.Pager(self._client._config, status=status, page_size=page_size)
-        while not pager.done:
-            page: JobPage = await self._client._run(pager.next_page())
-            for item in page.items:
-                yield item
-
-    async def list_page(
-        self, status: Optional[str] = None, *, limit: Optional[int] = None, cursor: Optional[str] = None
-    ) -> JobPage:
-        return await self._client._run(
-            _core.list_page(self._client._config, status=status, limit=limit, cursor=cursor)
-        )
-
-    async def deliveries(self, job_id: str) -> List[Delivery]:
-        return await self._client._run(_core.deliveries(self._client._config, job_id))
-
-    async def redeliver(self, job_id: str) -> Redelivery:
-        return await self._client._run(_core.redeliver(self._client._config, job_id))
+    get = _async(_core.get_job)
+    wait = _async(_core.wait_job)
+    cancel = _async(_core.cancel_job)
+    list = _async_pages(_core.list_jobs)
+    list_page = _async(_core.list_page)
+    deliveries = _async(_core.deliveries)
+    redeliver = _async(_core.redeliver)

@@ -7,6 +7,10 @@ sync client drives a flow with ``httpx.Client`` and ``time.sleep``, the async
 one with ``httpx.AsyncClient`` and ``asyncio.sleep`` (see ``_client.py``): the
 request building, the retries, the idempotency key, the waiting loop, the
 paging and the parsing exist once.
+
+The public operations (``generate``, ``get_job``, ...) are also where the
+methods are declared: ``_client.py`` binds each one into both clients, with
+its parameters, overloads and docstring, so the surface is written once too.
 """
 
 from __future__ import annotations
@@ -18,7 +22,23 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Generator, List, Mapping, Optional, Sequence, Set, Tuple, TypeVar, Union
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Generator,
+    Iterator,
+    List,
+    Literal,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    TypeVar,
+    Union,
+    overload,
+)
 from urllib.parse import quote
 
 import httpx
@@ -36,6 +56,7 @@ from ._models import (
     CancelResult,
     Delivery,
     Job,
+    JobListItem,
     JobPage,
     Redelivery,
     ResponseMeta,
@@ -107,6 +128,8 @@ T = TypeVar("T")
 Step = Union[HttpRequest, Sleep]
 # A flow yields steps, is sent each request's Outcome, and returns a T.
 Flow = Generator[Step, Optional[Outcome], T]
+# A listing (``list_jobs``): one flow a page, each returning that page's items.
+Pages = Iterator[Flow[List[T]]]
 
 
 def _monotonic() -> float:
@@ -249,10 +272,19 @@ def _job_path(job_id: str, suffix: str = "") -> str:
     return "/v1/jobs/" + quote(job_id, safe="") + suffix
 
 
-# --- the operations ----------------------------------------------------------
+# --- the public operations ---------------------------------------------------
+#
+# Each function from here on without a leading underscore is one method of
+# both clients, bound by ``_client.py``
+# (``ImageSaaS.generate = _sync(generate)``, ``AsyncImageSaaS.generate =
+# _async(generate)``, ...): its signature after ``cfg``, its overloads and its
+# docstring are the method's, for mypy, ``help()`` and IDEs alike. So a new
+# option or operation is written here once and both clients have it.
 
 
-def generate_body(
+@overload
+def generate(
+    cfg: Config,
     prompt: str,
     *,
     mode: Optional[str] = None,
@@ -265,12 +297,87 @@ def generate_body(
     output_quality: Optional[int] = None,
     deadline_seconds: Optional[int] = None,
     webhook_url: Optional[str] = None,
-) -> Dict[str, Any]:
-    """The submit's JSON: only the fields given (``None`` is "not given", as ``null`` is to the API)."""
+    idempotency_key: Optional[str] = None,
+    wait: Literal[True],
+    timeout: Optional[float] = None,
+) -> Flow[Job]: ...
+
+
+@overload
+def generate(
+    cfg: Config,
+    prompt: str,
+    *,
+    mode: Optional[str] = None,
+    aspect_ratio: Optional[str] = None,
+    input_image_url: Optional[str] = None,
+    input_image_urls: Optional[Sequence[str]] = None,
+    image_size: Optional[str] = None,
+    number_of_images: Optional[int] = None,
+    output_format: Optional[str] = None,
+    output_quality: Optional[int] = None,
+    deadline_seconds: Optional[int] = None,
+    webhook_url: Optional[str] = None,
+    idempotency_key: Optional[str] = None,
+    wait: Literal[False] = False,
+    timeout: Optional[float] = None,
+) -> Flow[Submission]: ...
+
+
+@overload
+def generate(
+    cfg: Config,
+    prompt: str,
+    *,
+    mode: Optional[str] = None,
+    aspect_ratio: Optional[str] = None,
+    input_image_url: Optional[str] = None,
+    input_image_urls: Optional[Sequence[str]] = None,
+    image_size: Optional[str] = None,
+    number_of_images: Optional[int] = None,
+    output_format: Optional[str] = None,
+    output_quality: Optional[int] = None,
+    deadline_seconds: Optional[int] = None,
+    webhook_url: Optional[str] = None,
+    idempotency_key: Optional[str] = None,
+    wait: bool = False,
+    timeout: Optional[float] = None,
+) -> Flow[Union[Job, Submission]]: ...
+
+
+def generate(
+    cfg: Config,
+    prompt: str,
+    *,
+    mode: Optional[str] = None,
+    aspect_ratio: Optional[str] = None,
+    input_image_url: Optional[str] = None,
+    input_image_urls: Optional[Sequence[str]] = None,
+    image_size: Optional[str] = None,
+    number_of_images: Optional[int] = None,
+    output_format: Optional[str] = None,
+    output_quality: Optional[int] = None,
+    deadline_seconds: Optional[int] = None,
+    webhook_url: Optional[str] = None,
+    idempotency_key: Optional[str] = None,
+    wait: bool = False,
+    timeout: Optional[float] = None,
+) -> Flow[Union[Job, Submission]]:
+    """Submit a job: ``POST /v1/images/generate``.
+
+    Only the options given are sent (the API applies its defaults).
+    ``idempotency_key`` defaults to a new UUID4, sent on every retry.
+    Without ``wait``: the ``Submission`` (``job_id``, ``status``).
+    With ``wait=True``: ``Prefer: wait``, then long polls until the job
+    is terminal, and the final ``Job``; ``WaitTimeoutError`` (with the
+    last view in ``.job``) after ``timeout`` seconds (default
+    ``wait_timeout``).
+    """
     if not isinstance(prompt, str):
         raise TypeError("prompt must be a string")
     if isinstance(input_image_urls, (str, bytes)):
         raise TypeError("input_image_urls must be a list of URLs (use input_image_url for one)")
+    # None is "not given", as null is to the API: only the fields given are sent.
     body: Dict[str, Any] = {"prompt": prompt}
     fields = (
         ("mode", mode),
@@ -287,7 +394,7 @@ def generate_body(
     for name, value in fields:
         if value is not None:
             body[name] = value
-    return body
+    return (yield from _submit(cfg, body, idempotency_key=idempotency_key, wait=wait, timeout=timeout))
 
 
 def _is_job_view(data: Mapping[str, Any]) -> bool:
@@ -312,15 +419,15 @@ def _wait_seconds(deadline: float) -> Optional[int]:
     return None
 
 
-def submit(
+def _submit(
     cfg: Config,
     body: Mapping[str, Any],
     *,
-    idempotency_key: Optional[str] = None,
-    wait: bool = False,
-    timeout: Optional[float] = None,
+    idempotency_key: Optional[str],
+    wait: bool,
+    timeout: Optional[float],
 ) -> Flow[Union[Job, Submission]]:
-    """``POST /v1/images/generate``; with ``wait``, ``Prefer: wait=N`` and then ``wait_for``.
+    """``POST /v1/images/generate``; with ``wait``, ``Prefer: wait=N`` and then ``_wait_for``.
 
     Every attempt carries the same ``Idempotency-Key``, so a retried submit
     (after a dropped connection, a 5xx or a 429) never makes a second job.
@@ -353,12 +460,17 @@ def submit(
         return submission
     job: Optional[Job] = _build(outcome, meta, lambda: Job.from_dict(data, meta)) if _is_job_view(data) else None
     if job is None or not job.is_terminal:
-        job = yield from wait_for(cfg, submission.job_id, deadline)
+        job = yield from _wait_for(cfg, submission.job_id, deadline)
     return dataclasses.replace(job, submission=submission)
 
 
-def get_job(cfg: Config, job_id: str, *, wait: Optional[int] = None, deadline: Optional[float] = None) -> Flow[Job]:
-    """``GET /v1/jobs/{jobId}``, or a long poll of up to ``wait`` seconds."""
+def get_job(cfg: Config, job_id: str, *, wait: Optional[int] = None) -> Flow[Job]:
+    """``GET /v1/jobs/{jobId}``; ``wait`` (1 to 25) makes it one long poll."""
+    return (yield from _read_job(cfg, job_id, wait=wait))
+
+
+def _read_job(cfg: Config, job_id: str, *, wait: Optional[int], deadline: Optional[float] = None) -> Flow[Job]:
+    """``GET /v1/jobs/{jobId}``, or a long poll of up to ``wait`` seconds; no retry sleeps past ``deadline``."""
     params: List[Tuple[str, str]] = []
     timeout = cfg.timeout
     if wait is not None:
@@ -369,18 +481,24 @@ def get_job(cfg: Config, job_id: str, *, wait: Optional[int] = None, deadline: O
     return _build(outcome, meta, lambda: Job.from_dict(data, meta))
 
 
-def wait_for(cfg: Config, job_id: str, deadline: float) -> Flow[Job]:
+def _wait_for(cfg: Config, job_id: str, deadline: float) -> Flow[Job]:
     """Long-poll the job until it is terminal; ``WaitTimeoutError`` at ``deadline``.
 
-    Each poll is ``?wait=N`` with N what is left (at most 25); with under a
-    second left, one last plain read. Polls are at least ``poll_interval``
-    apart, so a deployment that answers a long poll at once (or ignores
-    ``wait``) is not hammered.
+    Each poll is ``?wait=N`` with N the whole seconds left (at most 25);
+    with under a second left, one last plain read at the deadline, not
+    before it (a 2 s wait whose ``wait=1`` poll ends with 0.9 s left must
+    not give up then). Polls are at least ``poll_interval`` apart, so a
+    deployment that answers a long poll at once (or ignores ``wait``) is not
+    hammered.
     """
     while True:
         n = _wait_seconds(deadline)
+        if n is None:
+            left = deadline - _monotonic()
+            if left > 0:
+                yield Sleep(left)
         started = _monotonic()
-        job = yield from get_job(cfg, job_id, wait=n, deadline=deadline)
+        job = yield from _read_job(cfg, job_id, wait=n, deadline=deadline)
         if job.is_terminal:
             return job
         remaining = deadline - _monotonic()
@@ -395,11 +513,13 @@ def wait_for(cfg: Config, job_id: str, deadline: float) -> Flow[Job]:
 
 
 def wait_job(cfg: Config, job_id: str, *, timeout: Optional[float] = None) -> Flow[Job]:
+    """Long-poll until the job is terminal; ``WaitTimeoutError`` after ``timeout`` seconds."""
     deadline = _monotonic() + _resolve_timeout(cfg, timeout)
-    return (yield from wait_for(cfg, job_id, deadline))
+    return (yield from _wait_for(cfg, job_id, deadline))
 
 
 def cancel_job(cfg: Config, job_id: str) -> Flow[CancelResult]:
+    """``DELETE /v1/jobs/{jobId}``: only ``QUEUED`` and ``RETRYING`` jobs (else ``InvalidStateError``)."""
     outcome = yield from send(cfg, _request(cfg, "DELETE", _job_path(job_id)))
     data, meta = _parse(outcome)
     return _build(outcome, meta, lambda: CancelResult.from_dict(data, meta))
@@ -407,11 +527,12 @@ def cancel_job(cfg: Config, job_id: str) -> Flow[CancelResult]:
 
 def list_page(
     cfg: Config,
-    *,
     status: Optional[str] = None,
+    *,
     limit: Optional[int] = None,
     cursor: Optional[str] = None,
 ) -> Flow[JobPage]:
+    """One page of ``GET /v1/jobs``."""
     params: List[Tuple[str, str]] = []
     if status is not None:
         params.append(("status", status))
@@ -424,8 +545,8 @@ def list_page(
     return _build(outcome, meta, lambda: JobPage.from_dict(data, meta))
 
 
-class Pager:
-    """The cursor-following state of ``jobs.list``; each ``next_page()`` is a flow."""
+class _Pager:
+    """The cursor-following state of ``list_jobs``; each ``next_items()`` is a flow reading one page."""
 
     def __init__(self, cfg: Config, *, status: Optional[str], page_size: Optional[int]) -> None:
         self._cfg = cfg
@@ -435,8 +556,8 @@ class Pager:
         self._seen: Set[str] = set()
         self.done = False
 
-    def next_page(self) -> Flow[JobPage]:
-        page = yield from list_page(self._cfg, status=self._status, limit=self._page_size, cursor=self._cursor)
+    def next_items(self) -> Flow[List[JobListItem]]:
+        page = yield from list_page(self._cfg, self._status, limit=self._page_size, cursor=self._cursor)
         nxt = page.next_cursor if page.has_more else None
         if nxt is not None and nxt in self._seen:
             raise ImageSaaSError(f"the API returned the cursor {nxt!r} twice; stopping the listing")
@@ -444,16 +565,27 @@ class Pager:
             self._seen.add(nxt)
         self._cursor = nxt
         self.done = nxt is None
-        return page
+        return page.items
+
+
+def list_jobs(cfg: Config, status: Optional[str] = None, *, page_size: Optional[int] = None) -> Pages[JobListItem]:
+    """Every job, newest first, following ``nextCursor`` page by page (``page_size`` is ``limit``)."""
+    pager = _Pager(cfg, status=status, page_size=page_size)
+    while not pager.done:
+        # The driver runs this flow, and so moves the pager on, before it
+        # asks for the next one: a page is read only when it is reached.
+        yield pager.next_items()
 
 
 def deliveries(cfg: Config, job_id: str) -> Flow[List[Delivery]]:
+    """``GET /v1/jobs/{jobId}/deliveries``: the webhook attempts, newest first."""
     outcome = yield from send(cfg, _request(cfg, "GET", _job_path(job_id, "/deliveries")))
     data, meta = _parse(outcome)
     return _build(outcome, meta, lambda: [Delivery.from_dict(d) for d in data["items"]])
 
 
 def redeliver(cfg: Config, job_id: str) -> Flow[Redelivery]:
+    """``POST /v1/jobs/{jobId}/deliveries``: send the terminal event again (same ``eventId``)."""
     # No body: the contract takes none (or `{}`).
     outcome = yield from send(cfg, _request(cfg, "POST", _job_path(job_id, "/deliveries")))
     data, meta = _parse(outcome)
@@ -472,7 +604,12 @@ def _day(value: Union[str, _dt.date, None], name: str) -> Optional[str]:
     raise TypeError(f"{name} must be a date or a 'YYYY-MM-DD' string")
 
 
-def usage(cfg: Config, *, from_: Union[str, _dt.date, None] = None, to: Union[str, _dt.date, None] = None) -> Flow[UsageReport]:
+def usage(
+    cfg: Config,
+    from_: Union[str, _dt.date, None] = None,
+    to: Union[str, _dt.date, None] = None,
+) -> Flow[UsageReport]:
+    """``GET /v1/usage``: days (``date`` or ``YYYY-MM-DD``), both included; default the month so far."""
     params: List[Tuple[str, str]] = []
     f = _day(from_, "from_")
     t = _day(to, "to")
@@ -486,6 +623,7 @@ def usage(cfg: Config, *, from_: Union[str, _dt.date, None] = None, to: Union[st
 
 
 def health(cfg: Config) -> Flow[Dict[str, Any]]:
+    """``GET /health`` (no authentication)."""
     headers = {k: v for k, v in cfg.base_headers().items() if k != "Authorization"}
     req = HttpRequest("GET", cfg.url("/health"), headers=headers, timeout=cfg.timeout)
     outcome = yield from send(cfg, lambda attempt: req)
