@@ -626,6 +626,7 @@ mod tests {
         OpenJob {
             id: id.into(),
             status,
+            mode: Mode::Draft,
             created_at: at,
             updated_at: at,
             lease_until_ms: lease_in_ms.map(|d| now.timestamp_millis() + d),

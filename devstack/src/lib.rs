@@ -12,6 +12,7 @@
 //! - [`stack`]: all of it provisioned, with the `App` the handlers use.
 //! - [`server`]: every route on one port, as API Gateway hands requests on.
 //! - [`streams`]: the table's stream fed to the webhooks handler.
+//! - [`metrics`]: the functions' metrics as one line a minute (`make dev`).
 //!
 //! `dev-server` (src/main.rs) runs it; the system tests and the benchmarks
 //! start it too. The last three, and the binary, need the `stack` feature
@@ -21,6 +22,8 @@
 
 pub mod apigw;
 pub mod drain;
+#[cfg(feature = "stack")]
+pub mod metrics;
 pub mod moto;
 pub mod provision;
 pub mod resources;

@@ -35,6 +35,12 @@ async fn main() -> Result<(), BoxError> {
     }
     let env = Env::process();
     let port: u16 = env.parsed_or("PORT", 3001);
+    // Before any function runs: every event of this process goes here.
+    let raw_emf = env
+        .optional("DEV_METRICS")
+        .is_some_and(|v| v.eq_ignore_ascii_case("emf"));
+    let metrics = devstack::metrics::DevMetrics::new(raw_emf);
+    shared::metrics::set_sink(metrics.clone());
 
     let (moto, endpoint) = match env.optional("AWS_ENDPOINT_URL") {
         Some(endpoint) => (None, endpoint),
@@ -148,11 +154,20 @@ async fn main() -> Result<(), BoxError> {
         "  retries    webhook attempts after {} s (WEBHOOK_RETRY_SCHEDULE_SECONDS)",
         stack.options.webhook_schedule.to_env_value()
     );
+    println!(
+        "  metrics    {}",
+        if raw_emf {
+            "every EMF line the functions emit (DEV_METRICS=emf)"
+        } else {
+            "one line a minute of what the functions emit (DEV_METRICS=emf: every EMF line)"
+        }
+    );
     println!("Ctrl-C stops everything.");
     let server = tokio::spawn(devstack::server::serve(listener, stack.app.clone()));
     let worker = stack.spawn_worker();
     let webhooks = stack.spawn_webhooks();
     let sweeper = stack.spawn_sweeper(SWEEP_EVERY, sweeper::DEFAULT_STALE_AFTER);
+    let printer = metrics.spawn_printer();
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r?,
@@ -162,6 +177,7 @@ async fn main() -> Result<(), BoxError> {
     worker.abort();
     webhooks.abort();
     sweeper.abort();
+    printer.abort();
     if let Some(moto) = moto {
         moto.stop().await;
     }

@@ -131,7 +131,7 @@ where
 }
 
 /// The API Gateway request id (or the local stack's), for logs and support.
-fn request_id(req: &Request) -> String {
+pub fn request_id(req: &Request) -> String {
     match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
         _ => None,

@@ -13,6 +13,7 @@ pub mod env;
 pub mod error;
 pub mod ids;
 pub mod images;
+pub mod metrics;
 pub mod netguard;
 pub mod queue;
 pub mod request;

@@ -29,6 +29,56 @@ pub fn scope<'a>(tenant_id: &'a str, key: &str) -> Scope<'a> {
     )
 }
 
+/// Every metric line the functions of this test process emitted, with the
+/// tenant it is about: the stacks of concurrent tests share the process
+/// (and its sink), so a test reads the lines of its own tenants.
+#[derive(Default)]
+struct CapturedMetrics {
+    lines: std::sync::Mutex<Vec<(Option<String>, String)>>,
+}
+
+impl shared::metrics::Sink for CapturedMetrics {
+    fn emit(&self, emitted: &shared::metrics::Emitted<'_>) {
+        self.lines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((
+                emitted.subject.tenant_id.map(str::to_string),
+                emitted.line.clone(),
+            ));
+    }
+}
+
+static METRICS: std::sync::LazyLock<std::sync::Arc<CapturedMetrics>> =
+    std::sync::LazyLock::new(|| {
+        let sink = std::sync::Arc::new(CapturedMetrics::default());
+        shared::metrics::set_sink(sink.clone());
+        sink
+    });
+
+/// The EMF lines emitted so far about `tenant_id`, as JSON, in order.
+pub fn metric_lines_of(tenant_id: &str) -> Vec<Value> {
+    METRICS
+        .lines
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .filter(|(t, _)| t.as_deref() == Some(tenant_id))
+        .map(|(_, line)| serde_json::from_str(line).expect("an EMF line is JSON"))
+        .collect()
+}
+
+/// Every EMF line emitted so far in this process.
+pub fn all_metric_lines() -> Vec<String> {
+    METRICS
+        .lines
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .map(|(_, line)| line.clone())
+        .collect()
+}
+
 /// The test process's moto server (see `devstack::moto::process_wide_endpoint`).
 pub fn moto_endpoint() -> String {
     devstack::moto::process_wide_endpoint()
@@ -138,6 +188,8 @@ impl TestStack {
     }
 
     pub async fn serve(stack: Stack) -> TestStack {
+        // The functions' metrics go to the capture, not to the test's output.
+        std::sync::LazyLock::force(&METRICS);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a free port");

@@ -64,7 +64,7 @@ async fn job(env: &Env, tenant_id: &str, mode: KeyMode, queued: bool) -> String 
                 .cancel_job(job.scope(), &job.id, time::now())
                 .await
                 .expect("a cancel"),
-            CancelOutcome::Canceled
+            CancelOutcome::Canceled(job.mode)
         );
     }
     job.id

@@ -4,11 +4,16 @@
 //! canceled; the worker never starts a CANCELED job.
 
 use runtime::http::{self, ApiResponse, Body, Request, Response};
+use shared::domain::JobStatus;
+use shared::metrics::{self, Event, Subject};
 use shared::store::CancelOutcome;
 use shared::{ApiError, App, time};
 
+/// This function's name in its metrics (`Function`) and its request span.
+const FUNCTION: &str = "cancel-job";
+
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    http::serve("cancel-job", app, req, cancel_job).await
+    http::serve(FUNCTION, app, req, cancel_job).await
 }
 
 async fn cancel_job(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
@@ -19,10 +24,21 @@ async fn cancel_job(app: &App, req: &Request) -> Result<ApiResponse, ApiError> {
         .cancel_job(caller.scope(), &job_id, time::now())
         .await?
     {
-        CancelOutcome::Canceled => Ok(ApiResponse::ok(&serde_json::json!({
-            "jobId": job_id,
-            "status": "CANCELED",
-        }))),
+        CancelOutcome::Canceled(mode) => {
+            metrics::emit(
+                FUNCTION,
+                Event::JobFinished {
+                    mode,
+                    status: JobStatus::Canceled,
+                    failure_code: None,
+                },
+                Subject::job(&caller.tenant_id, &job_id),
+            );
+            Ok(ApiResponse::ok(&serde_json::json!({
+                "jobId": job_id,
+                "status": "CANCELED",
+            })))
+        }
         CancelOutcome::NotFound => Err(ApiError::JobNotFound),
         CancelOutcome::NotCancelable(status) => Err(ApiError::InvalidState(format!(
             "Job {job_id} is {status}; only QUEUED or RETRYING jobs can be canceled"

@@ -12,6 +12,7 @@ use shared::domain::options::input_key;
 use shared::domain::submit::InputImage;
 use shared::domain::usage;
 use shared::domain::{Job, SubmitRequest};
+use shared::metrics::{self, Event, Refusal, Subject};
 use shared::queue::JobMessage;
 use shared::store::{NewJob, StoreError, SubmitOutcome};
 use shared::time::{self, Timestamp};
@@ -24,9 +25,11 @@ const MAX_ATTEMPTS: u32 = 8;
 /// When a concurrency slot frees is unknown; this is a polite first retry.
 const CONCURRENCY_RETRY_AFTER_SECS: u64 = 5;
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+/// This function's name in its metrics (`Function`) and its request span.
+const FUNCTION: &str = "generate";
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    http::serve("generate", app, req, generate).await
+    http::serve(FUNCTION, app, req, generate).await
 }
 
 async fn generate(app: &App, req: &Request) -> ApiResponse {
@@ -35,7 +38,9 @@ async fn generate(app: &App, req: &Request) -> ApiResponse {
         Err(e) => return ApiResponse::error(&e),
     };
     let now = app.clock.now();
-    let (result, known) = match submit(app, req, &mut caller, now).await {
+    let submitted = submit(app, req, &mut caller, now).await;
+    count(&caller, req, submitted.as_ref());
+    let (result, known) = match submitted {
         Ok(accepted) => {
             let known = accepted.known;
             match shared::request::prefer_wait(req.headers()) {
@@ -53,6 +58,38 @@ async fn generate(app: &App, req: &Request) -> ApiResponse {
     add_rate_limit_headers(&caller, now, window, &mut resp);
     add_quota_headers(&caller, now, month, &mut resp);
     resp
+}
+
+/// A submit in the metrics: a job admitted (a replay admits nothing), or
+/// one refused for its input. The limits' refusals are counted where they
+/// are decided, in `admit`.
+fn count(caller: &Caller, req: &Request, outcome: Result<&Accepted, &ApiError>) {
+    let request_id = http::request_id(req);
+    let subject = Subject {
+        tenant_id: Some(&caller.tenant_id),
+        job_id: None,
+        request_id: Some(&request_id),
+    };
+    let event = match outcome {
+        Ok(accepted) if !accepted.replayed => Event::JobAdmitted {
+            mode: accepted.job.mode,
+        },
+        Err(ApiError::InvalidRequest(_) | ApiError::IdempotencyKeyReused) => Event::SubmitRefused {
+            reason: Refusal::Invalid,
+        },
+        _ => return,
+    };
+    let job_id = outcome.ok().map(|a| a.job.id.as_str());
+    metrics::emit(FUNCTION, event, Subject { job_id, ..subject });
+}
+
+/// A refusal by the tenant's limits, in the metrics.
+fn refused(caller: &Caller, reason: Refusal) {
+    metrics::emit(
+        FUNCTION,
+        Event::SubmitRefused { reason },
+        Subject::tenant(&caller.tenant_id),
+    );
 }
 
 /// The counts the headers show, when the submit read them alongside its
@@ -208,6 +245,7 @@ async fn admit(
                 new.limits = limits;
             }
             SubmitOutcome::RateLimited => {
+                refused(caller, Refusal::Rpm);
                 return Err(ApiError::RateLimited {
                     message: format!(
                         "Rate limit exceeded: at most {} submits per minute for this tenant",
@@ -217,9 +255,11 @@ async fn admit(
                 });
             }
             SubmitOutcome::QuotaExceeded { used } => {
+                refused(caller, Refusal::Quota);
                 return Err(quota_exceeded(caller, new.job, used, now));
             }
             SubmitOutcome::ConcurrencyLimited => {
+                refused(caller, Refusal::Concurrency);
                 return Err(ApiError::RateLimited {
                     message: format!(
                         "Concurrency limit exceeded: at most {} jobs may be queued or running at once for this tenant",
@@ -232,6 +272,9 @@ async fn admit(
             SubmitOutcome::Conflict => tokio::time::sleep(backoff(attempt)).await,
         }
     }
+    // Its own submits at once, more than the counters' conflicts let
+    // through: a concurrency refusal in the metrics.
+    refused(caller, Refusal::Concurrency);
     Err(ApiError::RateLimited {
         message: "Too many simultaneous submits for this tenant; retry shortly".into(),
         retry_after_secs: 1,

@@ -14,8 +14,9 @@ use std::time::Duration;
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use shared::domain::submit::DEADLINE_SECONDS;
-use shared::domain::{KeyMode, Scope};
+use shared::domain::{FailureCode, JobStatus, KeyMode, Scope};
 use shared::env::{Env, EnvError};
+use shared::metrics::{self, Event, Subject};
 use shared::queue::{JobMessage, JobQueue, QueueError};
 use shared::store::{Store, StoreError};
 use shared::time::{self, Timestamp};
@@ -24,6 +25,8 @@ use shared::time::{self, Timestamp};
 /// than any retry backoff and than a worker run (180 s), so a sweep never
 /// races a job that is moving.
 pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(15 * 60);
+/// This function's name in its metrics (`Function`).
+const FUNCTION: &str = "sweeper";
 
 pub struct Sweeper {
     store: Store,
@@ -146,6 +149,15 @@ impl Sweeper {
                         .await?
                     {
                         tracing::warn!(tenant_id, livemode = scope.livemode(), job_id = %job.id, "deadline passed before generation started; job FAILED TIMEOUT");
+                        metrics::emit(
+                            FUNCTION,
+                            Event::JobFinished {
+                                mode: job.mode,
+                                status: JobStatus::Failed,
+                                failure_code: Some(FailureCode::Timeout),
+                            },
+                            Subject::job(tenant_id, &job.id),
+                        );
                         report.expired.push(format!("{tenant_id}/{}", job.id));
                     }
                     continue;
@@ -159,6 +171,11 @@ impl Sweeper {
                 let message = JobMessage::new(scope, &job.id);
                 self.queue.send(&message).await?;
                 tracing::warn!(tenant_id, livemode = scope.livemode(), job_id = %job.id, %reason, "stuck job sent to the queue again");
+                metrics::emit(
+                    FUNCTION,
+                    Event::SweeperRequeued { jobs: 1 },
+                    Subject::job(tenant_id, &job.id),
+                );
                 report.requeued.push(format!("{tenant_id}/{}", job.id));
             }
         }

@@ -17,6 +17,7 @@ use lambda_runtime::LambdaEvent;
 use runtime::sqs::Disposition;
 use shared::domain::Job;
 use shared::env::Env;
+use shared::metrics::{self, Event, Subject};
 use shared::queue::{DeliveryMessage, DeliveryQueue};
 use shared::store::{Claim, Claimed, DeliveryAttempt, EventState, Store, StoreError, WebhookHold};
 use shared::time::{self, Timestamp};
@@ -28,6 +29,8 @@ pub use shared::webhooks::delivery::{DEFAULT_HOLD, DEFAULT_TIMEOUT};
 /// Receives of one message after which a hold no longer makes it wait:
 /// with the schedule's 8 attempts, below the queue's `maxReceiveCount` (50).
 const MAX_HELD_RECEIVES: u32 = 30;
+/// This function's name in its metrics (`Function`).
+const FUNCTION: &str = "webhook-sender";
 
 /// An attempt's lease is its timeout and this: time to record the outcome.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
@@ -204,6 +207,13 @@ impl Sender {
         self.store
             .record_delivery_attempt(scope, &job.id, msg.run, &attempt, state)
             .await?;
+        metrics::emit(
+            FUNCTION,
+            Event::WebhookAttempt {
+                failed: !attempt.delivered,
+            },
+            Subject::job(&job.tenant_id, &job.id),
+        );
         tracing::info!(
             event_id = %event.event_id,
             attempt = claim.attempt,

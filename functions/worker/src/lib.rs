@@ -19,12 +19,14 @@ use lambda_runtime::LambdaEvent;
 use runtime::sqs::Disposition;
 use shared::domain::options::{MAX_DATA_URL_BYTES, MAX_TOTAL_INPUT_BYTES, is_stored_input};
 use shared::domain::{
-    FailureCode, ImageSize, Job, JobError, KeyMode, Metering, MicroUsd, PriceTable, ResultImage,
+    FailureCode, ImageSize, Job, JobError, JobStatus, KeyMode, Metering, MicroUsd, Mode,
+    PriceTable, ResultImage,
 };
 use shared::env::{Env, EnvError};
 use shared::images::gemini::{GeminiClient, GeminiConfig, Models, PreparedCall};
 use shared::images::input::{InputFetcher, InputImageError, decode_bounded};
 use shared::images::{HttpClientError, Image, Outcome, Prompt, offline, output};
+use shared::metrics::{self, Event, Subject};
 use shared::netguard::UrlPolicy;
 use shared::queue::{JobMessage, JobQueue};
 use shared::results::{ResultStore, ResultsError, result_key};
@@ -39,6 +41,8 @@ static RENDERS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(1));
 
 /// SQS refuses a visibility timeout above 12 hours; backoffs stay far below.
 const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
+/// This function's name in its metrics (`Function`).
+const FUNCTION: &str = "worker";
 
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
@@ -227,6 +231,16 @@ impl Worker {
             ControlFlow::Break(disposition) => return Ok(disposition),
         };
         tracing::info!(attempt = job.attempts, "job claimed");
+        if job.attempts == 1 {
+            let waited = (time::now() - job.created_at).num_milliseconds().max(0);
+            emit(
+                &job,
+                Event::QueueWait {
+                    mode: job.mode,
+                    millis: waited.unsigned_abs(),
+                },
+            );
+        }
         if job.attempts > self.config.max_attempts {
             // Only reached when runs crashed or timed out: transient provider
             // errors stop at the budget in `after_transient`.
@@ -276,13 +290,17 @@ impl Worker {
                 tracing::info!(%status, "job already finished; duplicate message dropped");
                 ControlFlow::Break(Disposition::Done)
             }
-            ClaimOutcome::PastDeadline(reservation) => {
+            ClaimOutcome::PastDeadline(job) => {
                 if self
                     .store
-                    .expire_job(msg.scope(), &msg.job_id, &reservation, now)
+                    .expire_job(msg.scope(), &msg.job_id, &job.reservation(), now)
                     .await?
                 {
                     tracing::info!("deadline passed before generation started; job FAILED TIMEOUT");
+                    emit(
+                        &job,
+                        finished(job.mode, JobStatus::Failed, Some(FailureCode::Timeout)),
+                    );
                 }
                 ControlFlow::Break(Disposition::Done)
             }
@@ -338,12 +356,22 @@ impl Worker {
             })),
             _ => None,
         };
+        let started = std::time::Instant::now();
         let produced = futures_util::future::join_all(
             missing
                 .iter()
                 .map(|&index| self.produce(job, &inputs, call.as_ref(), index)),
         )
         .await;
+        if !missing.is_empty() {
+            emit(
+                job,
+                Event::Generation {
+                    mode: job.mode,
+                    millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                },
+            );
+        }
         let (mut blocked, mut unusable, mut transient) = (None, None, None);
         let mut metering = Metering::default();
         for result in produced {
@@ -527,6 +555,7 @@ impl Worker {
                     }));
                 };
                 let answer = gemini.send(call).await;
+                count_provider_answer(job, answer.http_status);
                 *metering = answer.metering;
                 let answer = match answer.outcome {
                     Outcome::Images(images) => images.into_iter().next(),
@@ -629,18 +658,50 @@ impl Worker {
             Finish::Succeeded { images, .. } => format!("SUCCEEDED with {} image(s)", images.len()),
             Finish::Failed(e) => format!("FAILED {}", e.code),
         };
+        let event = match &finish {
+            Finish::Succeeded { .. } => finished(job.mode, JobStatus::Succeeded, None),
+            Finish::Failed(e) => finished(job.mode, JobStatus::Failed, Some(e.code)),
+        };
         if self
             .store
             .finish_job(job, finish, metering, time::now())
             .await?
         {
             tracing::info!("job {label}");
+            emit(job, event);
         } else {
             tracing::warn!(
                 "job finished after losing its lease; another attempt owns it ({label} discarded)"
             );
         }
         Ok(())
+    }
+}
+
+fn emit(job: &Job, event: Event) {
+    metrics::emit(FUNCTION, event, Subject::job(&job.tenant_id, &job.id));
+}
+
+fn finished(mode: Mode, status: JobStatus, failure_code: Option<FailureCode>) -> Event {
+    Event::JobFinished {
+        mode,
+        status,
+        failure_code,
+    }
+}
+
+/// A provider answer other than 200 (or none at all), in the metrics; a 429
+/// is the project's quota, throttling.
+fn count_provider_answer(job: &Job, http_status: Option<u16>) {
+    match http_status {
+        Some(200) => {}
+        status => {
+            let http_status = status.unwrap_or(0);
+            emit(job, Event::ProviderError { http_status });
+            if http_status == 429 {
+                emit(job, Event::ProviderThrottled);
+            }
+        }
     }
 }
 

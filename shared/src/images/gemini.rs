@@ -116,7 +116,7 @@ impl GeminiClient {
             .await;
         let mut resp = match sent {
             Ok(resp) => resp,
-            Err(e) => return Answer::unmetered(transport_failure(&e)),
+            Err(e) => return Answer::unmetered(transport_failure(&e), None),
         };
         // The semaphore is never closed, so acquiring cannot fail.
         let _permit = ANSWERS.acquire().await.ok();
@@ -131,14 +131,15 @@ impl GeminiClient {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
                     if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                        return Answer::unmetered(Outcome::NoImage(
-                            "The model's answer was too large".into(),
-                        ));
+                        return Answer::unmetered(
+                            Outcome::NoImage("The model's answer was too large".into()),
+                            Some(status),
+                        );
                     }
                     bytes.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(e) => return Answer::unmetered(transport_failure(&e)),
+                Err(e) => return Answer::unmetered(transport_failure(&e), None),
             }
         }
         interpret_metered(status, &bytes)
@@ -313,15 +314,19 @@ const BLOCKING_REASONS: [&str; 9] = [
 pub struct Answer {
     pub outcome: Outcome,
     pub metering: Metering,
+    /// The answer's HTTP status; `None` when none arrived (a timeout, a
+    /// connection error), for the provider metrics.
+    pub http_status: Option<u16>,
 }
 
 impl Answer {
     /// A call whose answer never arrived or could not be read: counted, with
     /// no tokens.
-    fn unmetered(outcome: Outcome) -> Answer {
+    fn unmetered(outcome: Outcome, http_status: Option<u16>) -> Answer {
         Answer {
             outcome,
             metering: Metering::call(None, None),
+            http_status,
         }
     }
 }
@@ -354,7 +359,11 @@ pub fn interpret_metered(status: u16, body: &[u8]) -> Answer {
             },
         ),
     };
-    Answer { outcome, metering }
+    Answer {
+        outcome,
+        metering,
+        http_status: Some(status),
+    }
 }
 
 /// Turns an HTTP status and body into an outcome. Public for the tests and

@@ -40,6 +40,7 @@ pub type JobCounts = Vec<(JobStatus, u64)>;
 pub struct OpenJob {
     pub id: String,
     pub status: JobStatus,
+    pub mode: Mode,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Epoch milliseconds until which a RUNNING job's worker holds it.
@@ -314,6 +315,7 @@ fn open_job_from_item(item: &Item) -> Result<OpenJob, StoreError> {
     Ok(OpenJob {
         id: item.str("jobId")?.to_string(),
         status: item.parsed("status", JobStatus::parse)?,
+        mode: item.parsed("mode", Mode::parse)?,
         created_at: item.time("createdAt")?,
         updated_at: item.time("updatedAt")?,
         lease_until_ms: item.opt_num("leaseUntil")?,

@@ -46,7 +46,7 @@ pub enum ClaimOutcome {
     Busy { lease_until: Timestamp },
     /// The deadline passed before this attempt could start: end the job
     /// (`Store::expire_job`), giving back what it reserved.
-    PastDeadline(Reservation),
+    PastDeadline(Box<Job>),
 }
 
 /// How a run ended, for `finish_job`.
@@ -63,7 +63,8 @@ pub enum Finish {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum CancelOutcome {
-    Canceled,
+    /// With the job's mode, for the metrics.
+    Canceled(Mode),
     NotFound,
     NotCancelable(JobStatus),
 }
@@ -286,10 +287,10 @@ impl Store {
                 ClaimOutcome::Claimed(Box::new(job))
             }
             JobStatus::Queued | JobStatus::Retrying if job.past_deadline(now) => {
-                ClaimOutcome::PastDeadline(job.reservation())
+                ClaimOutcome::PastDeadline(Box::new(job))
             }
             JobStatus::Running if lease_ms < now.timestamp_millis() && job.past_deadline(now) => {
-                ClaimOutcome::PastDeadline(job.reservation())
+                ClaimOutcome::PastDeadline(Box::new(job))
             }
             JobStatus::Running => ClaimOutcome::Busy {
                 lease_until: chrono::DateTime::from_timestamp_millis(lease_ms).unwrap_or(now),
@@ -485,7 +486,7 @@ impl Store {
             tx = tx.transact_items(tx_update(give_back));
         }
         match tx.send().await {
-            Ok(_) => Ok(CancelOutcome::Canceled),
+            Ok(_) => Ok(CancelOutcome::Canceled(job.mode)),
             Err(e) => match refusals::canceled(&e) {
                 Some(c) if c.condition_failed(0) => match c.old_item(0) {
                     None => Ok(CancelOutcome::NotFound),
@@ -504,7 +505,7 @@ fn cancel_refused(job: &Job, now: Timestamp) -> CancelOutcome {
     if job.status == JobStatus::Canceled
         && time::iso_millis(&job.updated_at) == time::iso_millis(&now)
     {
-        CancelOutcome::Canceled
+        CancelOutcome::Canceled(job.mode)
     } else {
         CancelOutcome::NotCancelable(job.status)
     }

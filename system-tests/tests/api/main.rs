@@ -11,6 +11,7 @@ mod hostile;
 mod idempotency;
 mod limits;
 mod listing;
+mod metrics;
 mod modes;
 mod options;
 mod routes;

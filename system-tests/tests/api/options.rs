@@ -1,7 +1,6 @@
 //! The 1.1 generation options, end to end: what reaches Gemini, what is
 //! stored, what the job views say, and what is refused at submit.
 
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
