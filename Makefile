@@ -3,7 +3,8 @@
 #               Make passes its environment (and VAR=value arguments) to
 #               the dev server, which reads e.g. WEBHOOK_RETRY_SCHEDULE_SECONDS
 #               (a compressed retry schedule: WEBHOOK_RETRY_SCHEDULE_SECONDS=1,2,3 make dev),
-#               DEV_WEBHOOK_URL, GEMINI_API_KEY, MOTO_PORT.
+#               DEV_WEBHOOK_URL, GEMINI_API_KEY, MOTO_PORT, DEV_METRICS=emf
+#               (every metric line as Lambda writes it, instead of one line a minute).
 #   make test   every test, against a moto server the tests start themselves,
 #               then the Python and TypeScript clients' suites against a
 #               local stack they start (test-clients)

@@ -160,3 +160,14 @@ pub fn latency_row(label: &str, sorted: &[Duration]) -> String {
         percentile_ms(sorted, 1.0),
     )
 }
+
+/// The functions' metric lines, built as in Lambda (that cost stays in the
+/// figures) and then dropped, so a benchmark's output is its figures. The
+/// benchmarks that run functions in process call it first.
+pub fn discard_metrics() {
+    struct Discard;
+    impl shared::metrics::Sink for Discard {
+        fn emit(&self, _: &shared::metrics::Emitted<'_>) {}
+    }
+    shared::metrics::set_sink(std::sync::Arc::new(Discard));
+}

@@ -164,7 +164,10 @@ pub async fn caller_job(
 
 /// The `{jobId}` path parameter (see `shared::request::job_id`).
 pub fn job_id_param(req: &Request) -> Result<String, ApiError> {
-    shared::request::job_id(req.path_parameters_ref().and_then(|p| p.first("jobId")))
+    let job_id = shared::request::job_id(req.path_parameters_ref().and_then(|p| p.first("jobId")))?;
+    // Every line of the request about this job carries its id.
+    record_job_id(&job_id);
+    Ok(job_id)
 }
 
 /// The one value of query parameter `name`, others ignored (see

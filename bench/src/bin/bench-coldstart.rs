@@ -67,6 +67,7 @@ enum Seen {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
+    bench::discard_metrics();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let release = root.join("target/release");
     for (name, _) in FUNCTIONS {

@@ -334,6 +334,7 @@ fn finished_job(tenant_id: &str, created_at: shared::time::Timestamp) -> Job {
     reason = "a benchmark's one-off futures on the main stack; boxing them would add an allocation to what it measures"
 )]
 async fn main() -> Result<(), BoxError> {
+    bench::discard_metrics();
     let started = Instant::now();
     let moto = Moto::start(free_port()?).await?;
     let bench = Bench::start(&moto.endpoint).await?;

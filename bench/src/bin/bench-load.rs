@@ -55,6 +55,7 @@ const RUN: Duration = Duration::from_secs(10);
     reason = "a benchmark's one-off future on the main stack"
 )]
 async fn main() -> Result<(), BoxError> {
+    bench::discard_metrics();
     let dev_server = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/dev-server");
     if !dev_server.exists() {
         return Err(

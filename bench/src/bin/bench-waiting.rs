@@ -27,6 +27,7 @@ const LIMITS: TenantLimits = TenantLimits {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
+    bench::discard_metrics();
     let started = Instant::now();
     let moto = Moto::start(free_port()?).await?;
     let stack = Stack::provision(&moto.endpoint, StackOptions::named("wait")).await?;

@@ -49,6 +49,7 @@ struct Hooked {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
+    bench::discard_metrics();
     let started = Instant::now();
     let moto = Moto::start(free_port()?).await?;
     let mut options = StackOptions::named("hooks");

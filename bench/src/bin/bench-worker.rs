@@ -32,6 +32,7 @@ const TENANT: &str = "cbenchtenant0000000000000";
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
+    bench::discard_metrics();
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--serve-gemini") {
         // `--serve-gemini PORT [SIDE]`: the answer's side in pixels, 2048
