@@ -10,7 +10,8 @@ use shared::time::Timestamp;
 
 use crate::input;
 
-/// Administer Image SaaS tenants, API keys and webhook deliveries.
+/// Administer Image SaaS tenants, API keys and webhook deliveries; read the
+/// service's figures.
 ///
 /// Works on the DynamoDB table the standard AWS configuration reaches
 /// (profile, region, AWS_ENDPOINT_URL for the local stack). Human-readable
@@ -41,6 +42,57 @@ pub enum Command {
     /// Redeliver a job's webhook event; list events that failed for good.
     #[command(subcommand, arg_required_else_help = true)]
     Webhook(WebhookCommand),
+    /// The service's figures for the last N minutes, from the table and the
+    /// queues.
+    ///
+    /// What the metrics give, read back: jobs admitted, jobs finished (by
+    /// status and failure code) and the failure rate, queue-wait and attempt
+    /// times, webhook attempts and failures, the queues' depths and the
+    /// oldest waiting job.
+    ///
+    /// Every tenant at once, so it scans the whole table: the scan reads
+    /// every item (the filter only trims what comes back), eventually
+    /// consistent, which costs about (table size / 4 KB) / 2 read units per
+    /// run, and stops after --max-items items with a warning. The figures
+    /// the table cannot give (refused submits, provider errors, sweeper
+    /// requeues, the worker's own generation time) are listed as such.
+    Stats(StatsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// The window: this many minutes up to now (1 to 1440).
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = input::parse_stats_minutes,
+        allow_negative_numbers = true,
+        default_value_t = 15
+    )]
+    pub minutes: u32,
+    /// Stop the scan after reading this many items (1 to 100000000); the
+    /// figures then cover only part of the table, and the output says so.
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = input::parse_scan_items,
+        allow_negative_numbers = true,
+        default_value_t = 100_000
+    )]
+    pub max_items: u32,
+    /// The jobs queue (default: $QUEUE_URL; the stack's `JobsQueueUrl`).
+    #[arg(long, value_name = "URL")]
+    pub queue_url: Option<String>,
+    /// The jobs dead-letter queue (default: $JOBS_DLQ_URL).
+    #[arg(long, value_name = "URL")]
+    pub jobs_dlq_url: Option<String>,
+    /// The webhook delivery queue (default: $DELIVERY_QUEUE_URL; the
+    /// stack's `DeliveryQueueUrl`).
+    #[arg(long, value_name = "URL")]
+    pub delivery_queue_url: Option<String>,
+    /// The webhook delivery dead-letter queue (default: $DELIVERY_DLQ_URL).
+    #[arg(long, value_name = "URL")]
+    pub delivery_dlq_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -383,6 +435,49 @@ mod tests {
         ])
         .expect_err("not YYYY-MM");
         assert!(one_line(&err.to_string()).contains("--month"));
+    }
+
+    #[test]
+    fn stats_defaults_to_15_minutes_and_bounds_the_window() {
+        let cli = Cli::try_parse_from(["imagesaas-admin", "stats"]).expect("no flags needed");
+        let Command::Stats(args) = cli.command else {
+            panic!("stats: {cli:?}");
+        };
+        assert_eq!((args.minutes, args.max_items), (15, 100_000));
+        assert!(args.queue_url.is_none() && args.delivery_dlq_url.is_none());
+        let cli = Cli::try_parse_from([
+            "imagesaas-admin",
+            "stats",
+            "--minutes",
+            "1440",
+            "--max-items",
+            "10",
+            "--json",
+        ])
+        .expect("a day, ten items");
+        assert!(cli.json);
+        let Command::Stats(args) = cli.command else {
+            panic!("stats: {cli:?}");
+        };
+        assert_eq!((args.minutes, args.max_items), (1440, 10));
+        let help = Cli::command()
+            .find_subcommand_mut("stats")
+            .expect("stats")
+            .render_long_help()
+            .to_string();
+        assert!(
+            help.contains("(table size / 4 KB) / 2 read units"),
+            "the help states the cost: {help}"
+        );
+        for bad in ["0", "1441", "-5", "15m"] {
+            let err =
+                Cli::try_parse_from(["imagesaas-admin", "stats", "--minutes", bad]).expect_err(bad);
+            let line = one_line(&err.to_string());
+            assert!(
+                line.contains("--minutes") && line.contains("from 1 to 1440"),
+                "{line}"
+            );
+        }
     }
 
     #[test]

@@ -48,6 +48,13 @@ pub enum AdminError {
     RedeliveryNotSent { run: u32, cause: QueueError },
     #[error("{0}")]
     Queue(QueueError),
+    /// `stats` could not read a queue it was given (before its scan).
+    #[error("reading the {queue} queue `{url}` failed: {message}")]
+    QueueAttributes {
+        queue: &'static str,
+        url: String,
+        message: String,
+    },
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
     /// Should never happen: a fresh id or key collided or came out malformed.

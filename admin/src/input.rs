@@ -15,6 +15,10 @@ pub const MONTHLY_IMAGE_QUOTA_RANGE: std::ops::RangeInclusive<u32> =
     0..=shared::domain::usage::MAX_MONTHLY_IMAGE_QUOTA;
 /// A week: a job untouched that long is stuck whatever the backlog.
 pub const STALE_MINUTES_RANGE: std::ops::RangeInclusive<u32> = 1..=10_080;
+/// A day: `stats` reads what the metrics show, not the billing history.
+pub const STATS_MINUTES_RANGE: std::ops::RangeInclusive<u32> = 1..=1_440;
+/// `stats --max-items`: at most this many items read by its scan.
+pub const SCAN_ITEMS_RANGE: std::ops::RangeInclusive<u32> = 1..=100_000_000;
 
 /// clap value parser for `--rpm`.
 pub fn parse_rpm(s: &str) -> Result<u32, String> {
@@ -35,6 +39,16 @@ pub fn parse_monthly_image_quota(s: &str) -> Result<u32, String> {
 /// clap value parser for `tenant audit --stale-after`.
 pub fn parse_stale_minutes(s: &str) -> Result<u32, String> {
     parse_limit(s, STALE_MINUTES_RANGE)
+}
+
+/// clap value parser for `stats --minutes`.
+pub fn parse_stats_minutes(s: &str) -> Result<u32, String> {
+    parse_limit(s, STATS_MINUTES_RANGE)
+}
+
+/// clap value parser for `stats --max-items`.
+pub fn parse_scan_items(s: &str) -> Result<u32, String> {
+    parse_limit(s, SCAN_ITEMS_RANGE)
 }
 
 fn parse_limit(s: &str, range: std::ops::RangeInclusive<u32>) -> Result<u32, String> {
@@ -165,6 +179,15 @@ mod tests {
         assert_eq!(parse_max_concurrency("1000"), Ok(1000));
         assert!(parse_max_concurrency("1001").is_err());
         assert!(parse_rpm("0").unwrap_err().contains("from 1 to 100000"));
+        assert_eq!(parse_stats_minutes("1440"), Ok(1440));
+        assert!(parse_stats_minutes("0").is_err());
+        assert!(
+            parse_stats_minutes("1441")
+                .unwrap_err()
+                .contains("from 1 to 1440")
+        );
+        assert_eq!(parse_scan_items("100000000"), Ok(100_000_000));
+        assert!(parse_scan_items("0").is_err());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `imagesaas-admin`: operators' tool for tenants, limits and usage,
-//! webhooks (and their deliveries) and API keys, working on the service's
-//! DynamoDB table directly (there is no admin API to attack). Parses the arguments,
-//! builds the AWS client once and hands the command to its module.
+//! webhooks (and their deliveries), API keys and the service's figures
+//! (`stats`), working on the service's DynamoDB table directly (there is
+//! no admin API to attack). Parses the arguments, builds the AWS client
+//! once and hands the command to its module.
 
 mod audit;
 mod cli;
@@ -10,6 +11,7 @@ mod input;
 mod keygen;
 mod keys;
 mod output;
+mod stats;
 mod tenants;
 mod usage;
 mod webhooks;
@@ -85,5 +87,6 @@ async fn run(cli: &Cli) -> Result<Output, AdminError> {
         Command::Tenant(command) => tenants::run(&ctx, command).await,
         Command::Key(command) => keys::run(&ctx, command).await,
         Command::Webhook(command) => webhooks::run(&ctx, command).await,
+        Command::Stats(args) => stats::run(&ctx, args).await,
     }
 }

@@ -19,7 +19,8 @@
 //! | `RESULTS_BUCKET`, `CDN_BASE_URL` | worker |
 //! | `LOCAL_MODE` | HTTP functions, worker, webhook-sender, admin: loopback and `http` URLs allowed |
 //! | `DELIVERY_QUEUE_URL` | webhooks, webhook-sender, deliveries, admin (or `--queue-url` of `webhook redeliver`) |
-//! | `DELIVERY_DLQ_URL`, `WEBHOOK_TIMEOUT_SECONDS`, `WEBHOOK_HOLD_SECONDS` | webhook-sender (timeout default 10, hold 30) |
+//! | `DELIVERY_DLQ_URL`, `WEBHOOK_TIMEOUT_SECONDS`, `WEBHOOK_HOLD_SECONDS` | webhook-sender (timeout default 10, hold 30); the DLQ URL also admin `stats` |
+//! | `JOBS_DLQ_URL` | admin `stats` (or `--jobs-dlq-url`) |
 //! | `WEBHOOK_RETRY_SCHEDULE_SECONDS` | webhook-sender, the dev server (strict: at most 20 whole seconds, each 0 to 43200) |
 //! | `AUTH_CACHE_TTL_SECONDS` | HTTP functions (default 60) |
 //! | `CURSOR_SECRET[_ARN]` | list-jobs (see `secrets`) |

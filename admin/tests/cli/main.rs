@@ -8,6 +8,7 @@ mod invalid;
 mod keys;
 mod limits;
 mod seed;
+mod stats;
 mod sweeper;
 mod tenants;
 mod usage;
