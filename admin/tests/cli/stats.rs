@@ -9,12 +9,9 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use serde_json::{Value, json};
 use shared::domain::{FailureCode, Job, JobError, JobStatus, KeyMode, Mode, Scope};
-use shared::store::{
-    CancelOutcome, ClaimOutcome, Claimed, DeliveryAttempt, EventState, Finish, NewJob,
-    SubmitOutcome,
-};
+use shared::store::{CancelOutcome, ClaimOutcome, Claimed, DeliveryAttempt, EventState, Finish};
 use shared::time::{self, Timestamp};
-use shared::{ids, webhooks};
+use shared::webhooks;
 
 use crate::support::Env;
 
@@ -24,43 +21,6 @@ async fn tenant(env: &Env) -> String {
         .create_tenant(&["--rpm", "1000", "--max-concurrency", "100"])
         .await;
     out["tenantId"].as_str().expect("tenantId").to_string()
-}
-
-/// A job written as a submit at `created` writes it.
-async fn submit(
-    env: &Env,
-    tenant_id: &str,
-    key_mode: KeyMode,
-    mode: Mode,
-    created: Timestamp,
-) -> Job {
-    let store = &env.app.store;
-    let mut job = devstack::provision::test_job(
-        &ids::new_id(),
-        tenant_id,
-        JobStatus::Queued,
-        "A lighthouse at dusk",
-        created,
-    );
-    job.key_mode = key_mode;
-    job.mode = mode;
-    let limits = store
-        .get_tenant(tenant_id)
-        .await
-        .expect("a read")
-        .expect("the tenant")
-        .limits;
-    let new = NewJob {
-        job: &job,
-        idempotency: None,
-        limits,
-        minute: created.timestamp().div_euclid(60),
-    };
-    assert_eq!(
-        store.create_job(&new).await.expect("a submit"),
-        SubmitOutcome::Created
-    );
-    job
 }
 
 /// The worker's claim at `at`.
@@ -77,11 +37,7 @@ async fn claim(env: &Env, job: &Job, at: Timestamp) -> Job {
     }
 }
 
-async fn succeed(env: &Env, job: &Job, at: Timestamp) {
-    let finish = Finish::Succeeded {
-        images: Vec::new(),
-        cost_micro_usd: 0,
-    };
+async fn finish(env: &Env, job: &Job, finish: Finish, at: Timestamp) {
     assert!(
         env.app
             .store
@@ -91,15 +47,22 @@ async fn succeed(env: &Env, job: &Job, at: Timestamp) {
     );
 }
 
+async fn succeed(env: &Env, job: &Job, at: Timestamp) {
+    let images = Vec::new();
+    finish(
+        env,
+        job,
+        Finish::Succeeded {
+            images,
+            cost_micro_usd: 0,
+        },
+        at,
+    )
+    .await;
+}
+
 async fn fail(env: &Env, job: &Job, code: FailureCode, at: Timestamp) {
-    let finish = Finish::Failed(JobError::new(code, "planted"));
-    assert!(
-        env.app
-            .store
-            .finish_job(job, finish, shared::domain::Metering::default(), at)
-            .await
-            .expect("a finish")
-    );
+    finish(env, job, Finish::Failed(JobError::new(code, "planted")), at).await;
 }
 
 async fn retry(env: &Env, job: &Job, at: Timestamp) {
@@ -192,41 +155,41 @@ async fn plant(env: &Env, now: Timestamp) -> Planted {
     let (test, live) = (KeyMode::Test, KeyMode::Live);
     let (draft, fin) = (Mode::Draft, Mode::Final);
 
-    let j1 = submit(env, &a, test, draft, ago(now, 10, 0)).await;
+    let j1 = env.plant_job(&a, test, draft, ago(now, 10, 0)).await;
     let run = claim(env, &j1, ago(now, 10, 30)).await;
     succeed(env, &run, ago(now, 9, 0)).await;
 
-    let j2 = submit(env, &b, live, fin, ago(now, 8, 0)).await;
+    let j2 = env.plant_job(&b, live, fin, ago(now, 8, 0)).await;
     let run = claim(env, &j2, ago(now, 7, 0)).await;
     succeed(env, &run, ago(now, 5, 0)).await;
 
-    let j3 = submit(env, &a, test, draft, ago(now, 6, 0)).await;
+    let j3 = env.plant_job(&a, test, draft, ago(now, 6, 0)).await;
     let run = claim(env, &j3, ago(now, 5, 30)).await;
     fail(env, &run, FailureCode::ContentBlocked, ago(now, 4, 0)).await;
 
-    let j4 = submit(env, &a, live, draft, ago(now, 3, 0)).await;
+    let j4 = env.plant_job(&a, live, draft, ago(now, 3, 0)).await;
     cancel(env, &j4, ago(now, 2, 0)).await;
 
-    let j5 = submit(env, &a, test, fin, ago(now, 12, 0)).await;
+    let j5 = env.plant_job(&a, test, fin, ago(now, 12, 0)).await;
     let run = claim(env, &j5, ago(now, 11, 0)).await;
     retry(env, &run, ago(now, 10, 0)).await;
     let run = claim(env, &j5, ago(now, 9, 0)).await;
     assert_eq!(run.attempts, 2);
     fail(env, &run, FailureCode::ProviderUnavailable, ago(now, 8, 0)).await;
 
-    let j6 = submit(env, &a, test, draft, ago(now, 50, 0)).await;
+    let j6 = env.plant_job(&a, test, draft, ago(now, 50, 0)).await;
     let run = claim(env, &j6, ago(now, 49, 0)).await;
     succeed(env, &run, ago(now, 40, 0)).await;
 
-    let j7 = submit(env, &a, test, draft, ago(now, 90, 0)).await;
+    let j7 = env.plant_job(&a, test, draft, ago(now, 90, 0)).await;
     let run = claim(env, &j7, ago(now, 89, 0)).await;
     fail(env, &run, FailureCode::Timeout, ago(now, 20, 0)).await;
 
-    let q1 = submit(env, &a, test, draft, ago(now, 45, 0)).await;
-    let q2 = submit(env, &b, live, fin, ago(now, 5, 0)).await;
+    let q1 = env.plant_job(&a, test, draft, ago(now, 45, 0)).await;
+    let q2 = env.plant_job(&b, live, fin, ago(now, 5, 0)).await;
     let run = claim(env, &q2, ago(now, 4, 0)).await;
     retry(env, &run, ago(now, 3, 0)).await;
-    submit(env, &a, test, draft, ago(now, 1, 0)).await;
+    env.plant_job(&a, test, draft, ago(now, 1, 0)).await;
 
     attempt(env, &j1, JobStatus::Succeeded, ago(now, 6, 0), true).await;
     attempt(env, &j3, JobStatus::Failed, ago(now, 5, 0), false).await;

@@ -10,7 +10,9 @@ use std::time::Duration;
 use devstack::{Resources, StackOptions, apigw};
 use lambda_http::Body;
 use serde_json::Value;
-use shared::domain::{JobStatus, Scope};
+use shared::domain::{Job, JobStatus, KeyMode, Mode, Scope};
+use shared::store::{NewJob, SubmitOutcome};
+use shared::time::Timestamp;
 use shared::{App, ids};
 
 /// The test process's moto server (see `devstack::moto::process_wide_endpoint`).
@@ -248,6 +250,44 @@ impl Env {
             .await;
         assert_eq!(status, 202, "{body} is accepted: {answer}");
         answer["jobId"].as_str().expect("a jobId").to_string()
+    }
+
+    /// A QUEUED job of the tenant created at `created`, written by the
+    /// submit's own transaction (without its queue message).
+    pub async fn plant_job(
+        &self,
+        tenant_id: &str,
+        key_mode: KeyMode,
+        mode: Mode,
+        created: Timestamp,
+    ) -> Job {
+        let store = &self.app.store;
+        let mut job = devstack::provision::test_job(
+            &ids::new_id(),
+            tenant_id,
+            JobStatus::Queued,
+            "A lighthouse at dusk",
+            created,
+        );
+        job.key_mode = key_mode;
+        job.mode = mode;
+        let limits = store
+            .get_tenant(tenant_id)
+            .await
+            .expect("a read")
+            .expect("the tenant")
+            .limits;
+        let new = NewJob {
+            job: &job,
+            idempotency: None,
+            limits,
+            minute: created.timestamp().div_euclid(60),
+        };
+        assert_eq!(
+            store.create_job(&new).await.expect("a submit"),
+            SubmitOutcome::Created
+        );
+        job
     }
 
     /// `POST /v1/images/generate` with a draft prompt.

@@ -9,9 +9,7 @@ use chrono::{Duration, NaiveTime, TimeZone, Utc};
 use serde_json::{Value, json};
 use shared::domain::{JobStatus, KeyMode, Scope};
 use shared::queue::DeliveryMessage;
-use shared::store::{
-    CancelOutcome, Claimed, DeliveryAttempt, EventState, NewJob, SubmitOutcome, schema,
-};
+use shared::store::{CancelOutcome, Claimed, DeliveryAttempt, EventState, schema};
 use shared::time::{self, Timestamp};
 use shared::{ids, webhooks};
 
@@ -33,31 +31,9 @@ async fn tenant(env: &Env, hooked: bool) -> String {
 /// canceled (a terminal job with an event) unless `queued`.
 async fn job(env: &Env, tenant_id: &str, mode: KeyMode, queued: bool) -> String {
     let store = &env.app.store;
-    let now = time::now();
-    let mut job = devstack::provision::test_job(
-        &ids::new_id(),
-        tenant_id,
-        JobStatus::Queued,
-        "A lighthouse at dusk",
-        now,
-    );
-    job.key_mode = mode;
-    let limits = store
-        .get_tenant(tenant_id)
-        .await
-        .expect("a read")
-        .expect("the tenant")
-        .limits;
-    let new = NewJob {
-        job: &job,
-        idempotency: None,
-        limits,
-        minute: now.timestamp().div_euclid(60),
-    };
-    assert_eq!(
-        store.create_job(&new).await.expect("a job"),
-        SubmitOutcome::Created
-    );
+    let job = env
+        .plant_job(tenant_id, mode, shared::domain::Mode::Draft, time::now())
+        .await;
     if !queued {
         assert_eq!(
             store
