@@ -11,9 +11,9 @@ use testkit::fake_gemini::{FakeGemini, Reply};
 
 use system_tests::{TestStack, all_metric_lines, is_terminal, metric_lines_of, wait_for_job};
 
-/// The sum of `metric` over the tenants' lines, by the value of `key`
-/// (`-` when the line has none).
-fn sums(tenants: &[&str], metric: &str, key: &str) -> BTreeMap<String, f64> {
+/// The sum of `metric` (a count: whole numbers) over the tenants' lines,
+/// by the value of `key` (`-` when the line has none).
+fn sums(tenants: &[&str], metric: &str, key: &str) -> BTreeMap<String, u64> {
     let mut by = BTreeMap::new();
     for line in tenants.iter().flat_map(|t| metric_lines_of(t)) {
         if let Some(v) = line.get(metric).and_then(Value::as_f64) {
@@ -22,17 +22,26 @@ fn sums(tenants: &[&str], metric: &str, key: &str) -> BTreeMap<String, f64> {
                 .and_then(Value::as_str)
                 .unwrap_or("-")
                 .to_string();
-            *by.entry(k).or_insert(0.0) += v;
+            *by.entry(k).or_insert(0) += v as u64;
         }
     }
     by
 }
 
-fn total(tenants: &[&str], metric: &str) -> f64 {
+fn total(tenants: &[&str], metric: &str) -> u64 {
     sums(tenants, metric, "Function").values().sum()
 }
 
-fn counts(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
+/// How many of the tenants' lines carry `metric`.
+fn lines_with(tenants: &[&str], metric: &str) -> u64 {
+    tenants
+        .iter()
+        .flat_map(|t| metric_lines_of(t))
+        .filter(|l| l.get(metric).is_some())
+        .count() as u64
+}
+
+fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
     pairs.iter().map(|(k, v)| ((*k).to_string(), *v)).collect()
 }
 
@@ -148,74 +157,54 @@ async fn a_mixed_workload_emits_exactly_what_happened_as_valid_emf() {
     // The finishing line of a job follows its write; the webhook's follows
     // its logged attempt.
     until_emitted("the last job ends and the second webhook attempt", || {
-        total(&tenants, "JobsFinished") >= (jobs_a.len() + 3) as f64
-            && total(&[b.as_str()], "WebhookAttempts") >= 2.0
+        total(&tenants, "JobsFinished") >= jobs_a.len() as u64 + 3
+            && total(&[b.as_str()], "WebhookAttempts") >= 2
     })
     .await;
 
-    let admitted_a = jobs_a.len() as f64;
+    let admitted_a = jobs_a.len() as u64;
     assert_eq!(
         sums(&tenants, "JobsAdmitted", "Mode"),
-        counts(&[("draft", admitted_a - 1.0 + 2.0), ("final", 2.0)]),
+        counts(&[("draft", admitted_a + 1), ("final", 2)]),
         "four or five of A (one final), B's one, C's two (one final)"
     );
     assert_eq!(
         sums(&tenants, "SubmitRefused", "Reason"),
-        counts(&[
-            ("concurrency", 1.0),
-            ("invalid", 1.0),
-            ("quota", 1.0),
-            ("rpm", 1.0)
-        ])
+        counts(&[("concurrency", 1), ("invalid", 1), ("quota", 1), ("rpm", 1)])
     );
     assert_eq!(
         sums(&tenants, "JobsFinished", "Status"),
         counts(&[
-            ("CANCELED", 1.0),
-            ("FAILED", 1.0),
-            ("SUCCEEDED", admitted_a + 1.0)
+            ("CANCELED", 1),
+            ("FAILED", 1),
+            ("SUCCEEDED", admitted_a + 1)
         ])
     );
     assert_eq!(
         sums(&tenants, "JobsFinished", "FailureCode"),
-        counts(&[("-", admitted_a + 2.0), ("CONTENT_BLOCKED", 1.0)])
+        counts(&[("-", admitted_a + 2), ("CONTENT_BLOCKED", 1)])
     );
     assert_eq!(
         sums(&tenants, "JobsFinished", "Function"),
-        counts(&[("cancel-job", 1.0), ("worker", admitted_a + 2.0)])
+        counts(&[("cancel-job", 1), ("worker", admitted_a + 2)])
     );
     // Every job that was claimed waited once, and was generated once.
-    let claimed = admitted_a + 1.0 + 2.0;
-    assert_eq!(
-        metric_lines_of(&c)
-            .iter()
-            .chain(&metric_lines_of(&a))
-            .chain(&metric_lines_of(&b))
-            .filter(|l| l.get("QueueWaitMs").is_some())
-            .count() as f64,
-        claimed
-    );
-    assert_eq!(
-        tenants
-            .iter()
-            .flat_map(|t| metric_lines_of(t))
-            .filter(|l| l.get("GenerationMs").is_some())
-            .count() as f64,
-        claimed
-    );
+    let claimed = admitted_a + 1 + 2;
+    assert_eq!(lines_with(&tenants, "QueueWaitMs"), claimed);
+    assert_eq!(lines_with(&tenants, "GenerationMs"), claimed);
     assert_eq!(
         sums(&tenants, "ProviderErrors", "HttpStatus"),
-        counts(&[("429", 1.0)])
+        counts(&[("429", 1)])
     );
-    assert_eq!(total(&tenants, "ProviderThrottled"), 1.0);
+    assert_eq!(total(&tenants, "ProviderThrottled"), 1);
     assert_eq!(
         (
             total(&[b.as_str()], "WebhookAttempts"),
             total(&[b.as_str()], "WebhookFailures")
         ),
-        (2.0, 1.0)
+        (2, 1)
     );
-    assert_eq!(total(&tenants, "SweeperRequeued"), 0.0);
+    assert_eq!(total(&tenants, "SweeperRequeued"), 0);
 
     // The lines that join a request to its job: the admitted job's line
     // carries both ids.

@@ -1124,3 +1124,579 @@ fn data_url_inputs_are_stored_by_generate_read_by_the_worker_and_expire_with_the
         );
     }
 }
+
+// ------------------------------------------- operations: alarms and the dashboard
+
+/// One metric an alarm or a dashboard widget reads. A dimension's value is
+/// as written: plain, or `${X}` / `${X.Attr}` for a resource (an alarm's
+/// `!Ref X` / `!GetAtt X.Attr` are spelled as the dashboard's `!Sub`
+/// spells them); `None` for a dashboard search that leaves it open.
+#[derive(Debug)]
+struct MetricRead {
+    at: String,
+    namespace: String,
+    name: String,
+    dimensions: Vec<(String, Option<String>)>,
+}
+
+impl MetricRead {
+    fn keys(&self) -> BTreeSet<&str> {
+        self.dimensions.iter().map(|(k, _)| k.as_str()).collect()
+    }
+
+    fn value(&self, key: &str) -> Option<&str> {
+        self.dimensions
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.as_deref())
+    }
+}
+
+/// Every `AWS::CloudWatch::Alarm`, by logical id.
+fn alarms(t: &Value) -> Vec<(String, &Value)> {
+    t["Resources"]
+        .as_mapping()
+        .expect("a Resources map")
+        .iter()
+        .filter(|(_, r)| s(&r["Type"]) == "AWS::CloudWatch::Alarm")
+        .map(|(id, r)| (s(id), r))
+        .collect()
+}
+
+/// A dimension value of an alarm, spelled as in a `!Sub`.
+fn written(v: &Value) -> String {
+    if let Some(target) = ref_to(v) {
+        return format!("${{{target}}}");
+    }
+    if let Some(path) = call(v, "GetAtt") {
+        let path = match path {
+            Value::Sequence(parts) => parts.iter().map(s).collect::<Vec<_>>().join("."),
+            one => s(one),
+        };
+        return format!("${{{path}}}");
+    }
+    s(v)
+}
+
+fn alarm_metric(at: String, metric: &Value) -> MetricRead {
+    MetricRead {
+        at,
+        namespace: s(&metric["Namespace"]),
+        name: s(&metric["MetricName"]),
+        dimensions: metric["Dimensions"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .map(|d| (s(&d["Name"]), Some(written(&d["Value"]))))
+            .collect(),
+    }
+}
+
+/// What an alarm reads: its one metric, or each `MetricStat` of its math.
+fn alarm_metrics(id: &str, alarm: &Value) -> Vec<MetricRead> {
+    let props = &alarm["Properties"];
+    if !props["MetricName"].is_null() {
+        return vec![alarm_metric(id.to_string(), props)];
+    }
+    seq(&props["Metrics"])
+        .iter()
+        .filter(|q| !q["MetricStat"].is_null())
+        .map(|q| alarm_metric(format!("{id}.{}", s(&q["Id"])), &q["MetricStat"]["Metric"]))
+        .collect()
+}
+
+/// The dashboard's body: the JSON of its `!Sub`, `${...}` left as written.
+fn dashboard(t: &Value) -> serde_json::Value {
+    let props = &t["Resources"]["Dashboard"]["Properties"];
+    assert_eq!(
+        s(&t["Resources"]["Dashboard"]["Type"]),
+        "AWS::CloudWatch::Dashboard"
+    );
+    let body = s(call(&props["DashboardBody"], "Sub").expect("the body is a !Sub string"));
+    serde_json::from_str(&body).expect("the dashboard body is JSON")
+}
+
+fn widgets(d: &serde_json::Value) -> &[serde_json::Value] {
+    d["widgets"].as_array().expect("a widgets array")
+}
+
+/// A widget row `["Namespace", "Name", "Key", "value", ..., {options}]`, or
+/// a search `[{"expression": "SEARCH('{Namespace,Key,...} MetricName=\"Name\"
+/// Key=\"value\"', ...)"}]`.
+fn dashboard_metric(at: String, row: &serde_json::Value) -> MetricRead {
+    let row = row.as_array().expect("a metric row is an array");
+    if let Some(expression) = row.first().and_then(|r| r["expression"].as_str()) {
+        return search_metric(at, expression);
+    }
+    let parts: Vec<&str> = row
+        .iter()
+        .take_while(|p| p.is_string())
+        .map(|p| p.as_str().expect("a string"))
+        .collect();
+    assert!(
+        parts.len() >= 2 && parts.len().is_multiple_of(2) && !parts.contains(&"."),
+        "{at}: a row spelled out in full, namespace, name and dimension pairs: {row:?}"
+    );
+    MetricRead {
+        at,
+        namespace: parts[0].to_string(),
+        name: parts[1].to_string(),
+        dimensions: parts[2..]
+            .chunks(2)
+            .map(|kv| (kv[0].to_string(), Some(kv[1].to_string())))
+            .collect(),
+    }
+}
+
+fn search_metric(at: String, expression: &str) -> MetricRead {
+    let (query, _) = expression
+        .strip_prefix("SEARCH('")
+        .and_then(|e| e.split_once('\''))
+        .unwrap_or_else(|| panic!("{at}: only SEARCH expressions: {expression}"));
+    let (schema, terms) = query
+        .strip_prefix('{')
+        .and_then(|q| q.split_once('}'))
+        .unwrap_or_else(|| panic!("{at}: a search with a schema: {query}"));
+    let mut schema = schema.split(',').map(str::trim);
+    let namespace = schema.next().expect("the schema's namespace").to_string();
+    let mut dimensions: Vec<(String, Option<String>)> =
+        schema.map(|k| (k.to_string(), None)).collect();
+    let mut name = None;
+    for term in terms.split_whitespace() {
+        let (key, value) = term
+            .split_once('=')
+            .unwrap_or_else(|| panic!("{at}: a search term Key=\"value\": {term}"));
+        let value = value.trim_matches('"');
+        if key == "MetricName" {
+            name = Some(value.to_string());
+        } else {
+            let slot = dimensions
+                .iter_mut()
+                .find(|(k, _)| k == key)
+                .unwrap_or_else(|| panic!("{at}: {key} is not in the search's schema"));
+            slot.1 = Some(value.to_string());
+        }
+    }
+    let name = name.unwrap_or_else(|| panic!("{at}: a search names its metric"));
+    MetricRead {
+        at,
+        namespace,
+        name,
+        dimensions,
+    }
+}
+
+/// What every metric widget of the dashboard graphs.
+fn dashboard_metrics(d: &serde_json::Value) -> Vec<MetricRead> {
+    let mut out = Vec::new();
+    for w in widgets(d).iter().filter(|w| w["type"] == "metric") {
+        let title = w["properties"]["title"].as_str().expect("a titled widget");
+        for row in w["properties"]["metrics"]
+            .as_array()
+            .expect("a widget's metrics")
+        {
+            out.push(dashboard_metric(title.to_string(), row));
+        }
+    }
+    out
+}
+
+/// Every metric the template's alarms and dashboard read.
+fn every_metric_read(t: &Value) -> Vec<MetricRead> {
+    let mut all: Vec<MetricRead> = alarms(t)
+        .iter()
+        .flat_map(|(id, a)| alarm_metrics(id, a))
+        .collect();
+    all.extend(dashboard_metrics(&dashboard(t)));
+    all
+}
+
+/// The `Function` dimension's values: the functions' binaries (`generate`,
+/// `worker`, …), which is what `shared::metrics::emit` is given.
+fn function_short_names(t: &Value) -> BTreeSet<String> {
+    functions(t)
+        .iter()
+        .map(|(_, f)| s(&f["Metadata"]["BuildProperties"]["Binary"]))
+        .collect()
+}
+
+/// Whether `value` is one the functions can emit for dimension `key`.
+fn plausible(key: &str, value: &str, short_names: &BTreeSet<String>) -> bool {
+    use shared::domain::{FailureCode, JobStatus, Mode};
+    match key {
+        "Function" => short_names.contains(value),
+        "Mode" => Mode::parse(value).is_some(),
+        "Status" => JobStatus::ALL
+            .iter()
+            .any(|st| st.is_terminal() && st.as_str() == value),
+        "FailureCode" => FailureCode::ALL.iter().any(|c| c.as_str() == value),
+        "Reason" => shared::metrics::Refusal::ALL
+            .iter()
+            .any(|r| r.as_str() == value),
+        "HttpStatus" => value
+            .parse::<u16>()
+            .is_ok_and(|code| code == 0 || (100..600).contains(&code)),
+        other => panic!("no plausible values known for dimension {other}"),
+    }
+}
+
+/// Issue 22: an alarm or a graph on a metric nobody emits is silent for
+/// ever. Each one in namespace ImageSaaS names a metric of the catalog, by
+/// one of its dimension sets, with values the functions emit; and the
+/// dashboard graphs every metric of the catalog.
+#[test]
+fn every_imagesaas_metric_of_an_alarm_or_the_dashboard_is_one_the_functions_emit() {
+    let t = template();
+    let short_names = function_short_names(&t);
+    let all = every_metric_read(&t);
+    let ours: Vec<&MetricRead> = all
+        .iter()
+        .filter(|m| m.namespace == shared::metrics::NAMESPACE)
+        .collect();
+    assert!(ours.len() > 30, "{} ImageSaaS metrics read", ours.len());
+    for m in &ours {
+        let known = shared::metrics::metric(&m.name)
+            .unwrap_or_else(|| panic!("{}: {} is not in the catalog", m.at, m.name));
+        let sets: Vec<BTreeSet<&str>> = known
+            .dimensions
+            .iter()
+            .chain(known.optional_dimensions)
+            .map(|set| set.iter().copied().collect())
+            .collect();
+        assert!(
+            sets.contains(&m.keys()),
+            "{}: {} by {:?} is none of its dimension sets {sets:?}",
+            m.at,
+            m.name,
+            m.keys()
+        );
+        for (key, value) in &m.dimensions {
+            if let Some(value) = value {
+                assert!(
+                    plausible(key, value, &short_names),
+                    "{}: {} {key}={value} is never emitted",
+                    m.at,
+                    m.name
+                );
+            }
+        }
+    }
+    let on_dashboard: BTreeSet<&str> = dashboard_metrics(&dashboard(&t))
+        .into_iter()
+        .filter(|m| m.namespace == shared::metrics::NAMESPACE)
+        .map(|m| {
+            shared::metrics::metric(&m.name)
+                .expect("checked above")
+                .name
+        })
+        .collect();
+    for m in shared::metrics::CATALOG {
+        assert!(
+            on_dashboard.contains(m.name),
+            "{} is not on the dashboard",
+            m.name
+        );
+    }
+}
+
+/// `AlarmTopicArn` (empty by default) is the one place alarms notify: every
+/// alarm sends ALARM and OK to it when it is set, and to nobody otherwise.
+#[test]
+fn every_alarm_notifies_the_alarm_topic_when_one_is_given_and_nobody_by_default() {
+    let t = template();
+    let p = &t["Parameters"]["AlarmTopicArn"];
+    assert_eq!(s(&p["Type"]), "String");
+    assert_eq!(s(&p["Default"]), "", "no topic by default");
+    let cond = &t["Conditions"]["HasAlarmTopic"];
+    let equals = seq(call(&seq(call(cond, "Not").expect("Not"))[0], "Equals").expect("Equals"));
+    assert_eq!(ref_to(&equals[0]).as_deref(), Some("AlarmTopicArn"));
+    assert_eq!(s(&equals[1]), "");
+
+    let all = alarms(&t);
+    assert_eq!(
+        all.len(),
+        9,
+        "{:?}",
+        all.iter().map(|(id, _)| id).collect::<Vec<_>>()
+    );
+    for (id, alarm) in &all {
+        for actions in ["AlarmActions", "OKActions"] {
+            let value = &alarm["Properties"][actions];
+            let args =
+                seq(call(value, "If").unwrap_or_else(|| panic!("{id}.{actions}: {value:?}")));
+            assert_eq!(s(&args[0]), "HasAlarmTopic", "{id}.{actions}");
+            let topics: Vec<Option<String>> = seq(&args[1]).iter().map(ref_to).collect();
+            assert_eq!(
+                topics,
+                [Some("AlarmTopicArn".to_string())],
+                "{id}.{actions}"
+            );
+            assert_eq!(
+                ref_to(&args[2]).as_deref(),
+                Some("AWS::NoValue"),
+                "{id}.{actions}"
+            );
+        }
+        assert_eq!(
+            s(&alarm["Properties"]["TreatMissingData"]),
+            "notBreaching",
+            "{id}: no data is no trouble"
+        );
+    }
+}
+
+/// GitHub's anchor of a Markdown heading.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// An on-call engineer reads the alarm, then its runbook section: each
+/// description links a heading that `docs/OPERATIONS.md` has.
+#[test]
+fn every_alarm_says_what_it_means_and_links_its_section_of_the_runbook() {
+    let t = template();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/OPERATIONS.md");
+    let runbook = std::fs::read_to_string(path).expect("docs/OPERATIONS.md");
+    let mut anchors = BTreeSet::new();
+    let mut in_code = false;
+    for line in runbook.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        } else if !in_code && line.starts_with('#') {
+            anchors.insert(anchor(line.trim_start_matches('#')));
+        }
+    }
+    let mut names = BTreeSet::new();
+    for (id, alarm) in alarms(&t) {
+        let props = &alarm["Properties"];
+        let description = s(&props["AlarmDescription"]);
+        let (_, link) = description
+            .split_once("docs/OPERATIONS.md#")
+            .unwrap_or_else(|| panic!("{id} links no runbook section: {description}"));
+        let link: String = link
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || matches!(c, '-' | '_'))
+            .collect();
+        assert!(
+            anchors.contains(&link),
+            "{id}: no section #{link} in docs/OPERATIONS.md"
+        );
+        assert!(
+            description.len() > 100 && description.len() <= 1024,
+            "{id}: {description}"
+        );
+        let name =
+            s(call(&props["AlarmName"], "Sub").unwrap_or_else(|| panic!("{id}: a named alarm")));
+        assert!(name.starts_with("${AWS::StackName}-"), "{id}: {name}");
+        assert!(names.insert(name.clone()), "{id}: {name} twice");
+    }
+}
+
+/// CloudWatch refuses an alarm on metric math that reads more than 10
+/// metrics or has more than 10 expressions, or whose metrics differ in
+/// period; exactly one query is what the alarm watches, and every id an
+/// expression names is defined.
+#[test]
+fn alarms_on_metric_math_stay_within_cloudwatchs_limits() {
+    let t = template();
+    let mut math = 0;
+    for (id, alarm) in alarms(&t) {
+        let Some(queries) = alarm["Properties"]["Metrics"].as_sequence() else {
+            continue;
+        };
+        math += 1;
+        let stats: Vec<&Value> = queries
+            .iter()
+            .filter(|q| !q["MetricStat"].is_null())
+            .collect();
+        let expressions: Vec<String> = queries
+            .iter()
+            .filter(|q| !q["Expression"].is_null())
+            .map(|q| s(&q["Expression"]))
+            .collect();
+        assert!(stats.len() <= 10 && expressions.len() <= 10, "{id}");
+        assert_eq!(stats.len() + expressions.len(), queries.len(), "{id}");
+        let watched: Vec<String> = queries
+            .iter()
+            .filter(|q| s(&q["ReturnData"]) == "true")
+            .map(|q| s(&q["Id"]))
+            .collect();
+        assert_eq!(watched.len(), 1, "{id} watches one query: {watched:?}");
+        let periods: BTreeSet<String> = stats
+            .iter()
+            .map(|q| s(&q["MetricStat"]["Period"]))
+            .collect();
+        assert_eq!(periods.len(), 1, "{id}: one period, {periods:?}");
+        let ids: BTreeSet<String> = queries.iter().map(|q| s(&q["Id"])).collect();
+        let mut used = BTreeSet::new();
+        for e in &expressions {
+            // Ids start with a lowercase letter; functions and AND are upper case.
+            for word in e.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if word.starts_with(|c: char| c.is_ascii_lowercase()) {
+                    assert!(
+                        ids.contains(word),
+                        "{id}: {word} is not a query of the alarm"
+                    );
+                    used.insert(word.to_string());
+                }
+            }
+        }
+        for q in &stats {
+            assert!(
+                used.contains(&s(&q["Id"])),
+                "{id}: {} is read and never used",
+                s(&q["Id"])
+            );
+        }
+    }
+    assert_eq!(math, 4, "the failure rate and the three error-rate alarms");
+}
+
+/// The template's resources of `kind`, by logical id.
+fn resources_of(t: &Value, kind: &str) -> BTreeSet<String> {
+    t["Resources"]
+        .as_mapping()
+        .expect("a Resources map")
+        .iter()
+        .filter(|(_, r)| s(&r["Type"]) == kind)
+        .map(|(id, _)| s(id))
+        .collect()
+}
+
+/// The resource a `${X}` / `${X.Attr}` value names, with the attribute.
+fn named_resource(value: &str) -> Option<(&str, Option<&str>)> {
+    let inner = value.strip_prefix("${")?.strip_suffix('}')?;
+    Some(match inner.split_once('.') {
+        Some((id, attribute)) => (id, Some(attribute)),
+        None => (inner, None),
+    })
+}
+
+/// Function, queue and API metrics name this stack's resources, never a
+/// name typed by hand: a renamed resource fails here, not in production.
+#[test]
+fn every_aws_metric_names_a_resource_of_the_template() {
+    let t = template();
+    let functions = resources_of(&t, "AWS::Serverless::Function");
+    let queues = resources_of(&t, "AWS::SQS::Queue");
+    let apis = resources_of(&t, "AWS::Serverless::HttpApi");
+    let mut seen = BTreeSet::new();
+    for m in every_metric_read(&t) {
+        let (key, targets, attribute) = match m.namespace.as_str() {
+            "AWS/Lambda" => ("FunctionName", &functions, None),
+            "AWS/SQS" => ("QueueName", &queues, Some("QueueName")),
+            "AWS/ApiGateway" => ("ApiId", &apis, None),
+            ns if ns == shared::metrics::NAMESPACE => continue,
+            other => panic!("{}: namespace {other}", m.at),
+        };
+        assert_eq!(m.keys(), BTreeSet::from([key]), "{}: {}", m.at, m.name);
+        let value = m
+            .value(key)
+            .unwrap_or_else(|| panic!("{}: {key} is open", m.at));
+        let (id, attr) = named_resource(value)
+            .unwrap_or_else(|| panic!("{}: {key} {value} is not a resource of the template", m.at));
+        assert!(
+            targets.contains(id),
+            "{}: {key} {value}: no such resource",
+            m.at
+        );
+        assert_eq!(attr, attribute, "{}: {key} {value}", m.at);
+        seen.insert(m.namespace.clone());
+    }
+    assert_eq!(seen.len(), 3, "{seen:?}");
+}
+
+/// What `metric` of AWS/Lambda is read for, by function logical id.
+fn lambda_functions(metrics: &[MetricRead], metric: &str) -> BTreeSet<String> {
+    metrics
+        .iter()
+        .filter(|m| m.namespace == "AWS/Lambda" && m.name == metric)
+        .filter_map(|m| m.value("FunctionName").and_then(named_resource))
+        .map(|(id, _)| id.to_string())
+        .collect()
+}
+
+/// No function is out of sight: each has its errors, throttles and
+/// duration on the dashboard, and its error rate under exactly one alarm
+/// that reads both its errors and its invocations.
+#[test]
+fn every_function_is_on_the_dashboard_and_under_one_error_rate_alarm() {
+    let t = template();
+    let all = resources_of(&t, "AWS::Serverless::Function");
+    assert_eq!(all.len(), 11);
+    let graphed = dashboard_metrics(&dashboard(&t));
+    for metric in ["Errors", "Throttles", "Duration"] {
+        assert_eq!(
+            lambda_functions(&graphed, metric),
+            all,
+            "the dashboard's {metric}"
+        );
+    }
+    let mut alarmed = BTreeSet::new();
+    for (id, alarm) in alarms(&t) {
+        let read = alarm_metrics(&id, alarm);
+        let errors = lambda_functions(&read, "Errors");
+        assert_eq!(
+            errors,
+            lambda_functions(&read, "Invocations"),
+            "{id}: errors and invocations"
+        );
+        for f in errors {
+            assert!(alarmed.insert(f.clone()), "{f} is under two alarms");
+        }
+    }
+    assert_eq!(alarmed, all, "every function's error rate is alarmed");
+}
+
+/// The dashboard lists every alarm, and graphs the depth and age of the
+/// two work queues and the depth of both dead-letter queues, all in the
+/// stack's region.
+#[test]
+fn the_dashboard_lists_every_alarm_and_shows_the_queues() {
+    let t = template();
+    let d = dashboard(&t);
+    let listed: BTreeSet<String> = widgets(&d)
+        .iter()
+        .filter(|w| w["type"] == "alarm")
+        .flat_map(|w| w["properties"]["alarms"].as_array().expect("alarm ARNs"))
+        .map(|a| {
+            let a = a.as_str().expect("an ARN");
+            let (id, attribute) = named_resource(a).unwrap_or_else(|| panic!("{a}"));
+            assert_eq!(attribute, Some("Arn"), "{a}");
+            id.to_string()
+        })
+        .collect();
+    let all: BTreeSet<String> = alarms(&t).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(listed, all);
+
+    for w in widgets(&d).iter().filter(|w| w["type"] == "metric") {
+        assert_eq!(w["properties"]["region"], "${AWS::Region}", "{w}");
+    }
+    let graphed = dashboard_metrics(&d);
+    let queues_of = |metric: &str| -> BTreeSet<String> {
+        graphed
+            .iter()
+            .filter(|m| m.namespace == "AWS/SQS" && m.name == metric)
+            .filter_map(|m| m.value("QueueName").and_then(named_resource))
+            .map(|(id, _)| id.to_string())
+            .collect()
+    };
+    assert!(
+        queues_of("ApproximateNumberOfMessagesVisible").is_superset(&set(&[
+            "JobsQueue",
+            "DeliveryQueue",
+            "JobsDeadLetterQueue",
+            "DeliveryDeadLetterQueue"
+        ]))
+    );
+    assert!(
+        queues_of("ApproximateAgeOfOldestMessage")
+            .is_superset(&set(&["JobsQueue", "DeliveryQueue"]))
+    );
+}
