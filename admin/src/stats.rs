@@ -128,11 +128,7 @@ fn job_row(item: &Item) -> Result<JobRow, ItemError> {
 fn attempt_row(item: &Item) -> Result<AttemptRow, ItemError> {
     Ok(AttemptRow {
         at: item.time("at")?,
-        delivered: item.parsed("status", |s| match s {
-            "delivered" => Some(true),
-            "failed" => Some(false),
-            _ => None,
-        })?,
+        delivered: item.parsed("status", shared::store::attempt_delivered)?,
     })
 }
 

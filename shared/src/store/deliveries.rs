@@ -542,17 +542,22 @@ fn failed_item(
         .map_err(build_err)
 }
 
+/// An attempt item's `status`: `delivered` (true) or `failed` (false).
+pub fn attempt_delivered(status: &str) -> Option<bool> {
+    match status {
+        "delivered" => Some(true),
+        "failed" => Some(false),
+        _ => None,
+    }
+}
+
 fn attempt_from_item(item: &Item) -> Result<DeliveryAttempt, StoreError> {
     Ok(DeliveryAttempt {
         event_id: item.str("eventId")?.to_string(),
         attempt: item.num("attempt")?,
         url: item.str("url")?.to_string(),
         at: item.time("at")?,
-        delivered: item.parsed("status", |s| match s {
-            "delivered" => Some(true),
-            "failed" => Some(false),
-            _ => None,
-        })?,
+        delivered: item.parsed("status", attempt_delivered)?,
         http_status: item.opt_num("httpStatus")?,
         error: item.opt_str("error")?.map(str::to_string),
         duration_ms: item.num("durationMs")?,

@@ -51,7 +51,7 @@ pub use api_keys::{
 };
 pub use deliveries::{
     Claim, Claimed, DELIVERY_TTL_SECS, DeliveryAttempt, EventState, FailedEvent,
-    MAX_LISTED_ATTEMPTS, WebhookHold,
+    MAX_LISTED_ATTEMPTS, WebhookHold, attempt_delivered,
 };
 pub use idempotency::{IDEMPOTENCY_TTL_SECS, IdempotencyRecord};
 pub use items::{Item, ItemError};
