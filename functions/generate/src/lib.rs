@@ -14,7 +14,7 @@ use shared::domain::usage;
 use shared::domain::{Job, SubmitRequest};
 use shared::metrics::{self, Event, Refusal, Subject};
 use shared::queue::JobMessage;
-use shared::store::{NewJob, StoreError, SubmitOutcome};
+use shared::store::{IdempotencyRecord, NewJob, StoreError, SubmitOutcome};
 use shared::time::{self, Timestamp};
 use shared::views::JobView;
 use shared::{ApiError, App, ids};
@@ -143,7 +143,7 @@ async fn waited(app: &App, accepted: Accepted, seconds: u32) -> Result<ApiRespon
 /// What the submit transaction's retries came to.
 enum Admission {
     Created,
-    /// A concurrent first request with the same key made the job.
+    /// The key's first request made the job: this is its answer.
     Replayed(Box<Accepted>),
 }
 
@@ -160,13 +160,30 @@ async fn submit(
         require_webhook_secret(app, caller).await?;
     }
     let fingerprint = request.fingerprint();
-    if let Some(key) = idempotency_key
-        && let Some(replayed) = Box::pin(replay(app, caller, key, &fingerprint, now)).await?
-    {
-        return Ok(replayed);
-    }
     let job_id = ids::new_id();
-    store_data_inputs(app, &caller.tenant_id, &job_id, &request).await?;
+    // A key's record is read beside the submit's first write, never before
+    // it, so that a first submit with a key takes the round trips of one
+    // without (two). That write is the upload of the `data:` inputs if there
+    // are any (a replay then leaves its copies to expire unnamed, as a
+    // refused submit does), else the transaction, in `admit`.
+    let key_read_beside_transaction = match idempotency_key {
+        Some(key) if has_data_inputs(&request) => {
+            let (record, stored) = tokio::join!(
+                live_record(app, caller, key, now),
+                store_data_inputs(app, &caller.tenant_id, &job_id, &request)
+            );
+            if let Some(record) = record? {
+                return Box::pin(replay(app, caller, record, &fingerprint, now)).await;
+            }
+            stored?;
+            false
+        }
+        Some(_) => true,
+        None => {
+            store_data_inputs(app, &caller.tenant_id, &job_id, &request).await?;
+            false
+        }
+    };
     let job = Job::queued(
         job_id,
         caller.tenant_id.clone(),
@@ -182,10 +199,25 @@ async fn submit(
     };
     // Boxed, as each of the requests it makes is a large future: inline,
     // the submit's would be past clippy's `large_futures` limit.
-    match Box::pin(admit(app, caller, &mut new, now)).await? {
+    match Box::pin(admit(
+        app,
+        caller,
+        &mut new,
+        now,
+        key_read_beside_transaction,
+    ))
+    .await?
+    {
         Admission::Created => Box::pin(queue(app, &new)).await,
         Admission::Replayed(replayed) => Ok(*replayed),
     }
+}
+
+fn has_data_inputs(request: &SubmitRequest) -> bool {
+    request
+        .inputs
+        .iter()
+        .any(|input| matches!(input, InputImage::Data { .. }))
 }
 
 /// Stores the request's `data:` input images where the job will name them
@@ -222,63 +254,110 @@ async fn store_data_inputs(
 
 /// Runs the submit transaction until it decides: created, replayed, or
 /// refused. Stale limits are refreshed and tried again, conflicts backed
-/// off, both at most `MAX_ATTEMPTS` times in all.
+/// off, both at most `MAX_ATTEMPTS` times in all. With `read_key`, the
+/// idempotency key's record is read beside the first attempt: a retry of
+/// an admitted submit is then answered with its job, also when the limits
+/// would refuse a new one now.
 async fn admit(
     app: &App,
     caller: &mut Caller,
     new: &mut NewJob<'_>,
     now: Timestamp,
+    read_key: bool,
 ) -> Result<Admission, ApiError> {
+    let mut record = None;
     for attempt in 1..=MAX_ATTEMPTS {
-        match create(app, new).await? {
+        let outcome = match new.idempotency {
+            Some((key, _)) if read_key && attempt == 1 => {
+                let (outcome, read) =
+                    tokio::join!(create(app, new), live_record(app, caller, key, now));
+                // Read after the transaction landed, the record may be this
+                // submit's own: it is only used when the job was not created.
+                record = read?;
+                outcome?
+            }
+            _ => create(app, new).await?,
+        };
+        let (reason, refusal) = match outcome {
             SubmitOutcome::Created => return Ok(Admission::Created),
             SubmitOutcome::IdempotencyKeyTaken => {
                 let (key, fingerprint) = new.idempotency.unwrap_or_default();
-                if let Some(replayed) = Box::pin(replay(app, caller, key, fingerprint, now)).await?
-                {
+                // The record read beside may predate the holder's write.
+                let holder = match record.take() {
+                    Some(record) => Some(record),
+                    None => live_record(app, caller, key, now).await?,
+                };
+                if let Some(holder) = holder {
+                    let replayed = Box::pin(replay(app, caller, holder, fingerprint, now)).await?;
                     return Ok(Admission::Replayed(Box::new(replayed)));
                 }
+                // Taken back (or expired) since: the key is free again.
+                continue;
             }
             SubmitOutcome::LimitsChanged(limits) => {
                 app.auth.update_limits(&caller.tenant_id, limits);
                 caller.limits = limits;
                 new.limits = limits;
+                continue;
             }
-            SubmitOutcome::RateLimited => {
-                refused(caller, Refusal::Rpm);
-                return Err(ApiError::RateLimited {
+            SubmitOutcome::Conflict => {
+                tokio::time::sleep(backoff(attempt)).await;
+                continue;
+            }
+            SubmitOutcome::TenantGone => return Err(ApiError::InvalidApiKey("Invalid API key")),
+            SubmitOutcome::RateLimited => (
+                Refusal::Rpm,
+                ApiError::RateLimited {
                     message: format!(
                         "Rate limit exceeded: at most {} submits per minute for this tenant",
                         caller.limits.rpm
                     ),
                     retry_after_secs: seconds_to_next_minute(now),
-                });
-            }
+                },
+            ),
             SubmitOutcome::QuotaExceeded { used } => {
-                refused(caller, Refusal::Quota);
-                return Err(quota_exceeded(caller, new.job, used, now));
+                (Refusal::Quota, quota_exceeded(caller, new.job, used, now))
             }
-            SubmitOutcome::ConcurrencyLimited => {
-                refused(caller, Refusal::Concurrency);
-                return Err(ApiError::RateLimited {
+            SubmitOutcome::ConcurrencyLimited => (
+                Refusal::Concurrency,
+                ApiError::RateLimited {
                     message: format!(
                         "Concurrency limit exceeded: at most {} jobs may be queued or running at once for this tenant",
                         caller.limits.max_concurrency
                     ),
                     retry_after_secs: CONCURRENCY_RETRY_AFTER_SECS,
-                });
-            }
-            SubmitOutcome::TenantGone => return Err(ApiError::InvalidApiKey("Invalid API key")),
-            SubmitOutcome::Conflict => tokio::time::sleep(backoff(attempt)).await,
-        }
+                },
+            ),
+        };
+        return refuse_unless_replayed(app, caller, new, record, reason, refusal, now).await;
     }
     // Its own submits at once, more than the counters' conflicts let
     // through: a concurrency refusal in the metrics.
-    refused(caller, Refusal::Concurrency);
-    Err(ApiError::RateLimited {
+    let refusal = ApiError::RateLimited {
         message: "Too many simultaneous submits for this tenant; retry shortly".into(),
         retry_after_secs: 1,
-    })
+    };
+    refuse_unless_replayed(app, caller, new, record, Refusal::Concurrency, refusal, now).await
+}
+
+/// A refusal by the limits, unless the key's record says this is a retry
+/// of a submit they admitted: then its answer. Counted in the metrics only
+/// when it is the answer.
+async fn refuse_unless_replayed(
+    app: &App,
+    caller: &Caller,
+    new: &NewJob<'_>,
+    record: Option<IdempotencyRecord>,
+    reason: Refusal,
+    refusal: ApiError,
+    now: Timestamp,
+) -> Result<Admission, ApiError> {
+    if let (Some(record), Some((_, fingerprint))) = (record, new.idempotency) {
+        let replayed = Box::pin(replay(app, caller, record, fingerprint, now)).await?;
+        return Ok(Admission::Replayed(Box::new(replayed)));
+    }
+    refused(caller, reason);
+    Err(refusal)
 }
 
 /// One submit transaction. Without a definite answer (a timeout) it may
@@ -364,23 +443,27 @@ fn taken_back(cause: shared::error::Internal, undone: Result<bool, StoreError>) 
     }
 }
 
-/// The answer to a repeated key: the original job if the body is the same,
-/// 422 if not; `None` if the key is unused (or its record expired). The
-/// job and the rate window (for the headers) are read side by side: a
-/// replay costs two round trips, not three.
-async fn replay(
+/// The key's record, if it exists and has not expired (TTL deletion lags).
+async fn live_record(
     app: &App,
     caller: &Caller,
     key: &str,
+    now: Timestamp,
+) -> Result<Option<IdempotencyRecord>, ApiError> {
+    let record = app.store.get_idempotency(caller.scope(), key).await?;
+    Ok(record.filter(|record| record.expires_at >= now.timestamp()))
+}
+
+/// The answer to a repeated key: the original job if the body is the same,
+/// 422 if not. The job and the rate window (for the headers) are read side
+/// by side.
+async fn replay(
+    app: &App,
+    caller: &Caller,
+    record: IdempotencyRecord,
     fingerprint: &str,
     now: Timestamp,
-) -> Result<Option<Accepted>, ApiError> {
-    let Some(record) = app.store.get_idempotency(caller.scope(), key).await? else {
-        return Ok(None);
-    };
-    if record.expires_at < now.timestamp() {
-        return Ok(None);
-    }
+) -> Result<Accepted, ApiError> {
     if record.fingerprint != fingerprint {
         return Err(ApiError::IdempotencyKeyReused);
     }
@@ -397,7 +480,7 @@ async fn replay(
         &serde_json::json!({ "jobId": job.id, "status": job.status }),
     );
     response.set_header("idempotent-replayed", "true");
-    Ok(Some(Accepted {
+    Ok(Accepted {
         response,
         known: Known {
             window_used: window_used.ok(),
@@ -405,7 +488,7 @@ async fn replay(
         },
         job,
         replayed: true,
-    }))
+    })
 }
 
 /// A job's own `webhookUrl` is signed with the tenant's secret, so a tenant
