@@ -56,7 +56,7 @@ test-clients: python-deps $(CLIENTS_VENV)/.installed
 
 # Benchmarks print figures and write them to BENCHMARKS.md; they assert nothing.
 # Each builds what all of them need, once (see bench-build).
-bench: bench-coldstart bench-worker bench-cost bench-webhooks bench-waiting bench-load bench-convert bench-sizes
+bench: bench-coldstart bench-worker bench-cost bench-webhooks bench-waiting bench-load bench-convert bench-sizes bench-build-timings
 
 # Every release binary of the benchmarks in one cargo run, so that their
 # thin-LTO links (most of the build) overlap on all cores. One run is also
@@ -99,6 +99,13 @@ bench-load: python-deps bench-build
 # if present (not built here: about 8 minutes cold).
 bench-sizes: bench-build
 	$(PYTHON) bench/lambda_sizes.py --write-benchmarks $(FUNCTIONS)
+
+# A cold `cargo build --release -p worker --timings` in its own target dir
+# (target/timings, deleted first; target/release is not touched): the build
+# time of each crate added since 1.0, from cargo's report. Several minutes.
+.PHONY: bench-build-timings
+bench-build-timings:
+	$(PYTHON) bench/build_timings.py
 
 # ---- Lambda artifacts (arm64) and the SAM template, without Docker.
 VENV := .venv-lambda
