@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod meter;
+pub mod scale;
 pub mod wrk;
 
 use std::time::Duration;

@@ -122,7 +122,41 @@ pub fn write_units(bytes: u64) -> f64 {
 #[derive(Clone, Debug)]
 pub struct TableShape {
     pub key: Vec<String>,
-    indexes: Vec<Vec<String>>,
+    indexes: Vec<IndexShape>,
+}
+
+/// One global secondary index: its name and key attributes (partition key
+/// first).
+#[derive(Clone, Debug)]
+struct IndexShape {
+    name: String,
+    key: Vec<String>,
+}
+
+/// What one table write costs, item by item: the table's own write and
+/// each index partition it writes to (where the per-partition throughput
+/// limits apply).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WriteCost {
+    pub table: f64,
+    pub indexes: Vec<IndexWrite>,
+}
+
+impl WriteCost {
+    pub fn total(&self) -> f64 {
+        self.table + self.indexes.iter().map(|i| i.units).sum::<f64>()
+    }
+}
+
+/// Write units one table write costs in one partition of one index: a
+/// moved entry is a delete in the old partition and a put in the new one,
+/// two of these.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexWrite {
+    pub index: String,
+    /// The value of the index's partition key attribute.
+    pub partition: String,
+    pub units: f64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,7 +181,10 @@ impl TableShape {
                 let all = index.projection().and_then(|p| p.projection_type())
                     == Some(&ProjectionType::All);
                 if all {
-                    Ok(names(index.key_schema()))
+                    Ok(IndexShape {
+                        name: index.index_name().to_string(),
+                        key: names(index.key_schema()),
+                    })
                 } else {
                     Err(ShapeError::PartialProjection(
                         index.index_name().to_string(),
@@ -180,34 +217,60 @@ impl TableShape {
         after: Option<&Item>,
         transactional: bool,
     ) -> f64 {
+        self.write_detail(before, after, transactional).total()
+    }
+
+    /// `write_cost`, told item by item: the table's write and each index
+    /// partition's.
+    pub fn write_detail(
+        &self,
+        before: Option<&Item>,
+        after: Option<&Item>,
+        transactional: bool,
+    ) -> WriteCost {
         let size = |item: Option<&Item>| item.map_or(0, item_size);
         let table = write_units(size(before).max(size(after)));
-        let table = if transactional { 2.0 * table } else { table };
-        table
-            + self
+        WriteCost {
+            table: if transactional { 2.0 * table } else { table },
+            indexes: self
                 .indexes
                 .iter()
-                .map(|index| index_write_units(index, before, after))
-                .sum::<f64>()
+                .flat_map(|index| index_writes(index, before, after))
+                .collect(),
+        }
     }
 }
 
-/// The index writes one table write causes.
-fn index_write_units(index: &[String], before: Option<&Item>, after: Option<&Item>) -> f64 {
+/// The index writes one table write causes, by the partition each lands in.
+fn index_writes(
+    index: &IndexShape,
+    before: Option<&Item>,
+    after: Option<&Item>,
+) -> Vec<IndexWrite> {
     fn entry_key<'i>(index: &[String], item: Option<&'i Item>) -> Option<Vec<&'i AttributeValue>> {
         let item = item?;
         index.iter().map(|attr| item.get(attr)).collect()
     }
     let size = |item: Option<&Item>| item.map_or(0, item_size);
-    match (entry_key(index, before), entry_key(index, after)) {
-        (None, None) => 0.0,
-        (None, Some(_)) => write_units(size(after)),
-        (Some(_), None) => write_units(size(before)),
-        (Some(old), Some(new)) if old != new => {
-            write_units(size(before)) + write_units(size(after))
-        }
-        (Some(_), Some(_)) if before == after => 0.0,
-        (Some(_), Some(_)) => write_units(size(before).max(size(after))),
+    let write = |key: &[&AttributeValue], units: f64| IndexWrite {
+        index: index.name.clone(),
+        partition: key.first().map_or_else(String::new, |v| match v {
+            AttributeValue::S(s) => s.clone(),
+            AttributeValue::N(n) => n.clone(),
+            other => format!("{other:?}"),
+        }),
+        units,
+    };
+    match (entry_key(&index.key, before), entry_key(&index.key, after)) {
+        (None, None) => Vec::new(),
+        (None, Some(new)) => vec![write(&new, write_units(size(after)))],
+        (Some(old), None) => vec![write(&old, write_units(size(before)))],
+        (Some(old), Some(new)) if old != new => vec![
+            write(&old, write_units(size(before))),
+            write(&new, write_units(size(after))),
+        ],
+        (Some(_), Some(_)) if before == after => Vec::new(),
+        (Some(_), Some(new)) => vec![write(&new, write_units(size(before).max(size(after))))],
     }
 }
 
@@ -319,6 +382,33 @@ mod tests {
             shape().write_cost(Some(&queued), Some(&running), false),
             4.0
         );
+    }
+
+    #[test]
+    fn a_moved_entry_is_billed_in_both_status_partitions() {
+        let (queued, running) = (job(JobStatus::Queued), job(JobStatus::Running));
+        let detail = shape().write_detail(Some(&queued), Some(&running), true);
+        assert_eq!(detail.table, 2.0);
+        let partitions: Vec<(&str, &str)> = detail
+            .indexes
+            .iter()
+            .map(|w| (w.index.as_str(), w.partition.as_str()))
+            .collect();
+        assert_eq!(
+            partitions,
+            vec![
+                (schema::BY_TENANT, "TENANT#ctenant#test"),
+                (
+                    schema::BY_TENANT_STATUS,
+                    "TENANT#ctenant#test#STATUS#QUEUED"
+                ),
+                (
+                    schema::BY_TENANT_STATUS,
+                    "TENANT#ctenant#test#STATUS#RUNNING"
+                ),
+            ]
+        );
+        assert_eq!(detail.total(), 5.0);
     }
 
     #[test]

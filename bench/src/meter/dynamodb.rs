@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
-use super::capacity::{Consistency, Item, TableShape, Units, item_size, read_units};
+use super::capacity::{Consistency, Item, TableShape, Units, WriteCost, item_size, read_units};
 
 /// One item a write request touches: the table, its key, and whether the
 /// write is part of a transaction.
@@ -17,6 +17,20 @@ pub struct ItemRef {
     pub table: String,
     pub key: Item,
     pub transactional: bool,
+}
+
+/// What one request cost on one item (or, for a query, on one partition):
+/// the read units of what it returned, and the table and index writes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ItemCost {
+    /// The index a query read (`None`: the table).
+    pub index: Option<String>,
+    /// The item's partition key (a query's: its partition key condition).
+    pub pk: String,
+    /// The item's sort key; empty for a query.
+    pub sk: String,
+    pub read: f64,
+    pub write: WriteCost,
 }
 
 /// An item a write touched, as it was before and after the request.
@@ -114,6 +128,77 @@ pub fn units(
         }),
         _ => None,
     }
+}
+
+/// The units of `units`, item by item: which item each read and write
+/// landed on, and which index partitions each write reached. Empty for an
+/// operation these rules do not model.
+pub fn item_costs(
+    operation: &str,
+    request: &Value,
+    response: &Value,
+    written: &[Written],
+    shape: &TableShape,
+) -> Vec<ItemCost> {
+    let key_string = |item: &Item, name: &str| match item.get(name) {
+        Some(AttributeValue::S(s)) => s.clone(),
+        Some(AttributeValue::N(n)) => n.clone(),
+        _ => String::new(),
+    };
+    let (pk, sk) = (
+        shape.key.first().cloned().unwrap_or_default(),
+        shape.key.get(1).cloned().unwrap_or_default(),
+    );
+    match operation {
+        "GetItem" | "Query" | "Scan" => {
+            let Some(read) = units(operation, request, response, written, shape) else {
+                return Vec::new();
+            };
+            let (item_pk, item_sk) = match request.get("Key").and_then(item_from_wire) {
+                Some(key) => (key_string(&key, &pk), key_string(&key, &sk)),
+                None => (query_partition(request).unwrap_or_default(), String::new()),
+            };
+            vec![ItemCost {
+                index: request
+                    .get("IndexName")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                pk: item_pk,
+                sk: item_sk,
+                read: read.read,
+                write: WriteCost::default(),
+            }]
+        }
+        "PutItem" | "UpdateItem" | "DeleteItem" | "TransactWriteItems" => written
+            .iter()
+            .map(|w| ItemCost {
+                index: None,
+                pk: key_string(&w.item.key, &pk),
+                sk: key_string(&w.item.key, &sk),
+                read: 0.0,
+                write: shape.write_detail(
+                    w.before.as_ref(),
+                    w.after.as_ref(),
+                    w.item.transactional,
+                ),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The partition a query reads: the value its key condition's first
+/// clause (`name = :value`, the partition key's) compares with.
+fn query_partition(request: &Value) -> Option<String> {
+    let condition = request.get("KeyConditionExpression")?.as_str()?;
+    let first = condition.split(" AND ").next()?;
+    let placeholder = first.split('=').nth(1)?.trim();
+    request
+        .get("ExpressionAttributeValues")?
+        .get(placeholder)?
+        .get("S")?
+        .as_str()
+        .map(str::to_string)
 }
 
 /// An item in DynamoDB's JSON (`{"name": {"S": "…"}}`) as the SDK's type.

@@ -16,6 +16,7 @@
 
 pub mod capacity;
 pub mod dynamodb;
+pub mod items;
 pub mod prices;
 
 use std::sync::{Arc, Mutex};
@@ -35,7 +36,7 @@ use serde_json::Value;
 use shared::store::schema;
 
 use capacity::{Item, ShapeError, TableShape, Units};
-use dynamodb::{ItemRef, Written};
+use dynamodb::{ItemCost, ItemRef, Written};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Service {
@@ -60,6 +61,8 @@ pub struct Call {
     /// DynamoDB calls on a billing meter; `None` otherwise, or for an
     /// operation the billing rules do not model.
     pub units: Option<Units>,
+    /// `units`, item by item (empty when `units` is `None`).
+    pub items: Vec<ItemCost>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -174,9 +177,9 @@ impl Meter {
             .map_err(|e| ConnectorError::io(e.into()))?
             .into_bytes();
 
-        let units = match billing {
+        let (units, items) = match billing {
             Some(billing) => billing.units(&operation, &body).await,
-            None => None,
+            None => (None, Vec::new()),
         };
         *response.body_mut() = SdkBody::from(body);
         self.calls().push(Call {
@@ -186,6 +189,7 @@ impl Meter {
             finished: Instant::now(),
             request_bytes,
             units,
+            items,
         });
         Ok(response)
     }
@@ -213,6 +217,22 @@ pub fn waited(calls: &[Call]) -> Duration {
 /// overlap in time make one.
 pub fn round_trips(calls: &[Call]) -> usize {
     sequential_groups(calls).len()
+}
+
+/// The calls of each round trip, in order: the calls whose times overlap
+/// the trip's span.
+pub fn trips(calls: &[Call]) -> Vec<Vec<&Call>> {
+    sequential_groups(calls)
+        .iter()
+        .map(|(start, end)| {
+            let mut trip: Vec<&Call> = calls
+                .iter()
+                .filter(|c| c.started >= *start && c.finished <= *end)
+                .collect();
+            trip.sort_by_key(|c| c.started);
+            trip
+        })
+        .collect()
 }
 
 fn sequential_groups(calls: &[Call]) -> Vec<(Instant, Instant)> {
@@ -285,14 +305,17 @@ impl Probe {
 
 impl Billing<'_> {
     /// The request's units, from its response and the written items as
-    /// they are now. A failed probe read leaves the call unbilled (and
-    /// reported as such), never billed on a guess.
-    async fn units(self, operation: &str, response: &[u8]) -> Option<Units> {
-        let after = self.probe.read(&self.targets).await?;
+    /// they are now, in all and item by item. A failed probe read leaves
+    /// the call unbilled (and reported as such), never billed on a guess.
+    async fn units(self, operation: &str, response: &[u8]) -> (Option<Units>, Vec<ItemCost>) {
+        let (Some(after), Some(before)) = (self.probe.read(&self.targets).await, self.before)
+        else {
+            return (None, Vec::new());
+        };
         let written: Vec<Written> = self
             .targets
             .into_iter()
-            .zip(self.before?.into_iter().zip(after))
+            .zip(before.into_iter().zip(after))
             .map(|(item, (before, after))| Written {
                 item,
                 before,
@@ -300,12 +323,10 @@ impl Billing<'_> {
             })
             .collect();
         let response: Value = serde_json::from_slice(response).unwrap_or(Value::Null);
-        dynamodb::units(
-            operation,
-            &self.request,
-            &response,
-            &written,
-            &self.probe.shape,
+        let shape = &self.probe.shape;
+        (
+            dynamodb::units(operation, &self.request, &response, &written, shape),
+            dynamodb::item_costs(operation, &self.request, &response, &written, shape),
         )
     }
 }
@@ -403,6 +424,7 @@ mod tests {
             finished: origin + Duration::from_millis(to_ms),
             request_bytes: 0,
             units: None,
+            items: Vec::new(),
         }
     }
 

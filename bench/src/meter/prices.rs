@@ -129,6 +129,7 @@ mod tests {
             finished: std::time::Instant::now(),
             request_bytes,
             units,
+            items: Vec::new(),
         }
     }
 
