@@ -93,7 +93,8 @@ pub fn load_average() -> Option<f64> {
         .ok()
 }
 
-/// What machine the figures come from, for the report.
+/// What machine the figures come from and how busy it was (the load of
+/// the minute before the call: benchmarks call it once they have measured).
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -114,8 +115,13 @@ pub fn machine() -> String {
                 .and_then(|k| k.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
+    // The load is the shared machine's: other work on it slows timings.
+    let load = load_average().map_or_else(
+        || "load average unknown".to_string(),
+        |l| format!("1-minute load average {l:.2} over the run's last minute"),
+    );
     format!(
-        "{cores} cores ({cpu}), {mem_gib:.0} GiB RAM, {}",
+        "{cores} cores ({cpu}), {mem_gib:.0} GiB RAM, {}, {load}",
         std::env::consts::ARCH
     )
 }
