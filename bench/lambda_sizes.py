@@ -185,9 +185,8 @@ def section(names):
         stale = newest_source_change() > min(built)
         lines.append(
             f"arm64 (the Lambda artifacts, `target/lambda/<name>/bootstrap`): built by `make build-lambda` "
-            f"(`cargo lambda build --release --arm64`), last on {when(max(built))}. `make bench` does not "
-            "rebuild them: a cold arm64 build takes about 8 minutes on 2 cores, which the 15-minute "
-            "budget of `make bench` cannot hold next to the host build; it reports the artifacts present. "
+            f"(`cargo lambda build --release --arm64`, which `make bench-sizes` runs first: cargo rebuilds "
+            f"only what changed), last on {when(max(built))}. "
             + ("**They predate the latest change to shared/ or functions/**, so rerun `make build-lambda` "
                "then `make bench-sizes` for current figures. " if stale else
                "They are newer than every file of shared/ and functions/. ")
@@ -206,8 +205,8 @@ def section(names):
                 + ".")
     else:
         lines.append(
-            "arm64: **not built on this machine** (run `make build-lambda`, about 8 minutes cold, then "
-            "`make bench-sizes`); `make bench` does not build them, to stay within its 15-minute budget."
+            "arm64: **not built on this machine**: `make bench-sizes` builds them with `make build-lambda` "
+            "first; run the script alone only after it."
         )
     lines.append("")
     over = [n for n in names if host[n] and host[n][1] / MB >= TARGET_ZIPPED_MB]
