@@ -64,14 +64,17 @@ bench: bench-coldstart bench-worker bench-cost bench-webhooks bench-waiting benc
 # so the functions are built with the features those add to shared
 # dependencies (hyper's server, serde_json's alloc); building them alone as
 # well would compile the AWS SDK a second time, for binaries a few KB apart.
-BENCH_BINARIES := dev-server bench-coldstart bench-worker bench-cost bench-webhooks bench-waiting bench-load bench-convert
+BENCH_BINARIES := dev-server bench-coldstart bench-hello bench-worker bench-cost bench-webhooks bench-waiting bench-load bench-convert
 bench-build:
 	cargo build --release --quiet $(addprefix -p ,$(FUNCTIONS)) -p devstack -p bench $(addprefix --bin ,$(FUNCTIONS) $(BENCH_BINARIES))
 
 bench-worker: python-deps bench-build
 	cargo run --release --quiet -p bench --bin bench-worker
 
-bench-coldstart: python-deps bench-build
+# Beside the hello-world (bench-hello), under the benchmark's runtime API
+# and under aws-lambda-rie from the SAM CLI venv (spelled out: VENV is set
+# further down, after this rule is read).
+bench-coldstart: python-deps bench-build .venv-lambda/.installed
 	cargo run --release --quiet -p bench --bin bench-coldstart
 
 bench-cost: python-deps bench-build
