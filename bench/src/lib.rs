@@ -178,3 +178,22 @@ pub fn discard_metrics() {
     }
     shared::metrics::set_sink(std::sync::Arc::new(Discard));
 }
+
+/// Lambda's logging, as `shared::telemetry` sets it up there (a JSON line
+/// per event at `info`, the current span, no target, no time), into
+/// `writer`: its formatting is part of a handler's cost. `Err` if a
+/// subscriber was set already.
+pub fn lambda_logging<W>(writer: W) -> Result<(), BoxError>
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .json()
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .without_time()
+        .with_writer(writer)
+        .try_init()
+}

@@ -233,30 +233,22 @@ impl Template {
     /// a `!Ref` to a parameter resolved to the parameter's default, and an
     /// `!If [cond, !Ref P, …]` to P's.
     pub fn resource_field(&self, resource: &str, name: &str) -> Option<String> {
-        let resources = self.block(0, "Resources");
-        let start = resources
-            .iter()
-            .position(|l| l.trim_end() == format!("  {resource}:"))?;
-        let rest = &resources[start + 1..];
-        let end = rest
-            .iter()
-            .position(|l| {
-                l.starts_with("  ") && !l.starts_with("   ") && !l.trim().starts_with('#')
-            })
-            .unwrap_or(rest.len());
-        let value = Template::field(&rest[..end], name)?;
-        let parameter = value
-            .split("!Ref ")
-            .nth(1)
-            .map(|p| p.split([',', ']', ' ']).next().unwrap_or_default());
-        Some(match parameter {
+        let value = self.resource_value(resource, name)?;
+        Some(match Template::referenced(&value) {
             Some(p) => self.parameter(p, "Default")?,
-            None => value.to_string(),
+            None => value,
         })
     }
 
     /// The parameter a resource's field refers to, by name.
     pub fn resource_parameter(&self, resource: &str, name: &str) -> Option<String> {
+        let value = self.resource_value(resource, name)?;
+        Template::referenced(&value).map(str::to_string)
+    }
+
+    /// A resource's field as written (the first line of that name in its
+    /// block).
+    fn resource_value(&self, resource: &str, name: &str) -> Option<String> {
         let resources = self.block(0, "Resources");
         let start = resources
             .iter()
@@ -268,13 +260,15 @@ impl Template {
                 l.starts_with("  ") && !l.starts_with("   ") && !l.trim().starts_with('#')
             })
             .unwrap_or(rest.len());
-        let value = Template::field(&rest[..end], name)?;
-        value.split("!Ref ").nth(1).map(|p| {
-            p.split([',', ']', ' '])
-                .next()
-                .unwrap_or_default()
-                .to_string()
-        })
+        Template::field(&rest[..end], name).map(str::to_string)
+    }
+
+    /// The parameter a value's `!Ref` names, if it has one.
+    fn referenced(value: &str) -> Option<&str> {
+        value
+            .split("!Ref ")
+            .nth(1)
+            .map(|p| p.split([',', ']', ' ']).next().unwrap_or_default())
     }
 
     /// Whether the table declares local secondary indexes (which keep an

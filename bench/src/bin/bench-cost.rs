@@ -168,15 +168,7 @@ fn count_output() -> Result<(), BoxError> {
     if !shared::metrics::set_sink(std::sync::Arc::new(CountingMetrics)) {
         return Err("the metrics sink was set before the benchmark's".into());
     }
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .json()
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_target(false)
-        .without_time()
-        .with_writer(|| CountingWriter)
-        .try_init()
+    bench::lambda_logging(|| CountingWriter)
 }
 
 /// In-region latency assumed per AWS call when estimating a function's

@@ -145,27 +145,13 @@ async fn timed<T>(
     ))
 }
 
-/// Lambda's logging, as `shared::telemetry` sets it up there (a JSON line
-/// per event at `info`), written to nowhere: its formatting is part of a
-/// handler's cost.
-fn lambda_logging() {
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .json()
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_target(false)
-        .without_time()
-        .with_writer(std::io::sink)
-        .try_init();
-}
-
 #[expect(
     clippy::large_futures,
     reason = "a benchmark's futures on the main stack; boxing them would add an allocation to what it measures"
 )]
 async fn handler_overhead(endpoint: &str) -> Result<Vec<RouteTimes>, BoxError> {
-    lambda_logging();
+    // Written to nowhere; set once per process.
+    let _ = bench::lambda_logging(std::io::sink);
     let stack = Stack::provision(endpoint, StackOptions::named("overhead")).await?;
     seed_tenant(&stack.app.store, TENANT_ID, "bench", API_KEY, LIMITS).await?;
     let meter = Meter::timing();
